@@ -1,0 +1,163 @@
+"""The artifact contract shared by every model family.
+
+A saved model is a directory holding ``meta.json`` plus pickle-free payloads (npz, LightGBM text,
+FAISS index, ONNX, parquet, JSON). ``meta.json`` names the family and the model type first, so a
+loader can refuse a wrong or unknown artifact before reading anything else.
+
+Every family class follows one lifecycle::
+
+    model = Family(**hyper_parameters).fit(frame)   # returns self, sets attr_
+    model.save(dir)                                  # write_meta(...) + payloads
+    same = Family.load(dir)                          # read_meta(...) checks family/type/version
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.errors import ArtifactError, NotFittedError
+
+META_FILE = "meta.json"
+FAMILIES = ("recsys", "search", "fraud", "forecasting")
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """The package version plus the git commit when running from a checkout."""
+    try:
+        from importlib.metadata import version
+
+        pkg = version("shelfwise")
+    except Exception:  # noqa: BLE001 - not installed: running from a bare tree
+        pkg = "0+unknown"
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=2,
+            cwd=Path(__file__).resolve().parent,
+        ).stdout.strip()
+    except Exception:  # noqa: BLE001
+        sha = ""
+    return f"{pkg}+g{sha}" if sha else pkg
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def write_meta(
+    directory: str | Path,
+    *,
+    family: str,
+    model_type: str,
+    format_version: int,
+    params: Mapping[str, Any],
+    data_window: Mapping[str, Any] | None = None,
+    metrics: Mapping[str, float] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Path:
+    """Create ``directory`` and write its ``meta.json``. Returns the directory."""
+    if family not in FAMILIES:
+        raise ArtifactError(f"Unknown family {family!r}; expected one of {list(FAMILIES)}")
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "family": family,
+        "model_type": model_type,
+        "format_version": int(format_version),
+        "params": _jsonable(dict(params)),
+        "data_window": _jsonable(dict(data_window or {})),
+        "metrics": _jsonable(dict(metrics or {})),
+        "code_version": code_version(),
+        "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        **({"extra": _jsonable(dict(extra))} if extra else {}),
+    }
+    (path / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=False) + "\n")
+    return path
+
+
+def read_meta(
+    directory: str | Path,
+    *,
+    family: str | None = None,
+    model_type: str | None = None,
+    format_version: int | None = None,
+) -> dict[str, Any]:
+    """Read ``meta.json`` and check family, model type and format version when given.
+
+    Raises:
+        ArtifactError: the directory has no readable meta.json, or it describes another model.
+    """
+    path = Path(directory) / META_FILE
+    if not path.is_file():
+        raise ArtifactError(f"No {META_FILE} in {Path(directory)}; is this a Shelfwise model directory?")
+    try:
+        meta = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ArtifactError(f"{path} is not valid JSON: {exc}") from exc
+    for key, expected in (("family", family), ("model_type", model_type)):
+        found = meta.get(key)
+        if expected is not None and found != expected:
+            raise ArtifactError(f"{path} holds {key} {found!r}, but {expected!r} was expected")
+    found_version = meta.get("format_version")
+    if format_version is not None and found_version != format_version:
+        raise ArtifactError(
+            f"{path} has format_version {found_version!r}; this code reads version {format_version} "
+            f"of {meta.get('family')}/{meta.get('model_type')}. Retrain the model with this version."
+        )
+    return meta
+
+
+def update_meta(directory: str | Path, **fields: Any) -> dict[str, Any]:
+    """Merge ``fields`` (e.g. ``metrics=...``) into an existing ``meta.json``; returns the new meta."""
+    meta = read_meta(directory)
+    for key, value in fields.items():
+        if isinstance(value, Mapping) and isinstance(meta.get(key), dict):
+            meta[key].update(_jsonable(value))
+        else:
+            meta[key] = _jsonable(value)
+    (Path(directory) / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+    return meta
+
+
+def check_is_fitted(model: object, attributes: Iterable[str]) -> None:
+    """Raise ``NotFittedError`` unless every learned attribute (``name_``) is set."""
+    if any(getattr(model, name, None) is None for name in attributes):
+        raise NotFittedError(model)
+
+
+def save_npz(path: str | Path, **arrays: np.ndarray) -> None:
+    """Save arrays without pickles: object arrays are refused (convert strings to ``str``/``U``)."""
+    for name, arr in arrays.items():
+        if np.asarray(arr).dtype == object:
+            raise ArtifactError(f"Array {name!r} has dtype object; store strings as a 'U' array instead")
+    np.savez(path, **arrays)
+
+
+def load_npz(path: str | Path) -> dict[str, np.ndarray]:
+    """Load an npz written by ``save_npz`` with ``allow_pickle=False``."""
+    p = Path(path)
+    if not p.is_file():
+        raise ArtifactError(f"Missing payload {p}")
+    with np.load(p, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}

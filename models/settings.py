@@ -1,0 +1,94 @@
+"""Typed settings for every Shelfwise process, read from ``SHELFWISE_*`` environment variables.
+
+Built by ``get_settings()`` (never at import time) and passed explicitly: ``create_app(settings)``,
+``run_training(..., settings)``. ``.env.example`` documents each field and a test parses it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Scope = Literal["storefront", "checkout", "planner", "admin"]
+SCOPES: tuple[str, ...] = ("storefront", "checkout", "planner", "admin")
+
+
+class Settings(BaseSettings):
+    """Service and training configuration. Every field maps to ``SHELFWISE_<NAME>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SHELFWISE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    home: Path = Field(
+        default=Path(".shelfwise"),
+        description="State directory: MLflow store, artifact cache, online state.",
+    )
+    mlflow_tracking_uri: str | None = Field(
+        default=None,
+        description="MLflow tracking URI; default sqlite:///<home>/mlflow.db (a server URL works unchanged).",
+    )
+    experiment: str = Field(default="shelfwise", description="MLflow experiment name for training runs.")
+    api_keys: Annotated[dict[str, list[Scope]], NoDecode] = Field(
+        default_factory=dict,
+        description='JSON {"key": ["storefront", ...]} or "@/path/to/keys.json".',
+    )
+    host: str = Field(default="127.0.0.1", description="Address `shelfwise serve` binds.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `shelfwise serve` binds.")
+    families: list[str] = Field(
+        default_factory=lambda: ["recsys", "search", "fraud", "forecasting"],
+        description="Model families the server loads.",
+    )
+    model_alias: str = Field(default="champion", description="Registry alias the server serves.")
+    max_batch: int = Field(default=1000, ge=1, description="Largest batch of events or transactions per request.")
+    max_body_bytes: int = Field(default=1_000_000, ge=1024, description="Largest request body accepted.")
+    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (storefront).")
+    state_url: str | None = Field(
+        default=None, description="Online state backend; default in-process. redis://host:port/db for replicas."
+    )
+    log_level: str = Field(default="info", description="Log level of the server.")
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _parse_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("@"):
+                text = Path(text[1:]).expanduser().read_text()
+            if not text:
+                return {}
+            value = json.loads(text)
+        if isinstance(value, dict):
+            return {str(k): ([v] if isinstance(v, str) else v) for k, v in value.items()}
+        return value
+
+    @property
+    def home_dir(self) -> Path:
+        """``home`` as an absolute path (MLflow records absolute artifact paths)."""
+        return self.home.expanduser().resolve()
+
+    @property
+    def tracking_uri(self) -> str:
+        """The MLflow tracking URI, defaulting to SQLite inside ``home``."""
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        return f"sqlite:///{self.home_dir / 'mlflow.db'}"
+
+    @property
+    def artifact_root(self) -> Path:
+        """Where MLflow stores artifacts when the tracking store is the embedded SQLite one."""
+        return self.home_dir / "mlartifacts"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Local cache of downloaded model artifacts (served even when the registry is unreachable)."""
+        return self.home_dir / "cache"
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Build settings from the environment (and ``.env``), with keyword overrides on top."""
+    return Settings(**overrides)  # type: ignore[arg-type]
