@@ -1,0 +1,65 @@
+# Shelfwise: `make demo` runs the main job on the demo store; `make test` runs the test suite.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+SCALE  ?= medium
+PORT   ?= 8000
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+export HF_HUB_OFFLINE=1
+export TRANSFORMERS_OFFLINE=1
+export HF_HUB_DISABLE_PROGRESS_BARS=1
+export TOKENIZERS_PARALLELISM=false
+export MLFLOW_DISABLE_TELEMETRY=true
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test test-fast check lint format typecheck layering serve mlflow-ui clean
+
+help: ## Show this help
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip 2>&1 | { grep -v "is ignored" || true; }
+	$(BIN)/python -m pip install -q -e '.[train,dev]' 2>&1 | { grep -v "is ignored" || true; }
+	$(BIN)/python -c "import fastapi, lightgbm, implicit, bm25s, mlflow, torch, training.cli"
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install Shelfwise with the train and dev extras (idempotent)
+
+demo: $(STAMP) ## Main job: demo store -> train all four families -> register in MLflow -> serve on PORT
+	$(BIN)/shelfwise demo --scale $(SCALE) --port $(PORT)
+
+test: $(STAMP) ## Run the whole test suite (slow tests included), as CI does
+	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP) ## Run the tests without the slow ones
+	$(BIN)/python -m pytest -q -m "not slow"
+
+check: lint typecheck layering ## ruff + mypy + layering rules
+
+lint: $(STAMP) ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check . || true
+
+format: $(STAMP) ## ruff format + autofix
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: $(STAMP) ## mypy over the packages
+	$(BIN)/mypy recsys search fraud forecasting training models serving
+
+layering: $(STAMP) ## mlflow only in models/registry.py, fastapi only in serving/
+	$(BIN)/python -m pytest -q tests/test_layering.py
+
+serve: $(STAMP) ## Serve the registered champions (SHELFWISE_* settings apply)
+	$(BIN)/shelfwise serve --port $(PORT)
+
+mlflow-ui: $(STAMP) ## Browse runs and the registry (http://127.0.0.1:5000)
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(abspath .shelfwise)/mlflow.db --port 5000
+
+clean: ## Remove the state directory (MLflow store, caches, demo data)
+	rm -rf .shelfwise

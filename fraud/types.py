@@ -1,0 +1,26 @@
+"""Plain values the fraud family returns to its callers (serving maps them to JSON)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+APPROVE = "approve"
+REVIEW = "review"
+DECLINE = "decline"
+DECISIONS = (APPROVE, REVIEW, DECLINE)
+
+
+@dataclass(frozen=True)
+class FraudScore:
+    """The risk of one transaction.
+
+    Attributes:
+        score: estimated probability that the transaction is fraudulent, in [0, 1].
+        decision: ``approve``, ``review`` (send to a human analyst) or ``decline``.
+        reasons: up to three short strings naming the features that raised the score most,
+            e.g. ``"amount=912.50 raises risk"``; empty when no feature raised it.
+    """
+
+    score: float
+    decision: str
+    reasons: list[str] = field(default_factory=list)

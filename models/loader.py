@@ -1,0 +1,44 @@
+"""Map an artifact's ``meta.json`` (family, model_type) to the class that loads it.
+
+The table holds dotted paths, imported lazily, so ``models`` does not import every domain
+package (and their heavy dependencies) just to load one family.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from models.artifact import read_meta
+from models.errors import ArtifactError
+
+MODEL_TYPES: dict[tuple[str, str], str] = {
+    ("recsys", "popularity"): "recsys.popularity:PopularityRecommender",
+    ("search", "bm25"): "search.bm25:BM25Search",
+    ("fraud", "lgbm_raw"): "fraud.baseline:RawFeatureFraudModel",
+    ("forecasting", "seasonal_naive"): "forecasting.naive:SeasonalNaiveForecaster",
+}
+
+
+def model_class(family: str, model_type: str) -> type:
+    """Return the class registered for ``(family, model_type)``.
+
+    Raises:
+        ArtifactError: the pair is unknown; the message lists the known model types of the family.
+    """
+    dotted = MODEL_TYPES.get((family, model_type))
+    if dotted is None:
+        known = sorted(t for f, t in MODEL_TYPES if f == family)
+        raise ArtifactError(
+            f"Unknown model_type {model_type!r} for family {family!r}; expected one of {known}"
+        )
+    module_name, _, attr = dotted.partition(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def load_model(directory: str | Path, *, family: str | None = None) -> Any:
+    """Load any Shelfwise model directory, checking its family first when ``family`` is given."""
+    meta = read_meta(directory, family=family)
+    cls = model_class(meta["family"], meta["model_type"])
+    return cls.load(directory)

@@ -1,0 +1,192 @@
+"""Item metadata kept next to the BM25 index: what filters, facets and hits need.
+
+Filters and facets run on integer codes rather than strings, so a query touching thousands of
+matches costs a few vectorised array lookups instead of string comparisons per item.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from models.errors import InvalidInputError
+from search.types import SearchFilters
+
+FACET_SIZE = 20
+COLUMNS = ("item_id", "title", "category", "brand", "price", "in_stock")
+
+
+def normalize_path(path: str) -> str:
+    """``" Kitchen >Cookware > "`` -> ``"Kitchen > Cookware"``: trimmed segments, one separator."""
+    return " > ".join(seg.strip() for seg in str(path).split(">") if seg.strip())
+
+
+def _codes(keys: Sequence[str], labels_from: Sequence[str]) -> tuple[np.ndarray, list[str], dict[str, int]]:
+    """Factorise ``keys`` (empty key -> -1); each code is labelled by its first-seen original."""
+    codes, uniques = pd.factorize(pd.Series(list(keys), dtype=object), use_na_sentinel=True)
+    codes = codes.astype(np.int32)
+    _, first = np.unique(codes, return_index=True)
+    lookup = {str(key): i for i, key in enumerate(uniques)}
+    labels = [labels_from[j] for j in first[codes[first] >= 0]]
+    if "" in lookup:  # an empty brand/category is "no value", never a facet or a filter target
+        empty = lookup.pop("")
+        codes[codes == empty] = -1
+        codes[codes > empty] -= 1
+        labels.pop(empty)
+        lookup = {k: (v - 1 if v > empty else v) for k, v in lookup.items()}
+    return codes, labels, lookup
+
+
+@dataclass
+class ItemTable:
+    """Per-item arrays in index order plus the code tables derived from them.
+
+    Build it with :meth:`from_catalog` (fit) or :meth:`read` (load); both end in
+    ``__post_init__``, so a loaded table is derived exactly like a freshly fitted one.
+    """
+
+    item_ids: list[str]
+    titles: list[str]
+    categories: list[str]
+    brands: list[str]
+    prices: np.ndarray
+    in_stock: np.ndarray
+    top_labels: list[str] = field(init=False)
+    brand_labels: list[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.prices = np.asarray(self.prices, dtype=np.float64)
+        self.in_stock = np.asarray(self.in_stock, dtype=bool)
+        self.brand_codes, self.brand_labels, self._brand_lookup = _codes(
+            [b.strip().lower() for b in self.brands], [b.strip() for b in self.brands]
+        )
+        segments = [p.split(" > ") if p else [] for p in self.categories]
+        depth = max((len(s) for s in segments), default=0)
+        self._prefix_codes = np.full((len(self.item_ids), max(depth, 1)), -1, dtype=np.int32)
+        self._prefix_lookup: list[dict[str, int]] = []
+        for d in range(depth):
+            originals = [" > ".join(s[: d + 1]) if len(s) > d else "" for s in segments]
+            codes, labels, lookup = _codes([o.lower() for o in originals], originals)
+            self._prefix_codes[:, d] = codes
+            self._prefix_lookup.append(lookup)
+            if d == 0:
+                self.top_labels = labels
+        if depth == 0:
+            self.top_labels = []
+
+    @classmethod
+    def from_catalog(cls, catalog: pd.DataFrame) -> ItemTable:
+        """Take the metadata columns of a validated catalog frame, in row order."""
+        text = {c: catalog[c].fillna("").astype(str).tolist() for c in ("item_id", "title", "brand")}
+        return cls(
+            item_ids=text["item_id"],
+            titles=text["title"],
+            categories=[normalize_path(p) for p in catalog["category"].fillna("").astype(str)],
+            brands=text["brand"],
+            prices=pd.to_numeric(catalog["price"], errors="coerce").to_numpy(dtype=np.float64),
+            in_stock=catalog["in_stock"].fillna(False).astype(bool).to_numpy(),
+        )
+
+    def __len__(self) -> int:
+        return len(self.item_ids)
+
+    def write(self, path: Path) -> None:
+        """Write the source columns as parquet (derived codes are rebuilt on read)."""
+        frame = pd.DataFrame(
+            {
+                "item_id": self.item_ids,
+                "title": self.titles,
+                "category": self.categories,
+                "brand": self.brands,
+                "price": self.prices,
+                "in_stock": self.in_stock,
+            }
+        )
+        frame.to_parquet(path, index=False)
+
+    @classmethod
+    def read(cls, path: Path) -> ItemTable:
+        """Read a table written by :meth:`write`."""
+        frame = pd.read_parquet(path, columns=list(COLUMNS))
+        return cls(
+            item_ids=frame["item_id"].astype(str).tolist(),
+            titles=frame["title"].astype(str).tolist(),
+            categories=frame["category"].astype(str).tolist(),
+            brands=frame["brand"].astype(str).tolist(),
+            prices=frame["price"].to_numpy(dtype=np.float64),
+            in_stock=frame["in_stock"].to_numpy(dtype=bool),
+        )
+
+    def keep_mask(self, rows: np.ndarray, filters: SearchFilters) -> np.ndarray:
+        """Boolean mask over ``rows`` (item positions) of the items that pass ``filters``.
+
+        Empty-string category or brand filters count as absent. An unknown category or brand
+        matches nothing (an empty result, not an error: a storefront may list facets of a
+        different catalog version).
+        """
+        keep = np.ones(len(rows), dtype=bool)
+        if filters.category is not None and filters.category.strip():
+            keep &= self._category_mask(rows, filters.category)
+        if filters.brand is not None and filters.brand.strip():
+            code = self._brand_lookup.get(filters.brand.strip().lower(), -2)
+            keep &= self.brand_codes[rows] == code
+        if filters.price_min is not None:
+            keep &= self.prices[rows] >= filters.price_min
+        if filters.price_max is not None:
+            keep &= self.prices[rows] <= filters.price_max
+        if filters.in_stock_only:
+            keep &= self.in_stock[rows]
+        return keep
+
+    def _category_mask(self, rows: np.ndarray, category: str) -> np.ndarray:
+        key = normalize_path(category).lower()
+        depth = key.count(" > ")
+        if depth >= len(self._prefix_lookup) or key not in self._prefix_lookup[depth]:
+            return np.zeros(len(rows), dtype=bool)
+        return self._prefix_codes[rows, depth] == self._prefix_lookup[depth][key]
+
+    def facets(self, rows: np.ndarray, size: int = FACET_SIZE) -> dict[str, dict[str, int]]:
+        """Top-level category and brand counts over ``rows``, largest first (ties by name)."""
+        top = self._prefix_codes[rows, 0]
+        return {
+            "category": _top_counts(top, self.top_labels, size),
+            "brand": _top_counts(self.brand_codes[rows], self.brand_labels, size),
+        }
+
+
+def _top_counts(codes: np.ndarray, labels: list[str], size: int) -> dict[str, int]:
+    counts = np.bincount(codes[codes >= 0], minlength=len(labels))
+    order = sorted(np.flatnonzero(counts), key=lambda i: (-counts[i], labels[i]))[:size]
+    return {labels[i]: int(counts[i]) for i in order}
+
+
+def check_filters(filters: object) -> SearchFilters:
+    """Return ``filters`` (or empty filters for ``None``) after checking its values.
+
+    Raises:
+        InvalidInputError: not a ``SearchFilters``, a non-numeric or NaN price bound, or
+            ``price_min > price_max``; ``field`` names the offending attribute.
+    """
+    if filters is None:
+        return SearchFilters()
+    if not isinstance(filters, SearchFilters):
+        raise InvalidInputError(
+            f"filters must be a SearchFilters or None, got {type(filters).__name__}", field="filters"
+        )
+    for name in ("price_min", "price_max"):
+        value = getattr(filters, name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+            raise InvalidInputError(f"{name} must be a number, got {value!r}", field=name, value=value)
+    lo, hi = filters.price_min, filters.price_max
+    if lo is not None and hi is not None and lo > hi:
+        raise InvalidInputError(
+            f"price_min ({lo}) must not exceed price_max ({hi})", field="price_min", value=lo
+        )
+    return filters

@@ -1,0 +1,179 @@
+"""The one place that turns errors into RFC 9457 problem details (``application/problem+json``).
+
+Routes never catch domain errors: ``models.errors`` exceptions propagate here and become
+422 (bad input), 404 (unknown id), 503 (model unavailable); framework errors keep their status;
+anything else is a 500 that logs and leaks no internals. Every body has ``type``, ``title``,
+``status`` and ``detail``; 422s add ``errors: [{field, message, type}]`` with locations like
+``body.k`` or ``query.k``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from models.errors import (
+    ArtifactError,
+    InvalidInputError,
+    ModelUnavailableError,
+    NotFittedError,
+    UnknownIdError,
+)
+
+logger = logging.getLogger("shelfwise.serving.errors")
+
+PROBLEM_JSON = "application/problem+json"
+# RFC 9457 lets ``type`` be any URI; URNs say "documented here, not dereferenceable".
+TYPE_VALIDATION = "urn:shelfwise:problem:validation-error"
+TYPE_UNKNOWN_ID = "urn:shelfwise:problem:unknown-id"
+TYPE_MODEL_UNAVAILABLE = "urn:shelfwise:problem:model-unavailable"
+TYPE_INTERNAL = "urn:shelfwise:problem:internal-error"
+LOCATIONS = ("body", "query", "path", "header")
+
+
+class ProblemResponse(JSONResponse):
+    """A JSON response with the problem-details media type."""
+
+    media_type = PROBLEM_JSON
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    *,
+    type_: str = "about:blank",
+    title: str | None = None,
+    errors: Sequence[Mapping[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
+    **members: Any,
+) -> ProblemResponse:
+    """Build a problem-details response; ``title`` defaults to the status phrase."""
+    body: dict[str, Any] = {
+        "type": type_,
+        "title": title or _phrase(status),
+        "status": status,
+        "detail": detail,
+        **members,
+    }
+    if errors is not None:
+        body["errors"] = list(errors)
+    return ProblemResponse(body, status_code=status, headers=dict(headers or {}))
+
+
+async def validation_error_handler(request: Request, exc: RequestValidationError) -> ProblemResponse:
+    """422 listing every invalid field by location and what is allowed."""
+    errors = [
+        {"field": _loc(err.get("loc", ())), "message": str(err.get("msg", "invalid")), "type": err.get("type")}
+        for err in exc.errors()
+    ]
+    detail = f"{len(errors)} invalid field(s): " + "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return problem_response(422, detail, type_=TYPE_VALIDATION, title="Invalid request", errors=errors)
+
+
+async def invalid_input_handler(request: Request, exc: InvalidInputError) -> ProblemResponse:
+    """422 for a value the model refused (the domain names the argument in ``exc.field``)."""
+    field = _locate(request, exc.field, exc.value)
+    errors = [{"field": field, "message": str(exc), "type": "invalid_input"}] if field else []
+    return problem_response(422, str(exc), type_=TYPE_VALIDATION, title="Invalid request", errors=errors)
+
+
+async def unknown_id_handler(request: Request, exc: UnknownIdError) -> ProblemResponse:
+    """404 naming the unknown id and where it was given."""
+    field = _locate(request, exc.field, exc.value)
+    return problem_response(
+        404,
+        str(exc),
+        type_=TYPE_UNKNOWN_ID,
+        title=f"Unknown {exc.kind}",
+        errors=[{"field": field, "message": str(exc), "type": "unknown_id"}],
+        field=field,
+        value=exc.value if isinstance(exc.value, str | int | float) else str(exc.value),
+    )
+
+
+async def model_unavailable_handler(request: Request, exc: Exception) -> ProblemResponse:
+    """503 saying which model is missing and how to get it; clients may retry later."""
+    family = getattr(exc, "family", None)
+    detail = str(exc)
+    if family is None and isinstance(exc, NotFittedError | ArtifactError):
+        detail = f"The model this endpoint needs cannot answer: {exc}"
+    return problem_response(
+        503,
+        detail,
+        type_=TYPE_MODEL_UNAVAILABLE,
+        title="Model unavailable",
+        headers={"Retry-After": "30"},
+        family=family,
+    )
+
+
+async def http_exception_handler(request: Request, exc: HTTPException) -> ProblemResponse:
+    """Framework and auth errors (401, 403, 404 route, 405, 413) as problem details."""
+    detail = exc.detail if isinstance(exc.detail, str) else _phrase(exc.status_code)
+    return problem_response(exc.status_code, detail, headers=exc.headers)
+
+
+async def unhandled_error_handler(request: Request, exc: Exception) -> ProblemResponse:
+    """500 without internals; the log line carries the id the client sees."""
+    error_id = uuid.uuid4().hex[:12]
+    # The server logs the traceback too (Starlette re-raises); this line ties it to the request.
+    logger.error(
+        "Unhandled %s (error_id=%s) on %s %s", type(exc).__name__, error_id, request.method, request.url.path,
+        exc_info=exc,
+    )
+    return problem_response(
+        500,
+        f"An unexpected error occurred; report error id {error_id} to the operator.",
+        type_=TYPE_INTERNAL,
+        error_id=error_id,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register every handler above on ``app``."""
+    app.add_exception_handler(RequestValidationError, validation_error_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(UnknownIdError, unknown_id_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(InvalidInputError, invalid_input_handler)  # type: ignore[arg-type]
+    for exc_type in (ModelUnavailableError, NotFittedError, ArtifactError):
+        app.add_exception_handler(exc_type, model_unavailable_handler)
+    app.add_exception_handler(HTTPException, http_exception_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, unhandled_error_handler)
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _loc(parts: Iterable[Any]) -> str:
+    return ".".join(str(p) for p in parts)
+
+
+def _locate(request: Request, field: str | None, value: Any = None) -> str | None:
+    """Turn a domain argument name into a request location (``path.item_id``, ``body.horizon``)."""
+    if value is not None:
+        # An id the caller typed into the path or query string is named exactly where it was given.
+        for where, params in (("path", request.path_params), ("query", request.query_params)):
+            for name, given in params.items():
+                if given == str(value):
+                    return f"{where}.{name}"
+    if not field:
+        return None
+    if field.split(".", 1)[0] in LOCATIONS:
+        return field
+    root = field.split(".", 1)[0]
+    if root in request.path_params:
+        return f"path.{field}"
+    if root in request.query_params:
+        return f"query.{field}"
+    return f"body.{field}"

@@ -1,0 +1,118 @@
+"""Online state: what users did since the models were trained, and fraud feedback.
+
+The interface is deliberately small (``OnlineState``) because a later issue adds a Redis
+backend shared by replicas plus a durable event log; routes only ever talk to the Protocol.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict, deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol, runtime_checkable
+
+EVENT_TYPES = ("view", "add_to_cart", "purchase")
+# Views and carts describe the current intent (session signal); purchases are history to exclude.
+SESSION_EVENT_TYPES = frozenset({"view", "add_to_cart"})
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One storefront interaction, in the ``events`` frame's shape (docs/ARCHITECTURE.md)."""
+
+    user_id: str
+    item_id: str
+    event_type: str
+    timestamp: datetime
+    session_id: str | None = None
+    order_id: str | None = None
+    quantity: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class FraudFeedback:
+    """A label for a scored transaction, reported after the fact (chargeback, manual review)."""
+
+    transaction_id: str
+    is_fraud: bool
+    received_at: datetime
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class OnlineState(Protocol):
+    """The online state every serving replica reads and writes."""
+
+    def add_events(self, events: Sequence[Event]) -> None:
+        """Record storefront events (any users, any order)."""
+
+    def user_history(self, user_id: str) -> tuple[list[str], list[str]]:
+        """Return ``(purchased_item_ids, recent_viewed_or_carted_item_ids)``, most recent first, unique."""
+
+    def add_fraud_feedback(self, feedback: FraudFeedback) -> None:
+        """Record a fraud label for a transaction."""
+
+
+class InMemoryOnlineState:
+    """Thread-safe, bounded, in-process ``OnlineState``.
+
+    Memory is bounded twice: each user keeps only the last ``max_events_per_user`` events, and
+    only the ``max_users`` most recently active users are kept (least recently active dropped
+    first), so a crawler inventing user ids cannot grow the process without limit.
+
+    Args:
+        max_events_per_user: events kept per user.
+        max_users: users kept.
+        max_feedback: fraud labels kept (newest win) until a durable log takes them.
+    """
+
+    def __init__(self, *, max_events_per_user: int = 100, max_users: int = 100_000, max_feedback: int = 100_000):
+        self.max_events_per_user = max_events_per_user
+        self.max_users = max_users
+        self._users: OrderedDict[str, deque[Event]] = OrderedDict()
+        self._feedback: deque[FraudFeedback] = deque(maxlen=max_feedback)
+        self._lock = threading.Lock()
+
+    def add_events(self, events: Sequence[Event]) -> None:
+        """Append events to their users' bounded logs."""
+        with self._lock:
+            for event in events:
+                log = self._users.get(event.user_id)
+                if log is None:
+                    log = self._users[event.user_id] = deque(maxlen=self.max_events_per_user)
+                else:
+                    self._users.move_to_end(event.user_id)
+                log.append(event)
+            while len(self._users) > self.max_users:
+                self._users.popitem(last=False)
+
+    def user_history(self, user_id: str) -> tuple[list[str], list[str]]:
+        """Return the user's purchased and recently viewed/carted item ids, most recent first."""
+        with self._lock:
+            log = list(self._users.get(user_id, ()))
+        # Clients may post events late or in batches out of order: the event time decides recency.
+        log.sort(key=lambda e: _utc(e.timestamp), reverse=True)
+        purchased = _unique(e.item_id for e in log if e.event_type == "purchase")
+        recent = _unique(e.item_id for e in log if e.event_type in SESSION_EVENT_TYPES)
+        return purchased, recent
+
+    def add_fraud_feedback(self, feedback: FraudFeedback) -> None:
+        """Keep the label; the newest ``max_feedback`` labels are retained."""
+        with self._lock:
+            self._feedback.append(feedback)
+
+    def fraud_feedback(self) -> list[FraudFeedback]:
+        """All retained fraud labels, oldest first (for tests and a future export job)."""
+        with self._lock:
+            return list(self._feedback)
+
+
+def _utc(ts: datetime) -> datetime:
+    # Naive timestamps are UTC by the data contract; make them comparable with aware ones.
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts
+
+
+def _unique(ids: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(ids))

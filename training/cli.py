@@ -1,0 +1,150 @@
+"""The ``shelfwise`` command line: demo data, training, the registry and the server."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from models.errors import ShelfwiseError
+from models.settings import get_settings
+
+# Offline and quiet by default (ENVIRONMENT.md gotchas 5 and 6); the user's own values win.
+for _key, _value in {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+}.items():
+    os.environ.setdefault(_key, _value)
+
+app = typer.Typer(
+    name="shelfwise",
+    help="Shelfwise: recommendations, search, fraud scoring and demand forecasts for online stores.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+
+DataOpt = Annotated[Path, typer.Option("--data", help="Store data folder (see docs/DATA.md).")]
+SeedOpt = Annotated[int, typer.Option(help="Random seed: same data + seed = same model.")]
+
+
+def _fail(exc: Exception) -> None:
+    console.print(f"[red]error:[/red] {exc}")
+    raise typer.Exit(code=2)
+
+
+@app.command("demo-data")
+def demo_data(
+    out: Annotated[Path, typer.Option(help="Folder to write the demo store into.")] = Path("demo-data"),
+    seed: SeedOpt = 42,
+    scale: Annotated[str, typer.Option(help="small (seconds, tests) or medium (the demo).")] = "medium",
+) -> None:
+    """Generate the built-in demo store (deterministic by seed)."""
+    from training.demo import generate_store
+
+    try:
+        with console.status(f"Generating the {scale} demo store into {out} ..."):
+            counts = generate_store(out, seed=seed, scale=scale)
+    except ShelfwiseError as exc:
+        _fail(exc)
+    for name, n in counts.items():
+        console.print(f"  {name:<18} {n:>10,} rows")
+
+
+@app.command()
+def train(
+    family: Annotated[str, typer.Argument(help="recsys | search | fraud | forecasting | all")],
+    data: DataOpt,
+    seed: SeedOpt = 0,
+    promote: Annotated[bool, typer.Option("--promote", help="Move 'champion' even if not better.")] = False,
+) -> None:
+    """Train FAMILY (or all) from a store data folder, log it to MLflow and register it."""
+    from training.flows import train_from_folder
+
+    try:
+        outcomes = train_from_folder(family, data, get_settings(), seed=seed, force_promote=promote, console=console)
+    except ShelfwiseError as exc:
+        _fail(exc)
+    if not any(o.status == "trained" for o in outcomes):
+        raise typer.Exit(code=1)
+
+
+@app.command("models")
+def list_models() -> None:
+    """Registered versions, aliases and primary metrics."""
+    from models.registry import list_models as rows_of
+
+    rows = rows_of(get_settings())
+    if not rows:
+        console.print("No models registered yet. Run `shelfwise train all --data DIR`.")
+        return
+    table = Table("family", "version", "aliases", "primary metric", "value", "run id")
+    for r in rows:
+        value = "" if r["value"] is None else f"{r['value']:.4f}"
+        table.add_row(r["family"], r["version"], ",".join(r["aliases"]), r["primary_metric"] or "", value,
+                      (r["run_id"] or "")[:12])
+    console.print(table)
+
+
+@app.command()
+def promote(
+    family: Annotated[str, typer.Argument(help="recsys | search | fraud | forecasting")],
+    version: Annotated[str, typer.Argument(help="Registered version to make champion.")],
+) -> None:
+    """Point FAMILY's 'champion' alias at VERSION (also how to roll back)."""
+    from models.registry import promote as do_promote
+    from training.runner import resolve_families
+
+    try:
+        resolve_families(family)
+        do_promote(get_settings(), family, version)
+    except ShelfwiseError as exc:
+        _fail(exc)
+    console.print(f"shelfwise-{family}: champion -> version {version}. Running servers: POST /v1/admin/reload")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default SHELFWISE_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default SHELFWISE_PORT).")] = None,
+) -> None:
+    """Start the API server on the registered champions."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "serving.app:create_app_from_env",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=5,
+    )
+
+
+@app.command()
+def demo(
+    scale: Annotated[str, typer.Option(help="Demo store size: small or medium.")] = "medium",
+    seed: SeedOpt = 42,
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Stop after training.")] = False,
+) -> None:
+    """The main job: generate the demo store, train all families, register them, serve."""
+    from training.flows import run_demo
+
+    try:
+        run_demo(get_settings(), scale=scale, seed=seed, port=port, serve=not no_serve, console=console)
+    except ShelfwiseError as exc:
+        _fail(exc)
+
+
+if __name__ == "__main__":
+    app()

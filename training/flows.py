@@ -1,0 +1,158 @@
+"""The flows behind ``shelfwise train`` and ``shelfwise demo`` (the CLI stays a thin shell)."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from models.settings import Settings
+from training.runner import JOBS, Outcome, resolve_families, train_family
+
+DEMO_KEYS_FILE = "api_keys.json"
+
+
+def train_from_folder(
+    family: str,
+    data: Path,
+    settings: Settings,
+    *,
+    seed: int = 0,
+    force_promote: bool = False,
+    console: Console | None = None,
+) -> list[Outcome]:
+    """Load + validate the store folder, then train each requested family and print a summary."""
+    from training.data import load_store
+
+    console = console or Console()
+    families = resolve_families(family)
+    needed = sorted({name for f in families for name in JOBS[f][1]} | {"search_judgments"})
+    with console.status(f"Loading and validating {data} ..."):
+        store = load_store(data, only=needed)
+    for name, notes in store.report.items():
+        for note in notes:
+            console.print(f"  [yellow]{name}:[/yellow] {note}")
+    outcomes = []
+    for fam in families:
+        with console.status(f"Training {fam} ..."):
+            outcome = train_family(fam, store, settings, seed=seed, force_promote=force_promote)
+        outcomes.append(outcome)
+        _print_outcome(console, outcome)
+    _print_summary(console, outcomes, settings)
+    return outcomes
+
+
+def _print_outcome(console: Console, o: Outcome) -> None:
+    if o.status == "skipped":
+        console.print(f"[yellow]{o.family}[/yellow] {o.reason}")
+        return
+    value = o.metrics.get(o.primary_metric or "", float("nan"))
+    verdict = "promoted to champion" if o.promoted else "kept the current champion"
+    console.print(
+        f"[green]{o.family}[/green] v{o.version} in {o.seconds:.1f}s: {o.primary_metric}={value:.4f}, "
+        f"{verdict} ({o.comparison.get('reason', '')})"
+    )
+
+
+def _print_summary(console: Console, outcomes: list[Outcome], settings: Settings) -> None:
+    table = Table("family", "status", "version", "champion", "metric", "value", "baseline rows", "seconds")
+    for o in outcomes:
+        baselines = ", ".join(f"{k}={v:.4f}" for k, v in o.metrics.items() if k.startswith("baseline_"))
+        value = o.metrics.get(o.primary_metric or "")
+        table.add_row(
+            o.family, o.status, o.version or "-", "yes" if o.promoted else "no",
+            o.primary_metric or "-", "-" if value is None else f"{value:.4f}", baselines or "-",
+            f"{o.seconds:.1f}",
+        )
+    console.print(table)
+    console.print(f"MLflow: {settings.tracking_uri}  (browse: mlflow ui --backend-store-uri {settings.tracking_uri})")
+
+
+def ensure_demo_data(settings: Settings, *, scale: str, seed: int, console: Console) -> Path:
+    """Generate the demo store once per (scale, seed); later runs reuse it."""
+    from training.demo import generate_store
+
+    out = settings.home_dir / f"demo-store-{scale}-seed{seed}"
+    marker = out / ".complete.json"
+    if marker.is_file():
+        console.print(f"Reusing the demo store in {out}")
+        return out
+    start = time.perf_counter()
+    with console.status(f"Generating the {scale} demo store (seed {seed}) ..."):
+        counts = generate_store(out, seed=seed, scale=scale)
+    marker.write_text(json.dumps(counts))
+    rows = ", ".join(f"{k} {v:,}" for k, v in counts.items())
+    console.print(f"Demo store in {out} ({time.perf_counter() - start:.1f}s): {rows}")
+    return out
+
+
+def write_demo_keys(settings: Settings) -> dict[str, list[str]]:
+    """Create one API key per role (and an admin key), saved 0600 under SHELFWISE_HOME."""
+    keys = {f"sw_{role}_{secrets.token_urlsafe(18)}": [role] for role in ("storefront", "checkout", "planner", "admin")}
+    path = settings.home_dir / DEMO_KEYS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(keys, indent=2))
+    path.chmod(0o600)
+    return keys
+
+
+def run_demo(settings: Settings, *, scale: str, seed: int, port: int, serve: bool, console: Console) -> None:
+    """Generate data -> train all four -> register in MLflow -> print keys and curl lines -> serve."""
+    start = time.perf_counter()
+    data = ensure_demo_data(settings, scale=scale, seed=seed, console=console)
+    outcomes = train_from_folder("all", data, settings, seed=seed, console=console)
+    keys = write_demo_keys(settings)
+    console.print(f"\nDemo pipeline finished in {time.perf_counter() - start:.0f}s.")
+    _print_usage(console, keys, port, data, settings)
+    if not serve:
+        return
+    if not any(o.status == "trained" for o in outcomes):
+        console.print("[red]Nothing was trained; not starting the server.[/red]")
+        return
+    import uvicorn
+
+    os.environ["SHELFWISE_API_KEYS"] = "@" + str(settings.home_dir / DEMO_KEYS_FILE)
+    os.environ["SHELFWISE_HOME"] = str(settings.home_dir)
+    uvicorn.run("serving.app:create_app_from_env", factory=True, host=settings.host, port=port,
+                log_level="warning", timeout_graceful_shutdown=5)
+
+
+def _print_usage(console: Console, keys: dict[str, list[str]], port: int, data: Path, settings: Settings) -> None:
+    by_role = {scopes[0]: key for key, scopes in keys.items()}
+    import pandas as pd
+
+    catalog = pd.read_parquet(data / "catalog.parquet", columns=["item_id"])
+    sales = pd.read_parquet(data / "sales.parquet", columns=["item_id", "store_id"])
+    item, sale = catalog["item_id"].iloc[0], sales.iloc[0]
+    url = f"http://{settings.host}:{port}"
+    sf, co, pl, ad = (by_role[r] for r in ("storefront", "checkout", "planner", "admin"))
+    console.print(f"\nAPI keys (printed once; stored in {settings.home_dir / DEMO_KEYS_FILE}):")
+    for role, key in by_role.items():
+        console.print(f"  {role:<11} {key}")
+    lines = [
+        f"curl -s {url}/ready",
+        f"curl -s -H 'X-API-Key: {sf}' -H 'Content-Type: application/json' {url}/v1/recommendations "
+        f"-d '{{\"user_id\": \"u1\", \"k\": 5}}'",
+        f"curl -s -H 'X-API-Key: {sf}' {url}/v1/items/{item}/similar?k=5",
+        f"curl -s -H 'X-API-Key: {sf}' {url}/v1/items/{item}/bought-together?k=5",
+        f"curl -s -H 'X-API-Key: {sf}' '{url}/v1/trending?k=5'",
+        f"curl -s -H 'X-API-Key: {sf}' -H 'Content-Type: application/json' {url}/v1/events "
+        f"-d '{{\"events\": [{{\"user_id\": \"u1\", \"item_id\": \"{item}\", \"event_type\": \"view\"}}]}}'",
+        f"curl -s -H 'X-API-Key: {sf}' -H 'Content-Type: application/json' {url}/v1/search "
+        f"-d '{{\"query\": \"stainless pan\", \"k\": 5}}'",
+        f"curl -s -H 'X-API-Key: {sf}' '{url}/v1/search/suggest?q=sha'",
+        f"curl -s -H 'X-API-Key: {co}' -H 'Content-Type: application/json' {url}/v1/fraud/score "
+        f"-d '{{\"transaction_id\": \"t1\", \"timestamp\": \"2026-10-31T12:00:00\", \"customer_id\": \"u1\", "
+        f"\"amount\": 950.0, \"channel\": \"web\"}}'",
+        f"curl -s -H 'X-API-Key: {pl}' -H 'Content-Type: application/json' {url}/v1/forecast "
+        f"-d '{{\"item_id\": \"{sale['item_id']}\", \"store_id\": \"{sale['store_id']}\", \"horizon\": 7}}'",
+        f"curl -s -X POST -H 'X-API-Key: {ad}' {url}/v1/admin/reload",
+    ]
+    console.print(f"\nServer: {url}  (docs: {url}/docs, metrics: {url}/metrics)\nTry:")
+    for line in lines:
+        console.print("  " + line, soft_wrap=True, highlight=False)
