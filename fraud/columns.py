@@ -194,7 +194,9 @@ class FeatureSpec:
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready description, the inverse of ``from_json``."""
         return {
-            "features": [{"name": f.name, "kind": f.kind, "vocabulary": list(f.vocabulary)} for f in self.features],
+            "features": [
+                {"name": f.name, "kind": f.kind, "vocabulary": list(f.vocabulary)} for f in self.features
+            ],
             "dropped": self.dropped,
         }
 
@@ -214,7 +216,9 @@ def _timestamps(frame: pd.DataFrame) -> pd.Series | None:
         try:
             stamps = pd.to_datetime(stamps, utc=True)
         except (ValueError, TypeError) as exc:
-            raise DataValidationError(f"timestamp is not a date-time column: {exc}", column=TIMESTAMP) from exc
+            raise DataValidationError(
+                f"timestamp is not a date-time column: {exc}", column=TIMESTAMP
+            ) from exc
     if getattr(stamps.dt, "tz", None) is not None:
         stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
     return stamps

@@ -32,6 +32,12 @@ def check_filter(filters: ItemFilter | None) -> ItemFilter:
         raise InvalidInputError(
             f"filters must be a recsys.types.ItemFilter, got {type(filters).__name__}", field="filters"
         )
+    if filters.category is not None and not isinstance(filters.category, str):
+        raise InvalidInputError(
+            f"category must be a string path such as 'Kitchen > Cookware', got {filters.category!r}",
+            field="category",
+            value=filters.category,
+        )
     for name in ("price_min", "price_max"):
         bound = getattr(filters, name)
         if bound is not None and (isinstance(bound, bool) or not _is_number(bound)):
@@ -48,8 +54,10 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float | np.number) and not math.isnan(float(value))
 
 
-def positions(ids: Iterable[object], index: Mapping[str, int]) -> list[int]:
+def positions(ids: Iterable[object] | None, index: Mapping[str, int]) -> list[int]:
     """Catalog positions of the known ids, in the given order, unknown ids skipped."""
+    if ids is None:
+        return []
     if isinstance(ids, str):  # a lone id would otherwise be iterated character by character
         ids = [ids]
     found = (index.get(str(i)) for i in ids)

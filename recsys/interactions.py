@@ -17,6 +17,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from models.errors import DataValidationError, InvalidInputError
+from recsys.categories import normalise_path
 
 DEFAULT_EVENT_WEIGHTS: dict[str, float] = {"view": 1.0, "add_to_cart": 3.0, "purchase": 5.0}
 # Orders bigger than this are wholesale/bulk baskets: they add quadratically many pairs and say
@@ -133,7 +134,9 @@ class CoPurchases:
         return int(len(self.indices))
 
 
-def co_purchases(item_idx: np.ndarray, order_ids: np.ndarray, n_items: int, *, min_support: int) -> CoPurchases:
+def co_purchases(
+    item_idx: np.ndarray, order_ids: np.ndarray, n_items: int, *, min_support: int
+) -> CoPurchases:
     """Association rules ``item -> partner`` from items bought in the same order.
 
     A pair is kept when at least ``min_support`` orders contain both items and the lift is above 1
@@ -156,7 +159,9 @@ def co_purchases(item_idx: np.ndarray, order_ids: np.ndarray, n_items: int, *, m
     if n_orders == 0:
         return CoPurchases.empty(n_items)
     ones = np.ones(len(pairs), dtype=np.float64)
-    baskets = sp.csr_matrix((ones, (pairs["order"].to_numpy(), pairs["item"].to_numpy())), shape=(n_orders, n_items))
+    baskets = sp.csr_matrix(
+        (ones, (pairs["order"].to_numpy(), pairs["item"].to_numpy())), shape=(n_orders, n_items)
+    )
     both = (baskets.T @ baskets).tocoo()
     item_orders = np.asarray(baskets.sum(axis=0)).ravel()
     row, col, support = both.row.astype(np.int64), both.col.astype(np.int64), both.data
@@ -179,3 +184,38 @@ def _pruned_table(
     row, col, confidence = row[keep], col[keep], confidence[keep]
     indptr = np.concatenate(([0], np.cumsum(np.bincount(row, minlength=n_items)))).astype(np.int64)
     return CoPurchases(indptr, col.astype(np.int64), confidence.astype(np.float64))
+
+
+def catalog_arrays(catalog: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Item metadata as flat arrays (strings as ``U``), one row per item id (the last row wins)."""
+    frame = catalog.assign(item_id=catalog["item_id"].astype(str)).drop_duplicates("item_id", keep="last")
+    in_stock = frame["in_stock"].astype("boolean").fillna(True)  # unknown stock: assume sellable
+    return {
+        "item_ids": frame["item_id"].to_numpy(dtype=str),
+        "titles": frame["title"].fillna("").astype(str).to_numpy(dtype=str),
+        "categories": np.array([normalise_path(c) for c in frame["category"]], dtype=str),
+        "prices": pd.to_numeric(frame["price"], errors="coerce").to_numpy(dtype=np.float64),
+        "in_stock": in_stock.to_numpy(dtype=bool),
+    }
+
+
+def known_events(events: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
+    """Events of catalog items that have a timestamp, with the item's catalog position in ``item``.
+
+    Returns:
+        Columns ``item`` (int), ``event_type`` (lower-case), ``timestamp`` (naive UTC) and
+        ``order_id`` (``None`` when absent or empty).
+    """
+    if "order_id" in events.columns:
+        order_ids = events["order_id"]
+    else:
+        order_ids = pd.Series(None, index=events.index, dtype=object)
+    frame = pd.DataFrame(
+        {
+            "item": index.get_indexer(events["item_id"].astype(str)),
+            "event_type": events["event_type"].astype(str).str.strip().str.lower(),
+            "timestamp": to_utc_naive(events["timestamp"], name="events"),
+            "order_id": order_ids.where(order_ids.notna() & (order_ids.astype(str) != ""), None),
+        }
+    )
+    return frame[(frame["item"] >= 0) & frame["timestamp"].notna()].reset_index(drop=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 import bm25s
 import numpy as np
@@ -32,7 +32,16 @@ from search.types import SearchFilters, SearchHit, SearchResult
 INDEX_DIR = "bm25s"
 ITEMS_FILE = "items.parquet"
 SUGGEST_FILE = "suggest.json"
-_LEARNED = ("index_", "items_", "suggester_", "data_window_")
+_LEARNED = ("index_", "vocab_", "items_", "suggester_", "data_window_")
+
+
+class _Fitted(NamedTuple):
+    """The learned state, non-optional: what query methods read after the fitted check."""
+
+    index: bm25s.BM25
+    vocab: dict[str, int]
+    items: ItemTable
+    suggester: Suggester
 
 
 class BM25Search:
@@ -102,21 +111,7 @@ class BM25Search:
             InvalidInputError: ``title_boost`` is not a positive integer.
         """
         fields = list(self.fields)
-        require_columns(catalog, ["item_id", *fields, "category", "brand", "price", "in_stock"], name="catalog")
-        if isinstance(self.title_boost, bool) or not isinstance(self.title_boost, int) or self.title_boost < 1:
-            raise InvalidInputError(
-                f"title_boost must be a positive integer, got {self.title_boost!r}", field="title_boost"
-            )
-        ids = catalog["item_id"].astype(str)
-        dupes = ids[ids.duplicated()]
-        if len(dupes):
-            raise DataValidationError(
-                f"catalog: item_id must be unique; {dupes.iloc[0]!r} appears more than once "
-                f"({dupes.nunique()} ids repeat)",
-                file="catalog",
-                column="item_id",
-                example=dupes.iloc[0],
-            )
+        _validate_catalog(catalog, fields, self.title_boost)
         docs = self._documents(catalog, fields)
         self.index_, self.vocab_ = _build_index(docs, k1=self.k1, b=self.b)
         self.items_ = ItemTable.from_catalog(catalog)
@@ -155,44 +150,41 @@ class BM25Search:
                 is not an integer >= 1 (``field="k"``), or ``filters`` is invalid.
             NotFittedError: before ``fit`` or ``load``.
         """
-        check_is_fitted(self, _LEARNED)
+        state = self._fitted()
+        items = state.items
         _check_text(query, "query")
         _check_k(k)
         filters = check_filters(filters)
-        rows, scores = self._match(query)
-        keep = self.items_.keep_mask(rows, filters)
+        rows, scores = _match(state, query)
+        keep = items.keep_mask(rows, filters)
         rows, scores = rows[keep], scores[keep]
         top = _top_k(scores, k)
         hits = [
-            SearchHit(item_id=self.items_.item_ids[r], title=self.items_.titles[r], score=float(s))
+            SearchHit(item_id=items.item_ids[r], title=items.titles[r], score=float(s))
             for r, s in zip(rows[top], scores[top], strict=True)
         ]
-        return SearchResult(hits=hits, facets=self.items_.facets(rows), total=int(len(rows)))
+        return SearchResult(hits=hits, facets=items.facets(rows), total=int(len(rows)))
 
     def match_ids(self, query: str, *, filters: SearchFilters | None = None) -> list[str]:
         """Ids of every item sharing a token with ``query`` and passing ``filters``, catalog order.
 
         Evaluation uses this for an unranked baseline over exactly the set BM25 ranks.
         """
-        check_is_fitted(self, _LEARNED)
+        state = self._fitted()
         _check_text(query, "query")
-        rows, _ = self._match(query)
-        rows = rows[self.items_.keep_mask(rows, check_filters(filters))]
-        return [self.items_.item_ids[r] for r in rows]
+        rows, _ = _match(state, query)
+        rows = rows[state.items.keep_mask(rows, check_filters(filters))]
+        return [state.items.item_ids[r] for r in rows]
 
-    def _match(self, query: str) -> tuple[np.ndarray, np.ndarray]:
-        """Positions (ascending) of the items holding any query token, and their BM25 scores."""
-        # A repeated query word counts once: "pan pan" should not rank differently from "pan".
-        token_ids = list(dict.fromkeys(self.vocab_[t] for t in tokenize(query) if t in self.vocab_))
-        if not token_ids:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        scores = self.index_.get_scores_from_ids(token_ids)
-        indptr, indices = self.index_.scores["indptr"], self.index_.scores["indices"]
-        matched = np.zeros(len(scores), dtype=bool)
-        for t in token_ids:  # postings of each token: the items that contain it
-            matched[indices[indptr[t] : indptr[t + 1]]] = True
-        rows = np.flatnonzero(matched)
-        return rows, scores[rows]
+    def _fitted(self) -> _Fitted:
+        """The learned state; raises ``NotFittedError`` before ``fit``/``load``."""
+        check_is_fitted(self, _LEARNED)
+        return _Fitted(
+            cast(bm25s.BM25, self.index_),
+            cast(dict, self.vocab_),
+            cast(ItemTable, self.items_),
+            cast(Suggester, self.suggester_),
+        )
 
     def suggest(self, prefix: str, *, k: int = 10) -> list[str]:
         """Complete a partly typed query from catalog words, phrases, brands and categories.
@@ -209,18 +201,18 @@ class BM25Search:
             InvalidInputError: ``prefix`` is not a string or ``k`` is not an integer >= 1.
             NotFittedError: before ``fit`` or ``load``.
         """
-        check_is_fitted(self, _LEARNED)
+        suggester = self._fitted().suggester
         if not isinstance(prefix, str):
             raise InvalidInputError(
                 f"prefix must be a string, got {type(prefix).__name__}", field="prefix", value=prefix
             )
         _check_k(k)
-        return self.suggester_.complete(prefix, k)
+        return suggester.complete(prefix, k)
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | Path) -> Path:
         """Write ``meta.json``, the bm25s index, item metadata and the suggestion vocabulary."""
-        check_is_fitted(self, _LEARNED)
+        state = self._fitted()
         path = write_meta(
             directory,
             family=self.family,
@@ -228,11 +220,11 @@ class BM25Search:
             format_version=self.format_version,
             params=self.get_params(),
             data_window=self.data_window_,
-            extra={"n_items": len(self.items_), "n_terms": len(self.vocab_)},
+            extra={"n_items": len(state.items), "n_terms": len(state.vocab)},
         )
-        self.index_.save(path / INDEX_DIR, show_progress=False)
-        self.items_.write(path / ITEMS_FILE)
-        suggest = {"terms": self.suggester_.terms, "weights": self.suggester_.weights.tolist()}
+        state.index.save(path / INDEX_DIR, show_progress=False)
+        state.items.write(path / ITEMS_FILE)
+        suggest = {"terms": state.suggester.terms, "weights": state.suggester.weights.tolist()}
         (path / SUGGEST_FILE).write_text(json.dumps(suggest, ensure_ascii=False))
         return path
 
@@ -244,7 +236,9 @@ class BM25Search:
             ArtifactError: not a search/bm25 v1 directory, or a payload is missing.
         """
         path = Path(directory)
-        meta = read_meta(path, family=cls.family, model_type=cls.model_type, format_version=cls.format_version)
+        meta = read_meta(
+            path, family=cls.family, model_type=cls.model_type, format_version=cls.format_version
+        )
         for name in (INDEX_DIR, ITEMS_FILE, SUGGEST_FILE):
             if not (path / name).exists():
                 raise ArtifactError(f"Missing payload {path / name} of a search/bm25 model")
@@ -253,10 +247,34 @@ class BM25Search:
         model.index_ = bm25s.BM25.load(path / INDEX_DIR, allow_pickle=False, show_progress=False)
         model.vocab_ = model.index_.vocab_dict
         model.items_ = ItemTable.read(path / ITEMS_FILE)
+        if model.index_.scores["num_docs"] != len(model.items_):
+            raise ArtifactError(
+                f"{path}: the index has {model.index_.scores['num_docs']} documents but "
+                f"{ITEMS_FILE} has {len(model.items_)} items; the artifact is corrupt"
+            )
         suggest = json.loads((path / SUGGEST_FILE).read_text())
         model.suggester_ = Suggester(suggest["terms"], np.asarray(suggest["weights"], dtype=np.int64))
         model.data_window_ = meta.get("data_window") or {}
         return model
+
+
+def _validate_catalog(catalog: pd.DataFrame, fields: list[str], title_boost: object) -> None:
+    """Check the columns ``fit`` reads, the unique ids and ``title_boost`` (see ``fit``)."""
+    require_columns(catalog, ["item_id", *fields, "category", "brand", "price", "in_stock"], name="catalog")
+    if isinstance(title_boost, bool) or not isinstance(title_boost, int) or title_boost < 1:
+        raise InvalidInputError(
+            f"title_boost must be a positive integer, got {title_boost!r}", field="title_boost"
+        )
+    ids = catalog["item_id"].astype(str)
+    dupes = ids[ids.duplicated()]
+    if len(dupes):
+        raise DataValidationError(
+            f"catalog: item_id must be unique; {dupes.iloc[0]!r} appears more than once "
+            f"({dupes.nunique()} ids repeat)",
+            file="catalog",
+            column="item_id",
+            example=dupes.iloc[0],
+        )
 
 
 def _build_index(docs: list[list[str]], *, k1: float, b: float) -> tuple[bm25s.BM25, dict[str, int]]:
@@ -269,8 +287,25 @@ def _build_index(docs: list[list[str]], *, k1: float, b: float) -> tuple[bm25s.B
     index = bm25s.BM25(k1=k1, b=b)
     # The (token ids, vocab) form skips bm25s's own vocabulary, which is built from a set and so
     # differs between processes; create_empty_token=False keeps every vocab id inside the matrix.
-    index.index(([[vocab[t] for t in doc] for doc in docs], vocab), create_empty_token=False, show_progress=False)
+    index.index(
+        ([[vocab[t] for t in doc] for doc in docs], vocab), create_empty_token=False, show_progress=False
+    )
     return index, vocab
+
+
+def _match(state: _Fitted, query: str) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (ascending) of the items holding any query token, and their BM25 scores."""
+    # A repeated query word counts once: "pan pan" should not rank differently from "pan".
+    token_ids = list(dict.fromkeys(state.vocab[t] for t in tokenize(query) if t in state.vocab))
+    if not token_ids:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+    scores = state.index.get_scores_from_ids(token_ids)
+    indptr, indices = state.index.scores["indptr"], state.index.scores["indices"]
+    matched = np.zeros(len(scores), dtype=bool)
+    for t in token_ids:  # postings of each token: the items that contain it
+        matched[indices[indptr[t] : indptr[t + 1]]] = True
+    rows = np.flatnonzero(matched)
+    return rows, scores[rows]
 
 
 def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
@@ -286,7 +321,9 @@ def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
 
 def _check_text(value: object, field: str) -> None:
     if not isinstance(value, str) or not value.strip():
-        raise InvalidInputError(f"{field} must be a non-empty string, got {value!r}", field=field, value=value)
+        raise InvalidInputError(
+            f"{field} must be a non-empty string, got {value!r}", field=field, value=value
+        )
 
 
 def _check_k(k: object) -> None:

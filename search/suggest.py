@@ -55,9 +55,7 @@ def build_vocabulary(
         named.discard("")
         keep_rare |= named
         counts.update(_title_terms(title) | named)
-    terms = sorted(
-        t for t, c in counts.items() if c >= MIN_PHRASE_COUNT or " " not in t or t in keep_rare
-    )
+    terms = sorted(t for t, c in counts.items() if c >= MIN_PHRASE_COUNT or " " not in t or t in keep_rare)
     return terms, np.array([counts[t] for t in terms], dtype=np.int64)
 
 

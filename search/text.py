@@ -33,10 +33,11 @@ def stem(word: str) -> str:
     """Strip an English plural ending so that singular and plural forms share a token.
 
     Rules, first match wins: words of three letters or fewer and words containing a digit are
-    kept as they are (``gas``, ``2x4s``: sizes and model numbers must match exactly); ``-ies`` -> ``-y`` (batteries ->
-    battery); ``-sses/-shes/-ches/-xes/-zes`` lose ``es`` (glasses -> glass, boxes -> box);
-    ``-ss/-us/-is`` are kept (glass, cactus); otherwise a final ``s`` is dropped (pans -> pan,
-    shoes -> shoe). Errors are symmetric (query and index stem alike), which is what matters.
+    kept as they are (``gas``, ``2x4s``: sizes and model numbers must match exactly); ``-ies``
+    -> ``-y`` (batteries -> battery); ``-sses/-shes/-ches/-xes/-zes`` lose ``es`` (glasses ->
+    glass, boxes -> box); ``-ss/-us/-is`` are kept (glass, cactus); otherwise a final ``s`` is
+    dropped (pans -> pan, shoes -> shoe). Errors are symmetric (query and index stem alike),
+    which is what matters.
     """
     if len(word) <= 3 or not word.isalpha():
         return word

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Annotated
@@ -30,7 +31,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console()
+# Wide enough for the summary tables when output is piped (rich assumes 80 columns then).
+console = Console(width=None if Console().is_terminal else 140)
+logging.getLogger("mlflow").setLevel(logging.WARNING)
 
 DataOpt = Annotated[Path, typer.Option("--data", help="Store data folder (see docs/DATA.md).")]
 SeedOpt = Annotated[int, typer.Option(help="Random seed: same data + seed = same model.")]

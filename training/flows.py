@@ -60,14 +60,16 @@ def _print_outcome(console: Console, o: Outcome) -> None:
 
 
 def _print_summary(console: Console, outcomes: list[Outcome], settings: Settings) -> None:
-    table = Table("family", "status", "version", "champion", "metric", "value", "baseline rows", "seconds")
+    table = Table("family", "version", "champion", "primary metric", "value", "baseline", "seconds")
     for o in outcomes:
-        baselines = ", ".join(f"{k}={v:.4f}" for k, v in o.metrics.items() if k.startswith("baseline_"))
-        value = o.metrics.get(o.primary_metric or "")
+        metric = o.primary_metric or ""
+        value = o.metrics.get(metric)
+        # The comparison row of the same metric, e.g. baseline_random_ndcg_at_10 for ndcg_at_10.
+        base = next((f"{v:.4f} ({k})" for k, v in o.metrics.items()
+                     if k.startswith("baseline_") and k.endswith(metric) and metric), "-")
         table.add_row(
-            o.family, o.status, o.version or "-", "yes" if o.promoted else "no",
-            o.primary_metric or "-", "-" if value is None else f"{value:.4f}", baselines or "-",
-            f"{o.seconds:.1f}",
+            o.family, o.version or o.status, "yes" if o.promoted else "no", metric or "-",
+            "-" if value is None else f"{value:.4f}", base, f"{o.seconds:.1f}",
         )
     console.print(table)
     console.print(f"MLflow: {settings.tracking_uri}  (browse: mlflow ui --backend-store-uri {settings.tracking_uri})")

@@ -1,0 +1,121 @@
+"""The recsys training job on small synthetic stores (and the demo store when it is available)."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.errors import DataValidationError
+from recsys.popularity import PopularityRecommender
+from training.jobs import recsys as job
+from training.store import StoreData
+
+END = pd.Timestamp("2024-06-30")
+
+
+def synthetic_store(*, days: int = 60, n_users: int = 300, seed: int = 0) -> StoreData:
+    """60 items in 6 leaf categories with Zipf popularity; shoppers favour one top-level category."""
+    rng = np.random.default_rng(seed)
+    n_items = 60
+    tops = ["Kitchen", "Books", "Garden"]
+    leaf = [f"{tops[i % 3]} > Leaf{i % 6}" for i in range(n_items)]
+    catalog = pd.DataFrame(
+        {
+            "item_id": [f"i{i:02d}" for i in range(n_items)],
+            "title": [f"Item {i}" for i in range(n_items)],
+            "category": leaf,
+            "price": rng.uniform(5, 100, n_items).round(2),
+            "in_stock": True,
+        }
+    )
+    weight = 1.0 / np.arange(1, n_items + 1) ** 1.2
+    rows = []
+    for u in range(n_users):
+        taste = np.where(np.arange(n_items) % 3 == u % 3, 4.0, 1.0) * weight
+        taste /= taste.sum()
+        for _ in range(rng.integers(5, 25)):
+            item = int(rng.choice(n_items, p=taste))
+            ts = END - pd.Timedelta(minutes=int(rng.integers(0, days * 24 * 60)))
+            kind = rng.choice(["view", "add_to_cart", "purchase"], p=[0.6, 0.2, 0.2])
+            order = f"o{u}-{ts.date()}" if kind == "purchase" else None
+            rows.append((f"u{u}", f"i{item:02d}", kind, ts, order))
+    events = pd.DataFrame(rows, columns=["user_id", "item_id", "event_type", "timestamp", "order_id"])
+    return StoreData(catalog=catalog, events=events)
+
+
+@pytest.fixture(scope="module")
+def store() -> StoreData:
+    return synthetic_store()
+
+
+def test_job_beats_random_and_reports_the_contract(store):
+    result = job.train(store, seed=0)
+    assert result.primary_metric == "ndcg_at_10" and result.greater_is_better
+    for key in ("ndcg_at_10", "recall_at_10", "hit_rate_at_10", "coverage", "baseline_random_ndcg_at_10"):
+        assert 0.0 <= result.metrics[key] <= 1.0
+    assert result.metrics["ndcg_at_10"] > 2 * result.metrics["baseline_random_ndcg_at_10"]
+    assert result.metrics["hit_rate_at_10"] > result.metrics["baseline_random_hit_rate_at_10"]
+    params = result.params
+    last = store.events["timestamp"].max()
+    assert params["split_date"] == (last - pd.Timedelta(days=7)).isoformat()
+    assert params["n_train_events"] + params["n_holdout_events"] == len(store.events)
+    assert 0 < params["n_eval_users"] <= 300
+
+
+def test_job_refits_on_all_events(store):
+    model = job.train(store, seed=0).model
+    assert isinstance(model, PopularityRecommender)
+    assert model.data_window_["rows"] == len(store.events)
+    assert model.data_window_["end"] == store.events["timestamp"].max().isoformat()
+
+
+def test_job_is_deterministic_for_a_seed(store):
+    assert job.train(store, seed=3).metrics == job.train(store, seed=3).metrics
+
+
+def test_short_history_holds_out_a_fraction():
+    times = pd.Series(pd.date_range("2024-01-01", periods=11, freq="D"))
+    assert job.split_time(times) == pd.Timestamp("2024-01-09")  # last 20% of 10 days
+    long = pd.Series(pd.date_range("2024-01-01", periods=61, freq="D"))
+    assert job.split_time(long) == pd.Timestamp("2024-02-23")  # last 7 days
+
+
+def test_eval_user_cap_is_a_seeded_sample(store, monkeypatch):
+    monkeypatch.setattr(job, "MAX_EVAL_USERS", 10)
+    first, again = job.train(store, seed=1), job.train(store, seed=1)
+    assert first.params["n_eval_users"] == 10
+    assert first.metrics == again.metrics
+
+
+@pytest.mark.parametrize("missing", ["events", "catalog"])
+def test_missing_frame_is_a_clear_error(store, missing):
+    partial = StoreData(catalog=store.catalog, events=store.events)
+    setattr(partial, missing, None)
+    with pytest.raises(DataValidationError, match=missing):
+        job.train(partial, seed=0)
+
+
+def test_unsplittable_or_unevaluable_events_are_clear_errors(store):
+    same_time = StoreData(catalog=store.catalog, events=store.events.assign(timestamp=END))
+    with pytest.raises(DataValidationError, match="timestamps are equal"):
+        job.train(same_time, seed=0)
+    views = store.events.assign(event_type="view")
+    with pytest.raises(DataValidationError, match="holdout"):
+        job.train(StoreData(catalog=store.catalog, events=views), seed=0)
+
+
+_DEMO_READY = all(importlib.util.find_spec(m) is not None for m in ("training.demo", "training.data"))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _DEMO_READY, reason="training.demo / training.data.load_store not available yet")
+def test_job_on_the_demo_store(tmp_path):
+    generate_store = importlib.import_module("training.demo").generate_store
+    load_store = importlib.import_module("training.data").load_store
+    generate_store(tmp_path / "store", seed=0, scale="small")
+    result = job.train(load_store(tmp_path / "store"), seed=0)
+    assert result.metrics["ndcg_at_10"] > result.metrics["baseline_random_ndcg_at_10"]
