@@ -92,7 +92,10 @@ def _when(value: Any) -> datetime | None:
         raise InvalidInputError(
             f"timestamp must be an ISO-8601 date-time or datetime, got {value!r}", field=TIMESTAMP
         )
-    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    try:
+        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    except OverflowError as exc:  # e.g. 0001-01-01T00:00:00+00:01 falls before year 1 in UTC
+        raise InvalidInputError(f"timestamp {value.isoformat()} is out of range", field=TIMESTAMP) from exc
 
 
 class FeatureSpec:

@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     api_keys: Annotated[dict[str, list[Scope]], NoDecode] = Field(
         default_factory=dict,
         description='JSON {"key": ["storefront", ...]} or "@/path/to/keys.json".',
+        repr=False,  # never print keys (logs, tracebacks)
     )
     host: str = Field(default="127.0.0.1", description="Address `shelfwise serve` binds.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `shelfwise serve` binds.")

@@ -49,7 +49,9 @@ class ApiKeyAuth:
             key_id = digest.hex()[:8]
             unknown = sorted(set(scopes) - set(SCOPES))
             if unknown:
-                raise ValueError(f"API key {key_id}... has unknown scopes {unknown}; expected some of {list(SCOPES)}")
+                raise ValueError(
+                    f"API key {key_id}... has unknown scopes {unknown}; expected some of {list(SCOPES)}"
+                )
             self._principals.append((digest, Principal(key_id, frozenset(scopes))))
 
     def authenticate(self, key: str | None) -> Principal | None:

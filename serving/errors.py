@@ -71,7 +71,7 @@ def problem_response(
 async def validation_error_handler(request: Request, exc: RequestValidationError) -> ProblemResponse:
     """422 listing every invalid field by location and what is allowed."""
     errors = [
-        {"field": _loc(err.get("loc", ())), "message": str(err.get("msg", "invalid")), "type": err.get("type")}
+        {"field": _loc(err.get("loc", ())), "message": _message(err), "type": err.get("type")}
         for err in exc.errors()
     ]
     detail = f"{len(errors)} invalid field(s): " + "; ".join(f"{e['field']}: {e['message']}" for e in errors)
@@ -94,8 +94,6 @@ async def unknown_id_handler(request: Request, exc: UnknownIdError) -> ProblemRe
         type_=TYPE_UNKNOWN_ID,
         title=f"Unknown {exc.kind}",
         errors=[{"field": field, "message": str(exc), "type": "unknown_id"}],
-        field=field,
-        value=exc.value if isinstance(exc.value, str | int | float) else str(exc.value),
     )
 
 
@@ -126,7 +124,11 @@ async def unhandled_error_handler(request: Request, exc: Exception) -> ProblemRe
     error_id = uuid.uuid4().hex[:12]
     # The server logs the traceback too (Starlette re-raises); this line ties it to the request.
     logger.error(
-        "Unhandled %s (error_id=%s) on %s %s", type(exc).__name__, error_id, request.method, request.url.path,
+        "Unhandled %s (error_id=%s) on %s %s",
+        type(exc).__name__,
+        error_id,
+        request.method,
+        request.url.path,
         exc_info=exc,
     )
     return problem_response(
@@ -155,25 +157,28 @@ def _phrase(status: int) -> str:
         return "Error"
 
 
+def _message(err: Mapping[str, Any]) -> str:
+    # Pydantic prefixes messages from our validators with "Value error, "; the field says enough.
+    return str(err.get("msg", "invalid")).removeprefix("Value error, ")
+
+
 def _loc(parts: Iterable[Any]) -> str:
     return ".".join(str(p) for p in parts)
 
 
 def _locate(request: Request, field: str | None, value: Any = None) -> str | None:
     """Turn a domain argument name into a request location (``path.item_id``, ``body.horizon``)."""
+    root, dot, _ = (field or "").partition(".")
+    if dot and root in LOCATIONS:  # already a location; a bare "query" is the search argument
+        return field
+    for where, params in (("path", request.path_params), ("query", request.query_params)):
+        if root and root in params:
+            return f"{where}.{field}"
     if value is not None:
-        # An id the caller typed into the path or query string is named exactly where it was given.
+        # The domain may name the kind ("item") rather than the parameter ("item_id"): an id the
+        # caller typed into the path or query string is named exactly where it was given.
         for where, params in (("path", request.path_params), ("query", request.query_params)):
             for name, given in params.items():
                 if given == str(value):
                     return f"{where}.{name}"
-    if not field:
-        return None
-    if field.split(".", 1)[0] in LOCATIONS:
-        return field
-    root = field.split(".", 1)[0]
-    if root in request.path_params:
-        return f"path.{field}"
-    if root in request.query_params:
-        return f"query.{field}"
-    return f"body.{field}"
+    return f"body.{field}" if field else None

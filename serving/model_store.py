@@ -84,15 +84,32 @@ class ModelStore:
         return store
 
     @classmethod
-    def from_dirs(cls, dirs: Mapping[str, str | Path], versions: Mapping[str, str] | None = None) -> ModelStore:
-        """Load each family from a saved model directory (``{family: dir}``)."""
+    def from_dirs(
+        cls,
+        dirs: Mapping[str, str | Path],
+        versions: Mapping[str, str] | None = None,
+        *,
+        families: Iterable[str] | None = None,
+    ) -> ModelStore:
+        """Load each family from a saved model directory (``{family: dir}``).
+
+        Args:
+            dirs: ``{family: directory}`` of saved models.
+            versions: the version each family answers as; default ``local:<directory name>``.
+            families: the families to serve (default: the keys of ``dirs``); one without a
+                directory is reported missing.
+        """
         versions = dict(versions or {})
 
         def load(family: str) -> ModelEntry:
+            if family not in dirs:
+                raise ModelUnavailableError(
+                    family, "no model directory was given for it (SHELFWISE_MODEL_DIRS)"
+                )
             directory = Path(dirs[family])
             return _load_dir(family, directory, versions.get(family, f"local:{directory.name}"))
 
-        store = cls(dirs.keys(), _guarded(load))
+        store = cls(dirs.keys() if families is None else families, _guarded(load))
         store.reload()
         return store
 
@@ -104,8 +121,9 @@ class ModelStore:
         """
         entry = self._entries.get(family)
         if entry is None:
+            served = list(self.families)
             raise ModelUnavailableError(
-                family, f"this server does not serve it; add it to SHELFWISE_FAMILIES (serving {list(self.families)})"
+                family, f"this server does not serve it; add it to SHELFWISE_FAMILIES (serving {served})"
             )
         if entry.status != "loaded":
             raise ModelUnavailableError(family, entry.reason)

@@ -68,7 +68,9 @@ class InMemoryOnlineState:
         max_feedback: fraud labels kept (newest win) until a durable log takes them.
     """
 
-    def __init__(self, *, max_events_per_user: int = 100, max_users: int = 100_000, max_feedback: int = 100_000):
+    def __init__(
+        self, *, max_events_per_user: int = 100, max_users: int = 100_000, max_feedback: int = 100_000
+    ):
         self.max_events_per_user = max_events_per_user
         self.max_users = max_users
         self._users: OrderedDict[str, deque[Event]] = OrderedDict()

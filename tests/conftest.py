@@ -17,3 +17,23 @@ for _key, _value in {
 # Tests never read a developer's .env or SHELFWISE_* settings by accident.
 for _key in [k for k in os.environ if k.startswith("SHELFWISE_") and k != "SHELFWISE_DATASETS"]:
     del os.environ[_key]
+
+
+import pytest  # noqa: E402
+
+from training.real_data import dataset_path  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def real_dataset():
+    """``real_dataset(name) -> Path``: skips when absent, but fails under ``CI=true``."""
+
+    def _get(name: str):
+        try:
+            return dataset_path(name)
+        except FileNotFoundError as exc:
+            if os.environ.get("CI", "").lower() == "true":
+                pytest.fail(f"CI=true but the real dataset is missing: {exc}")
+            pytest.skip(f"real dataset not available: {exc}")
+
+    return _get

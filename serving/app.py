@@ -1,0 +1,127 @@
+"""The FastAPI app factory.
+
+``create_app(settings)`` builds the app from explicit settings (tests, ``shelfwise serve``);
+``create_app_from_env()`` is the process entry point for
+``uvicorn --factory serving.app:create_app_from_env``.
+"""
+
+import json
+import logging
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+import anyio.to_thread
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from models.settings import Settings, get_settings
+from serving.auth import API_KEY_HEADER, ApiKeyAuth
+from serving.errors import install_error_handlers
+from serving.metrics import instrument
+from serving.middleware import BodySizeLimitMiddleware
+from serving.model_store import ModelStore
+from serving.routers import api_router
+from serving.state import InMemoryOnlineState, OnlineState
+
+logger = logging.getLogger("shelfwise.serving")
+
+MODEL_DIRS_ENV = "SHELFWISE_MODEL_DIRS"
+
+
+def create_app(
+    settings: Settings,
+    *,
+    model_store: ModelStore | None = None,
+    online_state: OnlineState | None = None,
+) -> FastAPI:
+    """Build the Shelfwise API.
+
+    Args:
+        settings: service configuration (``models.settings.get_settings()``).
+        model_store: the models to serve. ``None`` loads ``settings.families`` from the registry
+            under ``settings.model_alias`` at startup (the lifespan); until then ``/ready`` is 503.
+        online_state: where events and fraud feedback go; default in-process memory.
+
+    Raises:
+        ValueError: ``settings.state_url`` asks for a backend this version lacks, or an API key
+            lists an unknown scope.
+    """
+    if online_state is None and settings.state_url:
+        raise ValueError(
+            f"SHELFWISE_STATE_URL={settings.state_url!r} is not supported yet: only the in-process "
+            "state exists, which replicas would not share. Unset it to run a single replica."
+        )
+    # Only digests of the API keys stay in memory: the app keeps its settings without them.
+    public = settings.model_copy(update={"api_keys": {}})
+    app = FastAPI(
+        title="Shelfwise",
+        summary="Recommendations, search, fraud scoring and demand forecasts for online stores.",
+        version=_package_version(),
+        lifespan=_lifespan(public, load_from_registry=model_store is None),
+    )
+    app.state.settings = public
+    app.state.auth = ApiKeyAuth(settings.api_keys)
+    app.state.models = ModelStore(settings.families) if model_store is None else model_store
+    app.state.online = InMemoryOnlineState() if online_state is None else online_state
+    install_error_handlers(app)
+    app.include_router(api_router)
+    _add_middleware(app, public)
+    if not settings.api_keys:
+        logger.warning("No API keys configured (SHELFWISE_API_KEYS): every /v1 endpoint answers 401.")
+    return app
+
+
+def _add_middleware(app: FastAPI, settings: Settings) -> None:
+    # Starlette runs the last-added middleware outermost: CORS, then metrics, then the body limit,
+    # so 413s are counted and carry CORS headers.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    instrument(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=[API_KEY_HEADER, "Content-Type"],
+            max_age=600,
+        )
+
+
+def create_app_from_env() -> FastAPI:
+    """Settings from ``SHELFWISE_*``; models from ``SHELFWISE_MODEL_DIRS`` if set, else the registry.
+
+    ``SHELFWISE_MODEL_DIRS`` is JSON ``{family: directory}`` of saved models (local runs, tests).
+    """
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    store = None
+    if raw := os.environ.get(MODEL_DIRS_ENV):
+        try:
+            dirs = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{MODEL_DIRS_ENV} must be JSON {{family: directory}}: {exc}") from exc
+        store = ModelStore.from_dirs(dirs, families=settings.families)
+    return create_app(settings, model_store=store)
+
+
+def _lifespan(
+    settings: Settings, *, load_from_registry: bool
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if load_from_registry:
+            # Loading downloads and deserialises artifacts: off the event loop.
+            app.state.models = await anyio.to_thread.run_sync(ModelStore.from_registry, settings)
+        for family, entry in app.state.models.entries().items():
+            logger.info("Serving %s: %s %s", family, entry.status, entry.version or entry.reason)
+        yield
+
+    return lifespan
+
+
+def _package_version() -> str:
+    try:
+        return version("shelfwise")
+    except PackageNotFoundError:
+        return "0+unknown"

@@ -1,0 +1,29 @@
+"""Liveness and readiness (no auth: load balancers and orchestrators call them)."""
+
+from fastapi import APIRouter, Response
+
+from serving.deps import StoreDep
+from serving.routers.admin import family_statuses
+from serving.schemas.admin import HealthResponse, ReadyResponse
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", response_model=HealthResponse)
+async def health() -> HealthResponse:
+    """The process is up (it does not check the models: see ``/ready``)."""
+    return HealthResponse()
+
+
+@router.get(
+    "/ready",
+    response_model=ReadyResponse,
+    responses={503: {"model": ReadyResponse, "description": "A configured model family is not loaded."}},
+)
+async def ready(store: StoreDep, response: Response) -> ReadyResponse:
+    """200 only when every configured family is loaded, else 503; the body lists each family."""
+    families = family_statuses(store)
+    is_ready = all(f.status == "loaded" for f in families.values())
+    if not is_ready:
+        response.status_code = 503
+    return ReadyResponse(status="ready" if is_ready else "not_ready", families=families)

@@ -1,0 +1,89 @@
+"""Recommendations, item pages (similar, bought together) and trending (``storefront`` scope).
+
+Plain ``def`` routes: model calls are CPU work, so they run in the thread pool and never stall the
+event loop that answers ``/health``.
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from recsys.types import ItemFilter, Recommendations
+from serving.deps import RecsysDep, StateDep, require_scope
+from serving.schemas.common import ItemListResponse, ScoredItemOut, problem_responses
+from serving.schemas.recommendations import ItemFilters, RecommendationRequest
+
+# Session context handed to the model: request items first, then the user's recent events.
+MAX_SESSION_ITEMS = 20
+
+router = APIRouter(
+    prefix="/v1",
+    tags=["recommendations"],
+    dependencies=[Depends(require_scope("storefront"))],
+    responses=problem_responses(401, 403, 422, 503),
+)
+
+KQuery = Annotated[int, Query(ge=1, le=100, description="How many items (1-100).")]
+ItemPath = Annotated[str, Path(min_length=1, max_length=256, description="Catalog item id.")]
+
+
+def _item_filter(filters: ItemFilters) -> ItemFilter:
+    return ItemFilter(
+        category=filters.category,
+        in_stock_only=filters.in_stock_only,
+        price_min=filters.price_min,
+        price_max=filters.price_max,
+    )
+
+
+def _response(recs: Recommendations, version: str) -> ItemListResponse:
+    items = [ScoredItemOut(item_id=i.item_id, score=i.score, reason=i.reason) for i in recs.items]
+    return ItemListResponse(items=items, source=recs.source, model_version=version)
+
+
+@router.post("/recommendations", response_model=ItemListResponse)
+def recommend(body: RecommendationRequest, recsys: RecsysDep, state: StateDep) -> ItemListResponse:
+    """Items for a shopper: their purchases are excluded, their recent views and carts give context."""
+    purchased, recent = state.user_history(body.user_id) if body.user_id else ([], [])
+    session = list(dict.fromkeys([*body.session_item_ids, *recent]))[:MAX_SESSION_ITEMS]
+    model, version = recsys.get()
+    recs = model.recommend(
+        user_id=body.user_id,
+        history_item_ids=purchased,
+        session_item_ids=session,
+        k=body.k,
+        filters=_item_filter(body.filters),
+        exclude_item_ids=body.exclude_item_ids,
+    )
+    return _response(recs, version)
+
+
+@router.get("/items/{item_id}/similar", response_model=ItemListResponse, responses=problem_responses(404))
+def similar_items(item_id: ItemPath, recsys: RecsysDep, k: KQuery = 10) -> ItemListResponse:
+    """Items like this one (same category first), in stock."""
+    model, version = recsys.get()
+    return _response(model.similar_items(item_id, k=k, filters=ItemFilter()), version)
+
+
+@router.get(
+    "/items/{item_id}/bought-together", response_model=ItemListResponse, responses=problem_responses(404)
+)
+def bought_together(
+    item_id: ItemPath, recsys: RecsysDep, k: KQuery = 10, in_stock_only: bool = True
+) -> ItemListResponse:
+    """Items often bought in the same order as this one."""
+    model, version = recsys.get()
+    return _response(
+        model.bought_together(item_id, k=k, filters=ItemFilter(in_stock_only=in_stock_only)), version
+    )
+
+
+@router.get("/trending", response_model=ItemListResponse)
+def trending(
+    recsys: RecsysDep,
+    k: KQuery = 10,
+    category: Annotated[str | None, Query(max_length=512, description="Category path prefix.")] = None,
+) -> ItemListResponse:
+    """Items gaining popularity, optionally under a category."""
+    model, version = recsys.get()
+    return _response(model.trending(k=k, category=category), version)

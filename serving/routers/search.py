@@ -1,0 +1,38 @@
+"""Catalog search and query suggestions (``storefront`` scope)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from search.types import SearchFilters as DomainSearchFilters
+from serving.deps import SearchDep, require_scope
+from serving.schemas.common import problem_responses
+from serving.schemas.search import SearchHitOut, SearchRequest, SearchResponse, SuggestResponse
+
+router = APIRouter(
+    prefix="/v1/search",
+    tags=["search"],
+    dependencies=[Depends(require_scope("storefront"))],
+    responses=problem_responses(401, 403, 422, 503),
+)
+
+
+@router.post("", response_model=SearchResponse)
+def search(body: SearchRequest, searcher: SearchDep) -> SearchResponse:
+    """Ranked matches for a query, with facet counts over every filtered match."""
+    model, version = searcher.get()
+    filters = DomainSearchFilters(**body.filters.model_dump())
+    result = model.search(body.query, k=body.k, filters=filters)
+    hits = [SearchHitOut(item_id=h.item_id, title=h.title, score=h.score) for h in result.hits]
+    return SearchResponse(results=hits, facets=result.facets, total=result.total, model_version=version)
+
+
+@router.get("/suggest", response_model=SuggestResponse)
+def suggest(
+    searcher: SearchDep,
+    q: Annotated[str, Query(min_length=1, max_length=200, description="What the shopper typed so far.")],
+    k: Annotated[int, Query(ge=1, le=50, description="How many suggestions (1-50).")] = 10,
+) -> SuggestResponse:
+    """Completions of a partly typed query."""
+    model, version = searcher.get()
+    return SuggestResponse(suggestions=model.suggest(q, k=k), model_version=version)

@@ -1,0 +1,35 @@
+"""Demand forecast schemas."""
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from serving.schemas.common import Id
+
+
+class ForecastRequest(BaseModel):
+    """Forecast one series; ``horizon`` is capped by the model (``max_horizon``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    item_id: Id
+    store_id: Id | None = Field(default=None, description="Omit for the all-stores series.")
+    horizon: int = Field(default=14, ge=1, description="Days ahead, 1 to the model's max_horizon.")
+
+
+class ForecastPointOut(BaseModel):
+    """One day's forecast with its interval."""
+
+    date: dt.date
+    mean: float
+    lower: float
+    upper: float
+
+
+class ForecastResponse(BaseModel):
+    """Daily forecast points."""
+
+    item_id: str
+    store_id: str | None
+    points: list[ForecastPointOut]
+    model_version: str
