@@ -1,0 +1,214 @@
+"""Load generator for serving benchmarks: a real uvicorn server, load from this (second) process.
+
+Use it from a benchmark script::
+
+    from benchmarks.loadgen import Scenario, running_server, measure_all, print_table
+
+    with running_server({"recsys": "/path/to/model"}) as (url, key):
+        rows = measure_all(url, key, [Scenario("recs", "POST", "/v1/recommendations",
+                                               body=lambda i: {"user_id": f"u{i % 500}"})])
+    print_table(rows)
+
+or from the shell (bodies are JSON; ``{i}`` in a path or body is replaced by the request number)::
+
+    python benchmarks/loadgen.py --model-dirs '{"recsys": "DIR"}' \\
+        --scenario 'recs=POST:/v1/recommendations:{"user_id": "u{i}"}' --duration 10
+
+Every run measures ``GET /health`` on the same server first, so each endpoint's throughput is
+printed as a ratio of /health measured side by side. Latency is client-observed, keep-alive,
+``concurrency`` requests in flight (default 8). Requests go to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+ALL_SCOPES = ["storefront", "checkout", "planner", "admin"]
+Body = dict[str, Any] | Callable[[int], dict[str, Any]] | None
+Path_ = str | Callable[[int], str]
+
+
+@dataclass
+class Scenario:
+    """One endpoint to load: ``path``/``body`` may be functions of the request number."""
+
+    name: str
+    method: str
+    path: Path_
+    body: Body = None
+
+
+@dataclass
+class Result:
+    """Client-side latency and throughput of one scenario."""
+
+    name: str
+    requests: int
+    errors: int
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    rps: float
+    statuses: dict[int, int]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running_server(
+    model_dirs: dict[str, str] | None = None, *, env: dict[str, str] | None = None, ready_timeout: float = 120.0
+) -> Iterator[tuple[str, str]]:
+    """Start ``uvicorn --factory serving.app:create_app_from_env`` on a free port; yield (url, key).
+
+    ``model_dirs`` serves model directories directly (SHELFWISE_MODEL_DIRS); without it the
+    server loads champions from the registry under ``SHELFWISE_HOME`` (pass it in ``env``).
+    """
+    key = "bench-" + secrets.token_urlsafe(12)
+    port = _free_port()
+    full_env = {**os.environ, **(env or {}), "SHELFWISE_API_KEYS": json.dumps({key: ALL_SCOPES})}
+    full_env.setdefault("SHELFWISE_MAX_BATCH", "1000")
+    if model_dirs:
+        full_env["SHELFWISE_MODEL_DIRS"] = json.dumps(model_dirs)
+        full_env["SHELFWISE_FAMILIES"] = json.dumps(sorted(model_dirs))
+    cmd = [sys.executable, "-m", "uvicorn", "--factory", "serving.app:create_app_from_env",
+           "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+           "--timeout-graceful-shutdown", "5", "--no-access-log"]
+    proc = subprocess.Popen(cmd, env=full_env, cwd=Path(__file__).resolve().parents[1])
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(url, proc, ready_timeout)
+        yield url, key
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"server at {url} not ready after {timeout:.0f}s")
+
+
+def _resolve(value: Any, i: int) -> Any:
+    return value(i) if callable(value) else value
+
+
+async def _worker(client: httpx.AsyncClient, sc: Scenario, key: str, stop: float, counter: list[int],
+                  lat: list[float], statuses: dict[int, int]) -> None:
+    headers = {"X-API-Key": key}
+    while time.perf_counter() < stop:
+        i = counter[0]
+        counter[0] += 1
+        body = _resolve(sc.body, i)
+        t0 = time.perf_counter()
+        try:
+            r = await client.request(sc.method, _resolve(sc.path, i), json=body, headers=headers)
+            code = r.status_code
+        except httpx.HTTPError:
+            code = 0
+        lat.append(time.perf_counter() - t0)
+        statuses[code] = statuses.get(code, 0) + 1
+
+
+async def _measure(url: str, key: str, sc: Scenario, concurrency: int, duration: float, warmup: float) -> Result:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+        if warmup > 0:  # warm connections, caches and lazy imports; not counted
+            await asyncio.gather(*(_worker(client, sc, key, time.perf_counter() + warmup, [0], [], {})
+                                   for _ in range(concurrency)))
+        lat: list[float] = []
+        statuses: dict[int, int] = {}
+        counter = [0]
+        start = time.perf_counter()
+        stop = start + duration
+        await asyncio.gather(*(_worker(client, sc, key, stop, counter, lat, statuses) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    ms = np.asarray(lat) * 1000.0
+    errors = sum(n for code, n in statuses.items() if code == 0 or code >= 400)
+    return Result(sc.name, len(lat), errors, *np.percentile(ms, [50, 90, 99]).tolist(), len(lat) / elapsed, statuses)
+
+
+def measure_all(url: str, key: str, scenarios: list[Scenario], *, concurrency: int = 8,
+                duration: float = 5.0, warmup: float = 1.0, include_health: bool = True) -> list[Result]:
+    """Measure /health (the reference) and then each scenario, one after another."""
+    todo = ([Scenario("health", "GET", "/health")] if include_health else []) + scenarios
+    return [asyncio.run(_measure(url, key, sc, concurrency, duration, warmup)) for sc in todo]
+
+
+def print_table(results: list[Result], *, title: str | None = None) -> str:
+    """Print (and return) a markdown table; throughput is also given as a ratio of /health."""
+    ref = next((r.rps for r in results if r.name == "health"), None)
+    lines = [f"**{title}**", ""] if title else []
+    lines += ["| endpoint | requests | errors | p50 ms | p90 ms | p99 ms | req/s | vs /health |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        ratio = f"{r.rps / ref:.2f}" if ref else "-"
+        lines.append(f"| {r.name} | {r.requests} | {r.errors} | {r.p50_ms:.2f} | {r.p90_ms:.2f} | "
+                     f"{r.p99_ms:.2f} | {r.rps:.0f} | {ratio} |")
+    text = "\n".join(lines)
+    print(text)
+    return text
+
+
+def _parse_scenario(text: str) -> Scenario:
+    name, _, rest = text.partition("=")
+    method, _, rest = rest.partition(":")
+    path, _, body = rest.partition(":")
+    if not (name and method and path.startswith("/")):
+        raise SystemExit(f"bad --scenario {text!r}; expected NAME=METHOD:/path[:JSON body]")
+
+    def fill(i: int, template: str) -> str:
+        return template.replace("{i}", str(i))
+
+    body_fn = (lambda i: json.loads(fill(i, body))) if body else None
+    return Scenario(name, method.upper(), lambda i: fill(i, path), body_fn)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model-dirs", help='JSON {"family": "dir"}; default: the registry in SHELFWISE_HOME')
+    parser.add_argument("--scenario", action="append", default=[], help='NAME=METHOD:/path[:JSON]')
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per scenario")
+    args = parser.parse_args(argv)
+    dirs = json.loads(args.model_dirs) if args.model_dirs else None
+    with running_server(dirs) as (url, key):
+        rows = measure_all(url, key, [_parse_scenario(s) for s in args.scenario],
+                           concurrency=args.concurrency, duration=args.duration)
+    print_table(rows, title=f"concurrency {args.concurrency}, {args.duration:.0f}s per endpoint")
+
+
+if __name__ == "__main__":
+    main()
