@@ -22,6 +22,7 @@ for _key, _value in {
     "TOKENIZERS_PARALLELISM": "false",
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+    "MLFLOW_LOGGING_LEVEL": "WARNING",
 }.items():
     os.environ.setdefault(_key, _value)
 
