@@ -77,7 +77,10 @@ def _free_port() -> int:
 
 @contextmanager
 def running_server(
-    model_dirs: dict[str, str] | None = None, *, env: dict[str, str] | None = None, ready_timeout: float = 120.0
+    model_dirs: dict[str, str] | None = None,
+    *,
+    env: dict[str, str] | None = None,
+    ready_timeout: float = 120.0,
 ) -> Iterator[tuple[str, str]]:
     """Start ``uvicorn --factory serving.app:create_app_from_env`` on a free port; yield (url, key).
 
@@ -91,9 +94,22 @@ def running_server(
     if model_dirs:
         full_env["SHELFWISE_MODEL_DIRS"] = json.dumps(model_dirs)
         full_env["SHELFWISE_FAMILIES"] = json.dumps(sorted(model_dirs))
-    cmd = [sys.executable, "-m", "uvicorn", "--factory", "serving.app:create_app_from_env",
-           "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-           "--timeout-graceful-shutdown", "5", "--no-access-log"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "serving.app:create_app_from_env",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--timeout-graceful-shutdown",
+        "5",
+        "--no-access-log",
+    ]
     proc = subprocess.Popen(cmd, env=full_env, cwd=Path(__file__).resolve().parents[1])
     url = f"http://127.0.0.1:{port}"
     try:
@@ -125,8 +141,15 @@ def _resolve(value: Any, i: int) -> Any:
     return value(i) if callable(value) else value
 
 
-async def _worker(client: httpx.AsyncClient, sc: Scenario, key: str, stop: float, counter: list[int],
-                  lat: list[float], statuses: dict[int, int]) -> None:
+async def _worker(
+    client: httpx.AsyncClient,
+    sc: Scenario,
+    key: str,
+    stop: float,
+    counter: list[int],
+    lat: list[float],
+    statuses: dict[int, int],
+) -> None:
     headers = {"X-API-Key": key}
     while time.perf_counter() < stop:
         i = counter[0]
@@ -142,26 +165,44 @@ async def _worker(client: httpx.AsyncClient, sc: Scenario, key: str, stop: float
         statuses[code] = statuses.get(code, 0) + 1
 
 
-async def _measure(url: str, key: str, sc: Scenario, concurrency: int, duration: float, warmup: float) -> Result:
+async def _measure(
+    url: str, key: str, sc: Scenario, concurrency: int, duration: float, warmup: float
+) -> Result:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
         if warmup > 0:  # warm connections, caches and lazy imports; not counted
-            await asyncio.gather(*(_worker(client, sc, key, time.perf_counter() + warmup, [0], [], {})
-                                   for _ in range(concurrency)))
+            await asyncio.gather(
+                *(
+                    _worker(client, sc, key, time.perf_counter() + warmup, [0], [], {})
+                    for _ in range(concurrency)
+                )
+            )
         lat: list[float] = []
         statuses: dict[int, int] = {}
         counter = [0]
         start = time.perf_counter()
         stop = start + duration
-        await asyncio.gather(*(_worker(client, sc, key, stop, counter, lat, statuses) for _ in range(concurrency)))
+        await asyncio.gather(
+            *(_worker(client, sc, key, stop, counter, lat, statuses) for _ in range(concurrency))
+        )
         elapsed = time.perf_counter() - start
     ms = np.asarray(lat) * 1000.0
     errors = sum(n for code, n in statuses.items() if code == 0 or code >= 400)
-    return Result(sc.name, len(lat), errors, *np.percentile(ms, [50, 90, 99]).tolist(), len(lat) / elapsed, statuses)
+    return Result(
+        sc.name, len(lat), errors, *np.percentile(ms, [50, 90, 99]).tolist(), len(lat) / elapsed, statuses
+    )
 
 
-def measure_all(url: str, key: str, scenarios: list[Scenario], *, concurrency: int = 8,
-                duration: float = 5.0, warmup: float = 1.0, include_health: bool = True) -> list[Result]:
+def measure_all(
+    url: str,
+    key: str,
+    scenarios: list[Scenario],
+    *,
+    concurrency: int = 8,
+    duration: float = 5.0,
+    warmup: float = 1.0,
+    include_health: bool = True,
+) -> list[Result]:
     """Measure /health (the reference) and then each scenario, one after another."""
     todo = ([Scenario("health", "GET", "/health")] if include_health else []) + scenarios
     return [asyncio.run(_measure(url, key, sc, concurrency, duration, warmup)) for sc in todo]
@@ -171,12 +212,16 @@ def print_table(results: list[Result], *, title: str | None = None) -> str:
     """Print (and return) a markdown table; throughput is also given as a ratio of /health."""
     ref = next((r.rps for r in results if r.name == "health"), None)
     lines = [f"**{title}**", ""] if title else []
-    lines += ["| endpoint | requests | errors | p50 ms | p90 ms | p99 ms | req/s | vs /health |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += [
+        "| endpoint | requests | errors | p50 ms | p90 ms | p99 ms | req/s | vs /health |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in results:
         ratio = f"{r.rps / ref:.2f}" if ref else "-"
-        lines.append(f"| {r.name} | {r.requests} | {r.errors} | {r.p50_ms:.2f} | {r.p90_ms:.2f} | "
-                     f"{r.p99_ms:.2f} | {r.rps:.0f} | {ratio} |")
+        lines.append(
+            f"| {r.name} | {r.requests} | {r.errors} | {r.p50_ms:.2f} | {r.p90_ms:.2f} | "
+            f"{r.p99_ms:.2f} | {r.rps:.0f} | {ratio} |"
+        )
     text = "\n".join(lines)
     print(text)
     return text
@@ -198,15 +243,22 @@ def _parse_scenario(text: str) -> Scenario:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model-dirs", help='JSON {"family": "dir"}; default: the registry in SHELFWISE_HOME')
-    parser.add_argument("--scenario", action="append", default=[], help='NAME=METHOD:/path[:JSON]')
+    parser.add_argument(
+        "--model-dirs", help='JSON {"family": "dir"}; default: the registry in SHELFWISE_HOME'
+    )
+    parser.add_argument("--scenario", action="append", default=[], help="NAME=METHOD:/path[:JSON]")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per scenario")
     args = parser.parse_args(argv)
     dirs = json.loads(args.model_dirs) if args.model_dirs else None
     with running_server(dirs) as (url, key):
-        rows = measure_all(url, key, [_parse_scenario(s) for s in args.scenario],
-                           concurrency=args.concurrency, duration=args.duration)
+        rows = measure_all(
+            url,
+            key,
+            [_parse_scenario(s) for s in args.scenario],
+            concurrency=args.concurrency,
+            duration=args.duration,
+        )
     print_table(rows, title=f"concurrency {args.concurrency}, {args.duration:.0f}s per endpoint")
 
 

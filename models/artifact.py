@@ -151,7 +151,7 @@ def save_npz(path: str | Path, **arrays: np.ndarray) -> None:
     for name, arr in arrays.items():
         if np.asarray(arr).dtype == object:
             raise ArtifactError(f"Array {name!r} has dtype object; store strings as a 'U' array instead")
-    np.savez(path, **arrays)
+    np.savez(path, **arrays)  # type: ignore[arg-type]
 
 
 def load_npz(path: str | Path) -> dict[str, np.ndarray]:

@@ -21,7 +21,7 @@ MODEL_TYPES: dict[tuple[str, str], str] = {
 }
 
 
-def model_class(family: str, model_type: str) -> type:
+def model_class(family: str, model_type: str) -> Any:
     """Return the class registered for ``(family, model_type)``.
 
     Raises:

@@ -135,7 +135,9 @@ def log_and_register(
     exp_id = _experiment_id(mlflow, client, settings)
     clean = {k: float(v) for k, v in metrics.items() if v is not None and not math.isnan(float(v))}
     with mlflow.start_run(experiment_id=exp_id, run_name=run_name or f"{family}") as run:
-        mlflow.set_tags({"shelfwise.family": family, "shelfwise.primary_metric": primary_metric, **(tags or {})})
+        mlflow.set_tags(
+            {"shelfwise.family": family, "shelfwise.primary_metric": primary_metric, **(tags or {})}
+        )
         mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
         if clean:
             mlflow.log_metrics(clean)
@@ -242,7 +244,9 @@ def fetch_alias(settings: Settings, family: str, alias: str = CHAMPION) -> Regis
         tmp = target.with_name(f".{target.name}.partial")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        local = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{mv.version}", dst_path=str(tmp))
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{name}/{mv.version}", dst_path=str(tmp)
+        )
         src = Path(local)
         if not (src / "meta.json").is_file():
             raise ArtifactError(f"{name} v{mv.version} has no meta.json in its artifacts ({src})")

@@ -45,11 +45,14 @@ class Settings(BaseSettings):
         description="Model families the server loads.",
     )
     model_alias: str = Field(default="champion", description="Registry alias the server serves.")
-    max_batch: int = Field(default=1000, ge=1, description="Largest batch of events or transactions per request.")
+    max_batch: int = Field(
+        default=1000, ge=1, description="Largest batch of events or transactions per request."
+    )
     max_body_bytes: int = Field(default=1_000_000, ge=1024, description="Largest request body accepted.")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (storefront).")
     state_url: str | None = Field(
-        default=None, description="Online state backend; default in-process. redis://host:port/db for replicas."
+        default=None,
+        description="Online state backend; default in-process. redis://host:port/db for replicas.",
     )
     log_level: str = Field(default="info", description="Log level of the server.")
 

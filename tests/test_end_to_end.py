@@ -36,11 +36,21 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], P
     root = tmp_path_factory.mktemp("e2e")
     env = {**os.environ, "SHELFWISE_HOME": str(root / "home"), "SHELFWISE_API_KEYS": json.dumps(KEYS)}
     data = root / "store"
-    run = subprocess.run([SHELFWISE, "demo-data", "--out", str(data), "--scale", "small", "--seed", "7"],
-                         env=env, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [SHELFWISE, "demo-data", "--out", str(data), "--scale", "small", "--seed", "7"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
-    run = subprocess.run([SHELFWISE, "train", "all", "--data", str(data), "--seed", "7"],
-                         env=env, capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [SHELFWISE, "train", "all", "--data", str(data), "--seed", "7"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     for family in ("recsys", "search", "fraud", "forecasting"):
         assert f"{family} v1" in run.stdout, run.stdout
@@ -53,8 +63,13 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], P
 def server(trained: tuple[dict[str, str], Path]) -> Iterator[str]:
     env, _ = trained
     port = _free_port()
-    proc = subprocess.Popen([SHELFWISE, "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [SHELFWISE, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
@@ -86,10 +101,18 @@ def test_every_endpoint_answers_over_http(server: str, trained: tuple[dict[str, 
     with httpx.Client(base_url=server, timeout=30) as c:
         assert c.get("/health").json()["status"] == "ok"
         ready = c.get("/ready").json()
-        assert all(ready["families"][f]["version"] == "1" for f in ("recsys", "search", "fraud", "forecasting"))
+        assert all(
+            ready["families"][f]["version"] == "1" for f in ("recsys", "search", "fraud", "forecasting")
+        )
         recs = c.post("/v1/recommendations", headers=sf, json={"user_id": "nobody", "k": 5})
-        assert recs.status_code == 200 and len(recs.json()["items"]) == 5 and recs.json()["model_version"] == "1"
-        for path in (f"/v1/items/{item}/similar?k=3", f"/v1/items/{item}/bought-together?k=3", "/v1/trending?k=3"):
+        assert (
+            recs.status_code == 200 and len(recs.json()["items"]) == 5 and recs.json()["model_version"] == "1"
+        )
+        for path in (
+            f"/v1/items/{item}/similar?k=3",
+            f"/v1/items/{item}/bought-together?k=3",
+            "/v1/trending?k=3",
+        ):
             r = c.get(path, headers=sf)
             assert r.status_code == 200 and r.json()["items"], (path, r.text)
         ev = {"user_id": "u-e2e", "item_id": item, "event_type": "purchase", "order_id": "o1"}
@@ -103,10 +126,18 @@ def test_every_endpoint_answers_over_http(server: str, trained: tuple[dict[str, 
         tx = {"transaction_id": "t1", "timestamp": "2026-10-30T12:00:00", "customer_id": "c1", "amount": 42.0}
         score = c.post("/v1/fraud/score", headers=co, json=tx)
         assert score.status_code == 200 and 0.0 <= score.json()["score"] <= 1.0, score.text
-        assert c.post("/v1/fraud/feedback", headers=co, json={"transaction_id": "t1", "is_fraud": False}).status_code == 202
+        assert (
+            c.post(
+                "/v1/fraud/feedback", headers=co, json={"transaction_id": "t1", "is_fraud": False}
+            ).status_code
+            == 202
+        )
         row = sales.iloc[0]
-        fc = c.post("/v1/forecast", headers=pl,
-                    json={"item_id": str(row["item_id"]), "store_id": str(row["store_id"]), "horizon": 7})
+        fc = c.post(
+            "/v1/forecast",
+            headers=pl,
+            json={"item_id": str(row["item_id"]), "store_id": str(row["store_id"]), "horizon": 7},
+        )
         assert fc.status_code == 200 and len(fc.json()["points"]) == 7, fc.text
         assert c.post("/v1/admin/reload", headers=ad).status_code == 200
         assert c.post("/v1/forecast", headers=sf, json={"item_id": "x", "horizon": 7}).status_code == 403

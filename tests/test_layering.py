@@ -35,9 +35,13 @@ def test_layering(path: Path) -> None:
     if not rel.startswith("serving/"):
         assert not imported & {"fastapi", "starlette"}, f"{rel} imports fastapi/starlette; only serving/ may"
     if rel.split("/")[0] in {"recsys", "search", "fraud", "forecasting"}:
-        assert not imported & {"training", "serving"}, f"{rel}: domain packages must not import training/serving"
+        assert not imported & {"training", "serving"}, (
+            f"{rel}: domain packages must not import training/serving"
+        )
 
 
 def test_no_module_over_400_lines() -> None:
-    big = {p.relative_to(ROOT).as_posix(): n for p in _modules() if (n := len(p.read_text().splitlines())) > 400}
+    big = {
+        p.relative_to(ROOT).as_posix(): n for p in _modules() if (n := len(p.read_text().splitlines())) > 400
+    }
     assert not big, f"split these modules along a seam: {big}"

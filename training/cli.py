@@ -74,7 +74,9 @@ def train(
     from training.flows import train_from_folder
 
     try:
-        outcomes = train_from_folder(family, data, get_settings(), seed=seed, force_promote=promote, console=console)
+        outcomes = train_from_folder(
+            family, data, get_settings(), seed=seed, force_promote=promote, console=console
+        )
     except ShelfwiseError as exc:
         _fail(exc)
     if not any(o.status == "trained" for o in outcomes):
@@ -93,8 +95,14 @@ def list_models() -> None:
     table = Table("family", "version", "aliases", "primary metric", "value", "run id")
     for r in rows:
         value = "" if r["value"] is None else f"{r['value']:.4f}"
-        table.add_row(r["family"], r["version"], ",".join(r["aliases"]), r["primary_metric"] or "", value,
-                      (r["run_id"] or "")[:12])
+        table.add_row(
+            r["family"],
+            r["version"],
+            ",".join(r["aliases"]),
+            r["primary_metric"] or "",
+            value,
+            (r["run_id"] or "")[:12],
+        )
     console.print(table)
 
 
@@ -112,7 +120,9 @@ def promote(
         do_promote(get_settings(), family, version)
     except ShelfwiseError as exc:
         _fail(exc)
-    console.print(f"shelfwise-{family}: champion -> version {version}. Running servers: POST /v1/admin/reload")
+    console.print(
+        f"shelfwise-{family}: champion -> version {version}. Running servers: POST /v1/admin/reload"
+    )
 
 
 @app.command()

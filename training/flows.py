@@ -65,14 +65,27 @@ def _print_summary(console: Console, outcomes: list[Outcome], settings: Settings
         metric = o.primary_metric or ""
         value = o.metrics.get(metric)
         # The comparison row of the same metric, e.g. baseline_random_ndcg_at_10 for ndcg_at_10.
-        base = next((f"{v:.4f} ({k})" for k, v in o.metrics.items()
-                     if k.startswith("baseline_") and k.endswith(metric) and metric), "-")
+        base = next(
+            (
+                f"{v:.4f} ({k})"
+                for k, v in o.metrics.items()
+                if k.startswith("baseline_") and k.endswith(metric) and metric
+            ),
+            "-",
+        )
         table.add_row(
-            o.family, o.version or o.status, "yes" if o.promoted else "no", metric or "-",
-            "-" if value is None else f"{value:.4f}", base, f"{o.seconds:.1f}",
+            o.family,
+            o.version or o.status,
+            "yes" if o.promoted else "no",
+            metric or "-",
+            "-" if value is None else f"{value:.4f}",
+            base,
+            f"{o.seconds:.1f}",
         )
     console.print(table)
-    console.print(f"MLflow: {settings.tracking_uri}  (browse: mlflow ui --backend-store-uri {settings.tracking_uri})")
+    console.print(
+        f"MLflow: {settings.tracking_uri}  (browse: mlflow ui --backend-store-uri {settings.tracking_uri})"
+    )
 
 
 def ensure_demo_data(settings: Settings, *, scale: str, seed: int, console: Console) -> Path:
@@ -95,7 +108,10 @@ def ensure_demo_data(settings: Settings, *, scale: str, seed: int, console: Cons
 
 def write_demo_keys(settings: Settings) -> dict[str, list[str]]:
     """Create one API key per role (and an admin key), saved 0600 under SHELFWISE_HOME."""
-    keys = {f"sw_{role}_{secrets.token_urlsafe(18)}": [role] for role in ("storefront", "checkout", "planner", "admin")}
+    keys = {
+        f"sw_{role}_{secrets.token_urlsafe(18)}": [role]
+        for role in ("storefront", "checkout", "planner", "admin")
+    }
     path = settings.home_dir / DEMO_KEYS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(keys, indent=2))
@@ -120,11 +136,19 @@ def run_demo(settings: Settings, *, scale: str, seed: int, port: int, serve: boo
 
     os.environ["SHELFWISE_API_KEYS"] = "@" + str(settings.home_dir / DEMO_KEYS_FILE)
     os.environ["SHELFWISE_HOME"] = str(settings.home_dir)
-    uvicorn.run("serving.app:create_app_from_env", factory=True, host=settings.host, port=port,
-                log_level="warning", timeout_graceful_shutdown=5)
+    uvicorn.run(
+        "serving.app:create_app_from_env",
+        factory=True,
+        host=settings.host,
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+    )
 
 
-def _print_usage(console: Console, keys: dict[str, list[str]], port: int, data: Path, settings: Settings) -> None:
+def _print_usage(
+    console: Console, keys: dict[str, list[str]], port: int, data: Path, settings: Settings
+) -> None:
     by_role = {scopes[0]: key for key, scopes in keys.items()}
     import pandas as pd
 
@@ -139,20 +163,20 @@ def _print_usage(console: Console, keys: dict[str, list[str]], port: int, data: 
     lines = [
         f"curl -s {url}/ready",
         f"curl -s -H 'X-API-Key: {sf}' -H 'Content-Type: application/json' {url}/v1/recommendations "
-        f"-d '{{\"user_id\": \"u1\", \"k\": 5}}'",
+        f'-d \'{{"user_id": "u1", "k": 5}}\'',
         f"curl -s -H 'X-API-Key: {sf}' {url}/v1/items/{item}/similar?k=5",
         f"curl -s -H 'X-API-Key: {sf}' {url}/v1/items/{item}/bought-together?k=5",
         f"curl -s -H 'X-API-Key: {sf}' '{url}/v1/trending?k=5'",
         f"curl -s -H 'X-API-Key: {sf}' -H 'Content-Type: application/json' {url}/v1/events "
-        f"-d '{{\"events\": [{{\"user_id\": \"u1\", \"item_id\": \"{item}\", \"event_type\": \"view\"}}]}}'",
+        f'-d \'{{"events": [{{"user_id": "u1", "item_id": "{item}", "event_type": "view"}}]}}\'',
         f"curl -s -H 'X-API-Key: {sf}' -H 'Content-Type: application/json' {url}/v1/search "
-        f"-d '{{\"query\": \"stainless pan\", \"k\": 5}}'",
+        f'-d \'{{"query": "stainless pan", "k": 5}}\'',
         f"curl -s -H 'X-API-Key: {sf}' '{url}/v1/search/suggest?q=sha'",
         f"curl -s -H 'X-API-Key: {co}' -H 'Content-Type: application/json' {url}/v1/fraud/score "
-        f"-d '{{\"transaction_id\": \"t1\", \"timestamp\": \"2026-10-31T12:00:00\", \"customer_id\": \"u1\", "
-        f"\"amount\": 950.0, \"channel\": \"web\"}}'",
+        f'-d \'{{"transaction_id": "t1", "timestamp": "2026-10-31T12:00:00", "customer_id": "u1", '
+        f'"amount": 950.0, "channel": "web"}}\'',
         f"curl -s -H 'X-API-Key: {pl}' -H 'Content-Type: application/json' {url}/v1/forecast "
-        f"-d '{{\"item_id\": \"{sale['item_id']}\", \"store_id\": \"{sale['store_id']}\", \"horizon\": 7}}'",
+        f'-d \'{{"item_id": "{sale["item_id"]}", "store_id": "{sale["store_id"]}", "horizon": 7}}\'',
         f"curl -s -X POST -H 'X-API-Key: {ad}' {url}/v1/admin/reload",
     ]
     console.print(f"\nServer: {url}  (docs: {url}/docs, metrics: {url}/metrics)\nTry:")

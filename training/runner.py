@@ -108,7 +108,14 @@ def train_family(
 
 
 def _register(
-    outcome: Outcome, result: Any, model_dir: Path, store: StoreData, settings: Settings, *, seed: int, force: bool
+    outcome: Outcome,
+    result: Any,
+    model_dir: Path,
+    store: StoreData,
+    settings: Settings,
+    *,
+    seed: int,
+    force: bool,
 ) -> None:
     from models import registry  # lazy: mlflow import costs ~1 s
 

@@ -53,7 +53,9 @@ def test_npz_refuses_object_arrays_and_loads_without_pickle(tmp_path: Path) -> N
 
 
 def test_unknown_model_type_names_known_ones(tmp_path: Path) -> None:
-    with pytest.raises(ArtifactError, match=r"Unknown model_type 'gbm9' for family 'fraud'; expected one of \['lgbm_raw'"):
+    with pytest.raises(
+        ArtifactError, match=r"Unknown model_type 'gbm9' for family 'fraud'; expected one of \['lgbm_raw'"
+    ):
         model_class("fraud", "gbm9")
     d = _meta(tmp_path, model_type="gbm9")
     with pytest.raises(ArtifactError, match="gbm9"):

@@ -25,8 +25,14 @@ def _model_dir(tmp_path: Path, name: str) -> Path:
 
 def _register(settings: Settings, d: Path, value: float, force: bool = False) -> registry.Registration:
     return registry.log_and_register(
-        settings, family="recsys", model_dir=d, params={"seed": 0}, metrics={"ndcg_at_10": value},
-        primary_metric="ndcg_at_10", greater_is_better=True, force_promote=force,
+        settings,
+        family="recsys",
+        model_dir=d,
+        params={"seed": 0},
+        metrics={"ndcg_at_10": value},
+        primary_metric="ndcg_at_10",
+        greater_is_better=True,
+        force_promote=force,
     )
 
 

@@ -20,15 +20,17 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _catalog(n: int = 30) -> pd.DataFrame:
-    return pd.DataFrame({
-        "item_id": [f"i{i}" for i in range(n)],
-        "title": [f"{'steel' if i % 2 else 'ceramic'} pan {i}" for i in range(n)],
-        "category": ["Kitchen > Cookware > Pans"] * n,
-        "brand": ["Acme", "Ferro"] * (n // 2),
-        "price": [10.0 + i for i in range(n)],
-        "in_stock": [True] * n,
-        "created_at": pd.Timestamp("2026-01-01"),
-    })
+    return pd.DataFrame(
+        {
+            "item_id": [f"i{i}" for i in range(n)],
+            "title": [f"{'steel' if i % 2 else 'ceramic'} pan {i}" for i in range(n)],
+            "category": ["Kitchen > Cookware > Pans"] * n,
+            "brand": ["Acme", "Ferro"] * (n // 2),
+            "price": [10.0 + i for i in range(n)],
+            "in_stock": [True] * n,
+            "created_at": pd.Timestamp("2026-01-01"),
+        }
+    )
 
 
 def test_bad_file_names_file_column_and_row(tmp_path: Path, home: Path) -> None:
