@@ -91,6 +91,7 @@ def running_server(
     port = _free_port()
     full_env = {**os.environ, **(env or {}), "SHELFWISE_API_KEYS": json.dumps({key: ALL_SCOPES})}
     full_env.setdefault("SHELFWISE_MAX_BATCH", "1000")
+    full_env.setdefault("SHELFWISE_RATE_LIMIT_PER_MINUTE", "0")  # measure the server, not the limiter
     if model_dirs:
         full_env["SHELFWISE_MODEL_DIRS"] = json.dumps(model_dirs)
         full_env["SHELFWISE_FAMILIES"] = json.dumps(sorted(model_dirs))

@@ -1,35 +1,33 @@
-"""BM25 product search on real queries: the Home Depot search-relevance judgments.
+"""Hybrid vs BM25 product search on real queries: the Home Depot search-relevance judgments.
 
 Usage::
 
-    .venv/bin/python benchmarks/search_homedepot.py [DATASETS_DIR] [--fraction 0.2] [--seed 0]
+    .venv/bin/python benchmarks/search_homedepot.py [DATASETS_DIR] [--seed 0] [--max-queries N]
 
 ``DATASETS_DIR`` defaults to ``$SHELFWISE_DATASETS``, then ``../shared/data`` next to the repo. It
 must hold ``homedepot-search-relevance/train.parquet`` (read in place, never copied).
 
-Method (so the numbers can be compared between runs):
+Protocol (issue 4):
 
-- The catalog is every distinct ``product_uid`` with its title (the file has titles only; no
-  description, category or brand).
-- Evaluation queries are a fixed, query-grouped sample: ``fraction`` of the distinct search terms,
-  drawn with ``seed``. BM25 learns nothing from judgments, so the split only fixes which queries
-  are scored and leaves the rest for tuned models later.
-- Every query ranks **all** products, not only the few judged for it. An unjudged product has
-  gain 0: judged items per query are few (about 6), so this is a lower bound that penalises every
-  method alike.
-- Relevance is the mean rating 1..3 shifted to 0..2 (``relevance - 1``), because a rating of 1
-  means "irrelevant" and must earn nothing. NDCG uses exponential gains ``2**rel - 1`` (see
-  ``search.metrics``); MRR and recall count an item as relevant when its shifted relevance > 0.
-- Baselines: the products sharing any token with the query in a seeded random order (BM25's own
-  candidate set, unranked) and a uniformly random pick among all products.
-- Latency is one ``search(query, k=10)`` call (tokenise, score, filter, facets, top-k), timed per
-  evaluation query in one process after a warm-up.
+- The catalog is every distinct ``product_uid`` (54,667) with its title (the file has titles only).
+- The distinct queries are split 50/50 with ``seed`` into a tuning half and a test half. Only the
+  tuned hybrid uses the tuning half (to pick its fusion weight); every number is on the test half.
+- Every test query retrieves from the **full corpus**. An unjudged product has gain 0.
+- Relevance is the mean rating 1..3 shifted to 0..2 (``relevance - 1``): a rating of 1 means
+  "irrelevant" and earns nothing. NDCG@10 uses exponential gains ``2**rel - 1``; MRR@10 and
+  Recall@100 count an item as relevant when its shifted relevance > 0.
+- Rows: the BM25 baseline model (``BM25Search``), the hybrid's semantic side alone (MiniLM int8
+  ONNX + exact FAISS), reciprocal rank fusion, and score fusion with the tuned weight. The hybrid
+  rows include its spelling correction (Home Depot queries are full of typos).
+
+Catalog embeddings are cached outside the repo (``$SHELFWISE_ENCODER_CACHE`` or
+``<tmp>/shelfwise-encoder-cache``) keyed by the encoder's fingerprint and a hash of the texts.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import hashlib
 import sys
 import time
 from pathlib import Path
@@ -40,24 +38,24 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
 from search.bm25 import BM25Search  # noqa: E402
-from search.metrics import evaluate, judgments_by_query  # noqa: E402
+from search.catalog import embed_texts  # noqa: E402
+from search.encoder import QueryEncoder  # noqa: E402
+from search.export import cache_root, exported_encoder  # noqa: E402
+from search.hybrid import HybridSearch  # noqa: E402
+from search.keyword import field_texts  # noqa: E402
+from search.metrics import mrr, ndcg_at_k, recall_at_k  # noqa: E402
+from search.types import SearchFilters  # noqa: E402
+from search.vectors import build_faiss  # noqa: E402
+from training.real_data import dataset_path  # noqa: E402
 
-DATASET = "homedepot-search-relevance/train.parquet"
+DATASET = "homedepot-search-relevance"
 K = 10
+DEEP = 100
 
 
-def dataset_path(arg: str | None) -> Path:
-    """The parquet file under the folder given, ``$SHELFWISE_DATASETS`` or ``../shared/data``."""
-    root = arg or os.environ.get("SHELFWISE_DATASETS")
-    base = Path(root) if root else Path(__file__).resolve().parents[2] / "shared" / "data"
-    path = base / DATASET
-    if not path.is_file():
-        sys.exit(f"{path} not found; pass the datasets folder or set SHELFWISE_DATASETS")
-    return path
-
-
-def load(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+def load(folder: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The catalog (one row per product) and the judgments (query, item_id, shifted relevance)."""
+    path = dataset_path(DATASET, folder) / "train.parquet"
     raw = pd.read_parquet(path, columns=["product_uid", "product_title", "search_term", "relevance"])
     products = raw.drop_duplicates("product_uid")
     catalog = pd.DataFrame(
@@ -81,72 +79,226 @@ def load(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return catalog, judgments
 
 
-def eval_queries(judgments: pd.DataFrame, fraction: float, seed: int) -> dict[str, dict[str, float]]:
-    """Judgments of a seeded ``fraction`` of the distinct queries (the query-grouped split)."""
-    queries = np.sort(judgments["query"].unique())
-    rng = np.random.default_rng(seed)
-    picked = set(rng.permutation(queries)[: int(round(fraction * len(queries)))])
-    judged = judgments_by_query(judgments[judgments["query"].isin(picked)])
-    return {q: rels for q, rels in judged.items() if q.strip()}
+def split_queries(judgments: pd.DataFrame, seed: int) -> tuple[dict, dict]:
+    """Tuning and test halves: sorted distinct queries, a seeded permutation, cut in two."""
+    from search.metrics import judgments_by_query
+
+    judged = {q: r for q, r in judgments_by_query(judgments).items() if q.strip()}
+    queries = sorted(judged)
+    order = np.random.default_rng(seed).permutation(len(queries))
+    half = len(queries) // 2
+    return {queries[i]: judged[queries[i]] for i in order[:half]}, {
+        queries[i]: judged[queries[i]] for i in order[half:]
+    }
 
 
-def run_bm25(model: BM25Search, queries: list[str]) -> tuple[dict[str, list[str]], np.ndarray]:
-    """Top-``K`` rankings and per-query latency in milliseconds."""
-    for q in queries[:50]:  # warm-up: first calls pay for page faults and lazy imports
-        model.search(q, k=K)
-    rankings, millis = {}, []
-    for q in queries:
-        start = time.perf_counter()
-        result = model.search(q, k=K)
-        millis.append((time.perf_counter() - start) * 1e3)
-        rankings[q] = [h.item_id for h in result.hits]
-    return rankings, np.asarray(millis)
+def catalog_vectors(catalog: pd.DataFrame, encoder_dir: Path) -> tuple[np.ndarray, float | None]:
+    """Catalog vectors from the disk cache, or encoded now (then also the encoding seconds)."""
+    texts = embed_texts(field_texts(catalog))
+    digest = hashlib.sha256(("\n".join(texts) + encoder_dir.name).encode()).hexdigest()[:16]
+    path = cache_root() / f"homedepot-vectors-{digest}.npy"
+    if path.exists():
+        return np.load(path, allow_pickle=False), None
+    start = time.perf_counter()
+    # Batches of 32 for speed: the int8 graph quantises per batch, so these vectors differ from
+    # fit's one-text-at-a-time ones by quantisation noise only (cosine > 0.99).
+    vectors = QueryEncoder(encoder_dir).encode(texts, batch_size=32)
+    seconds = time.perf_counter() - start
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, vectors, allow_pickle=False)
+    return vectors, seconds
 
 
-def random_baselines(model: BM25Search, queries: list[str], all_ids: list[str], seed: int) -> dict:
-    """Rankings of the two random baselines, keyed by their table label."""
-    rng = np.random.default_rng(seed)
-    matched: dict[str, list[str]] = {}
-    anything: dict[str, list[str]] = {}
-    for q in queries:
-        ids = model.match_ids(q)
-        pick = rng.choice(len(ids), size=min(K, len(ids)), replace=False) if ids else np.empty(0, int)
-        matched[q] = [ids[i] for i in pick]
-        anything[q] = [all_ids[i] for i in rng.choice(len(all_ids), size=K, replace=False)]
-    return {"random among token matches": matched, "random product": anything}
+def metrics(rankings: dict[str, list[str]], judged: dict) -> tuple[float, float, float]:
+    return ndcg_at_k(rankings, judged, K), mrr(rankings, judged, K), recall_at_k(rankings, judged, DEEP)
+
+
+def quality(model: HybridSearch, bm25: BM25Search, test: dict) -> dict[str, dict[str, list[str]]]:
+    """Top-100 rankings per method on the test half (candidates computed once per query)."""
+    rows: dict[str, dict[str, list[str]]] = {"BM25 baseline (BM25Search)": {}}
+    labels = {
+        "semantic": "semantic (MiniLM int8 ONNX, exact)",
+        "rrf": "hybrid, RRF",
+        "hybrid": f"hybrid, score fusion (tuned: semantic w={model.semantic_weight_:.2f}, "
+        f"coverage c={model.coverage_weight_:.2f})",
+    }
+    rows.update({label: {} for label in labels.values()})
+    for q in test:
+        rows["BM25 baseline (BM25Search)"][q] = [h.item_id for h in bm25.search(q, k=DEEP).hits]
+        cands = model.candidates(q)
+        for method, label in labels.items():
+            rows[label][q] = model.ranked_ids(cands, method=method, k=DEEP)
+    return rows
+
+
+def timed(fn, items, repeat: int = 1) -> np.ndarray:
+    """Milliseconds per call of ``fn`` over ``items`` (after a warm-up of 20)."""
+    for x in items[:20]:
+        fn(x)
+    out = []
+    for _ in range(repeat):
+        for x in items:
+            start = time.perf_counter()
+            fn(x)
+            out.append((time.perf_counter() - start) * 1e3)
+    return np.asarray(out)
+
+
+def encoder_speed(queries: list[str], encoder_dir: Path) -> dict[str, np.ndarray]:
+    """Single-query encoding time: ONNX int8, ONNX fp32, sentence-transformers (torch)."""
+    from sentence_transformers import SentenceTransformer
+
+    from search.export import model_dir
+
+    int8 = QueryEncoder(encoder_dir)
+    fp32 = QueryEncoder(encoder_dir, model_file="model_fp32.onnx")
+    torch_model = SentenceTransformer(str(model_dir()), device="cpu")
+    return {
+        "ONNX int8 (served)": timed(int8.encode_one, queries),
+        "ONNX fp32": timed(fp32.encode_one, queries),
+        "torch (sentence-transformers)": timed(lambda q: torch_model.encode(q), queries),
+    }
+
+
+def hnsw_recall(vectors: np.ndarray, queries: np.ndarray) -> tuple[float, float, float]:
+    """Recall@10 of HNSW (M=32, efSearch=128) against exact, build seconds, HNSW query ms."""
+    import faiss
+
+    exact = build_faiss(vectors, hnsw_min_items=len(vectors) + 1)
+    start = time.perf_counter()
+    hnsw = build_faiss(vectors, hnsw_min_items=1)
+    build = time.perf_counter() - start
+    _, truth = exact.search(queries, K)
+    params = faiss.SearchParametersHNSW(efSearch=128)
+    start = time.perf_counter()
+    _, got = hnsw.search(queries, K, params=params)
+    per_query = (time.perf_counter() - start) * 1e3 / len(queries)
+    recall = np.mean([len(set(a) & set(b)) / K for a, b in zip(truth, got, strict=True)])
+    return float(recall), build, per_query
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("datasets", nargs="?", help="folder holding homedepot-search-relevance/")
-    parser.add_argument("--fraction", type=float, default=0.2, help="share of queries evaluated")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-queries", type=int, default=0, help="cap each half (0 = all)")
     args = parser.parse_args(argv)
 
-    catalog, judgments = load(dataset_path(args.datasets))
-    judged = eval_queries(judgments, args.fraction, args.seed)
-    queries = list(judged)
-    start = time.perf_counter()
-    model = BM25Search(random_state=args.seed).fit(catalog)
-    fit_s = time.perf_counter() - start
-    rankings, millis = run_bm25(model, queries)
-    rows = {"BM25 (k1=1.5, b=0.75, title_boost=2)": rankings}
-    rows.update(random_baselines(model, queries, catalog["item_id"].tolist(), args.seed))
+    catalog, judgments = load(args.datasets)
+    tune, test = split_queries(judgments, args.seed)
+    if args.max_queries:
+        tune = dict(list(tune.items())[: args.max_queries])
+        test = dict(list(test.items())[: args.max_queries])
+    encoder_dir = exported_encoder()
+    vectors, encode_s = catalog_vectors(catalog, encoder_dir)
 
-    n_eval = sum(any(r > 0 for r in rels.values()) for rels in judged.values())
+    start = time.perf_counter()
+    bm25 = BM25Search(random_state=args.seed).fit(catalog)
+    bm25_s = time.perf_counter() - start
+    start = time.perf_counter()
+    model = HybridSearch(random_state=args.seed).fit(catalog, vectors=vectors, encoder_dir=encoder_dir)
+    index_s = time.perf_counter() - start
+    start = time.perf_counter()
+    model.tune(tune, k=K)
+    tune_s = time.perf_counter() - start
+
+    n = len(catalog)
+    n_eval = sum(any(r > 0 for r in rels.values()) for rels in test.values())
     print(
-        f"Home Depot search relevance: {len(catalog):,} products, {len(queries):,} evaluation queries "
-        f"({n_eval:,} with a relevant product), fraction {args.fraction}, seed {args.seed}\n"
+        f"Home Depot search relevance: {n:,} products, {len(tune):,} tuning / {len(test):,} test queries "
+        f"({n_eval:,} with a relevant product), seed {args.seed}\n"
     )
-    print(f"| method | NDCG@{K} | MRR@{K} | Recall@{K} |")
-    print("|---|---:|---:|---:|")
+    print(f"| method | NDCG@{K} | MRR@{K} | Recall@{DEEP} | NDCG@{K} vs BM25 |")
+    print("|---|---:|---:|---:|---:|")
+    rows = quality(model, bm25, test)
+    base = None
     for label, ranked in rows.items():
-        m = evaluate(ranked, judged, K)
-        print(f"| {label} | {m[f'ndcg_at_{K}']:.4f} | {m[f'mrr_at_{K}']:.4f} | {m[f'recall_at_{K}']:.4f} |")
+        nd, rr, rc = metrics(ranked, test)
+        base = base or nd
+        print(f"| {label} | {nd:.4f} | {rr:.4f} | {rc:.4f} | {nd / base:.3f}x |")
     print(
-        f"\nBM25 index build: {fit_s:.2f} s. search(k={K}) latency over {len(millis):,} queries: "
-        f"median {np.median(millis):.2f} ms, p95 {np.percentile(millis, 95):.2f} ms, "
-        f"max {millis.max():.2f} ms."
+        f"\nFusion weights tuned on the tuning half in {tune_s:.1f} s (21 x 5 grid): "
+        f"semantic w={model.semantic_weight_:.2f}, coverage c={model.coverage_weight_:.2f}.\n"
+    )
+    speed(model, catalog, vectors, list(test), encoder_dir, bm25_s, index_s, encode_s)
+
+
+def speed(model, catalog, vectors, queries, encoder_dir, bm25_s, index_s, encode_s) -> None:
+    """Build times per 10k products, encoder timings, HNSW recall and in-process search latency."""
+    per10k = 1e4 / len(catalog)
+    enc = f"{encode_s * per10k:.1f} s" if encode_s else "cached (see docs for the measured rate)"
+    print("| build step | per 10k products |\n|---|---:|")
+    print(f"| catalog encoding (ONNX int8, batches of 32) | {enc} |")
+    print(f"| BM25 baseline index | {bm25_s * per10k:.2f} s |")
+    print(
+        f"| hybrid index (field BM25 + FAISS flat + speller + suggester; vectors given) "
+        f"| {index_s * per10k:.2f} s |"
+    )
+    sample = queries[:300]
+    recall, hnsw_s, hnsw_ms = hnsw_recall(vectors, QueryEncoder(encoder_dir).encode(sample))
+    print(f"| FAISS HNSW (M=32, efConstruction=80) build | {hnsw_s * per10k:.2f} s |")
+    print(
+        f"\nHNSW vs exact on these real embeddings ({len(sample)} test queries): recall@{K} {recall:.3f}, "
+        f"{hnsw_ms:.3f} ms/query (batched).\n"
+    )
+    print("| single-query encoding | median ms | p99 ms |\n|---|---:|---:|")
+    for label, ms in encoder_speed(sample, encoder_dir).items():
+        print(f"| {label} | {np.median(ms):.2f} | {np.percentile(ms, 99):.2f} |")
+    typo = [q[:-2] + q[-1] + q[-2] if len(q) > 5 else q for q in sample]  # swap the last two letters
+    calls = {
+        "search, plain": lambda q: model.search(q, k=K),
+        # every product is in stock, so this is the worst case: exact scoring of all 54k vectors
+        "search, filtered (in stock: exact over the allowed set)": lambda q: model.search(
+            q, k=K, filters=SearchFilters(in_stock_only=True)
+        ),
+        "search, misspelled": lambda q: model.search(q, k=K),
+        "suggest (first 4 letters)": lambda q: model.suggest(q[:4], k=K),
+    }
+    print("\n| in-process call (54k products) | median ms | p99 ms |\n|---|---:|---:|")
+    for label, fn in calls.items():
+        ms = timed(fn, typo if "misspelled" in label else sample)
+        print(f"| {label} | {np.median(ms):.2f} | {np.percentile(ms, 99):.2f} |")
+    serving_footprint(model, sample)
+
+
+_FOOTPRINT = """
+import json, resource, sys, time
+start = time.perf_counter()
+from models.loader import load_model
+model = load_model(sys.argv[1])
+load_s = time.perf_counter() - start
+queries = json.loads(sys.argv[2])
+for q in queries:
+    model.search(q, k=10)
+print(json.dumps({"load_s": load_s, "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "torch_imported": "torch" in sys.modules}))
+"""
+
+
+def serving_footprint(model: HybridSearch, queries: list[str]) -> None:
+    """Save the 54k model, then load it and search in a fresh process: load time, peak RSS, no torch."""
+    import json
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        model.save(folder)
+        save_s = time.perf_counter() - start
+        size = sum(f.stat().st_size for f in Path(folder).rglob("*") if f.is_file()) / 2**20
+        root = Path(__file__).resolve().parents[1]
+        out = subprocess.run(
+            [sys.executable, "-c", _FOOTPRINT, folder, json.dumps(queries)],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    print(
+        f"\nServing footprint (fresh process, load + {len(queries)} searches): artifact {size:.0f} MB, "
+        f"save {save_s:.1f} s, load {got['load_s']:.1f} s, peak RSS {got['max_rss_mb']:.0f} MB, "
+        f"torch imported: {got['torch_imported']}."
     )
 
 

@@ -30,7 +30,13 @@ def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
 
 
 def card_precision_at_k(
-    days: np.ndarray, customers: np.ndarray, labels: np.ndarray, scores: np.ndarray, *, k: int
+    days: np.ndarray,
+    customers: np.ndarray,
+    labels: np.ndarray,
+    scores: np.ndarray,
+    *,
+    k: int,
+    remove_detected: bool = False,
 ) -> float:
     """Daily card precision top-k, averaged over days (Fraud Detection Handbook, ch. 4.2).
 
@@ -38,15 +44,17 @@ def card_precision_at_k(
     transaction score and they count as compromised if any of their transactions that day is
     fraud. The day's precision is the number of compromised customers among the ``k`` riskiest,
     divided by ``k`` (as in the Handbook, a day with fewer than ``k`` customers still divides by
-    ``k``: unused capacity counts against it). This is the Handbook's variant without removing
-    cards already detected on earlier days.
+    ``k``: unused capacity counts against it).
 
     Args:
-        days: the day of each transaction (anything hashable, e.g. dates).
+        days: the day of each transaction (anything hashable and sortable, e.g. dates).
         customers: customer (card) id of each transaction.
         labels: 0/1 fraud label of each transaction.
         scores: fraud score of each transaction.
         k: cards checked per day, >= 1.
+        remove_detected: the Handbook's default (``remove_detected_compromised_cards=True``, used
+            for its published tables): a compromised card found in an earlier day's top k is
+            blocked and leaves later days' rankings. False keeps every card every day.
 
     Returns:
         The mean over days of the daily precision; NaN when there are no transactions.
@@ -60,6 +68,15 @@ def card_precision_at_k(
         score=("score", "max"), label=("label", "max")
     )
     per_card = per_card.reset_index().sort_values(["day", "score"], ascending=[True, False], kind="stable")
-    top = per_card.groupby("day", sort=False).head(k)
-    daily = top.groupby("day")["label"].sum() / k
-    return float(daily.reindex(per_card["day"].unique(), fill_value=0.0).mean())
+    if not remove_detected:
+        top = per_card.groupby("day", sort=False).head(k)
+        daily = top.groupby("day")["label"].sum() / k
+        return float(daily.reindex(per_card["day"].unique(), fill_value=0.0).mean())
+    detected: set = set()
+    precisions = []
+    for _, day in per_card.groupby("day", sort=True):
+        top = day[~day["customer"].isin(detected)].head(k)
+        hits = top[top["label"] == 1]
+        precisions.append(len(hits) / k)
+        detected.update(hits["customer"])
+    return float(np.mean(precisions))

@@ -19,8 +19,11 @@ class FraudScore:
         decision: ``approve``, ``review`` (send to a human analyst) or ``decline``.
         reasons: up to three short strings naming the features that raised the score most,
             e.g. ``"amount=912.50 raises risk"``; empty when no feature raised it.
+        rule: the allow/block list or rule that decided (``block:customer_id``), None when the
+            model's thresholds decided.
     """
 
     score: float
     decision: str
     reasons: list[str] = field(default_factory=list)
+    rule: str | None = None

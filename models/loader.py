@@ -15,9 +15,13 @@ from models.errors import ArtifactError
 
 MODEL_TYPES: dict[tuple[str, str], str] = {
     ("recsys", "popularity"): "recsys.popularity:PopularityRecommender",
+    ("recsys", "hybrid"): "recsys.hybrid:HybridRecommender",
     ("search", "bm25"): "search.bm25:BM25Search",
+    ("search", "hybrid"): "search.hybrid:HybridSearch",
     ("fraud", "lgbm_raw"): "fraud.baseline:RawFeatureFraudModel",
+    ("fraud", "lgbm_velocity"): "fraud.velocity_model:VelocityFraudModel",
     ("forecasting", "seasonal_naive"): "forecasting.naive:SeasonalNaiveForecaster",
+    ("forecasting", "lgbm_global"): "forecasting.global_model:GlobalForecaster",
 }
 
 

@@ -223,8 +223,50 @@ def _from_cache(settings: Settings, family: str, alias: str, why: str) -> Regist
     return RegisteredArtifact(family, str(info["version"]), path, alias, info.get("run_id"), from_cache=True)
 
 
-def fetch_alias(settings: Settings, family: str, alias: str = CHAMPION) -> RegisteredArtifact:
+def alias_version(settings: Settings, family: str, alias: str = CHAMPION) -> str | None:
+    """The version ``alias`` points to now (one cheap registry lookup, nothing downloaded).
+
+    Returns:
+        The version, or ``None`` when nothing is registered under the alias.
+
+    Raises:
+        ConnectionError: the registry cannot be reached (servers keep serving what they have).
+    """
+    try:
+        _, client = _client(settings)
+        return str(client.get_model_version_by_alias(model_name(family), alias).version)
+    except Exception as exc:  # noqa: BLE001 - unreachable store, no model, no alias
+        if getattr(exc, "error_code", None) in {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"}:
+            return None
+        raise ConnectionError(f"registry unreachable ({type(exc).__name__}: {exc})") from exc
+
+
+def remember_alias(settings: Settings, artifact: RegisteredArtifact) -> None:
+    """Record ``artifact`` as the cached copy of its alias (what a server restarts from offline)."""
+    pointer = _pointer(settings, artifact.family, artifact.alias)
+    pointer.parent.mkdir(parents=True, exist_ok=True)
+    info = {"version": artifact.version, "path": str(artifact.path), "run_id": artifact.run_id}
+    pointer.write_text(json.dumps(info))
+
+
+def cached_alias(
+    settings: Settings, family: str, alias: str = CHAMPION, *, why: str = "asked for"
+) -> RegisteredArtifact | None:
+    """The last version of ``alias`` remembered in the local cache (``why`` goes to the log), or None."""
+    try:
+        return _from_cache(settings, family, alias, why)
+    except (ModelUnavailableError, OSError, ValueError, KeyError):
+        return None
+
+
+def fetch_alias(
+    settings: Settings, family: str, alias: str = CHAMPION, *, remember: bool = True
+) -> RegisteredArtifact:
     """Download the version behind ``alias`` into the cache (once) and return where it lies.
+
+    With ``remember=False`` the cache pointer of the alias is left alone: a server calls
+    ``remember_alias`` only once the model has loaded, so a corrupt version never becomes what
+    it restarts from when the registry is down.
 
     Raises:
         ModelUnavailableError: nothing is registered under the alias and no cached copy exists.
@@ -253,6 +295,7 @@ def fetch_alias(settings: Settings, family: str, alias: str = CHAMPION) -> Regis
         shutil.rmtree(target, ignore_errors=True)
         src.rename(target)
         shutil.rmtree(tmp, ignore_errors=True)
-    pointer = _pointer(settings, family, alias)
-    pointer.write_text(json.dumps({"version": str(mv.version), "path": str(target), "run_id": mv.run_id}))
-    return RegisteredArtifact(family, str(mv.version), target, alias, mv.run_id)
+    artifact = RegisteredArtifact(family, str(mv.version), target, alias, mv.run_id)
+    if remember:
+        remember_alias(settings, artifact)
+    return artifact

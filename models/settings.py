@@ -55,6 +55,20 @@ class Settings(BaseSettings):
         description="Online state backend; default in-process. redis://host:port/db for replicas.",
     )
     log_level: str = Field(default="info", description="Log level of the server.")
+    log_format: Literal["json", "text"] = Field(
+        default="json",
+        description="Log lines: one JSON object per line (ts, level, logger, msg, request_id ...) or text.",
+    )
+    reload_interval_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="Seconds between registry checks for moved aliases (hot swap); 0 disables polling.",
+    )
+    rate_limit_per_minute: int = Field(
+        default=60_000,
+        ge=0,
+        description="Requests per minute per API key (token bucket, burst = one minute); 0 disables.",
+    )
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SOURCES = ("popular", "category", "session", "similar", "trending", "bought_together")
+SOURCES = ("popular", "category", "session", "similar", "trending", "bought_together", "personalized")
 
 
 @dataclass(frozen=True)

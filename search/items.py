@@ -18,6 +18,7 @@ from models.errors import InvalidInputError
 from search.types import SearchFilters
 
 FACET_SIZE = 20
+PRICE_EDGES = (0.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0)
 COLUMNS = ("item_id", "title", "category", "brand", "price", "in_stock")
 
 
@@ -69,11 +70,13 @@ class ItemTable:
         depth = max((len(s) for s in segments), default=0)
         self._prefix_codes = np.full((len(self.item_ids), max(depth, 1)), -1, dtype=np.int32)
         self._prefix_lookup: list[dict[str, int]] = []
+        self.level_labels: list[list[str]] = []
         for d in range(depth):
             originals = [" > ".join(s[: d + 1]) if len(s) > d else "" for s in segments]
             codes, labels, lookup = _codes([o.lower() for o in originals], originals)
             self._prefix_codes[:, d] = codes
             self._prefix_lookup.append(lookup)
+            self.level_labels.append(labels)
             if d == 0:
                 self.top_labels = labels
         if depth == 0:
@@ -157,6 +160,29 @@ class ItemTable:
             "category": _top_counts(top, self.top_labels, size),
             "brand": _top_counts(self.brand_codes[rows], self.brand_labels, size),
         }
+
+    def full_facets(self, rows: np.ndarray, size: int = FACET_SIZE) -> dict[str, dict[str, int]]:
+        """:meth:`facets` plus ``category_level_<n>`` for deeper category levels and price bands.
+
+        A level-n label is the whole path down to that level (``"Kitchen > Cookware"``), so it can
+        be sent back unchanged as a category filter.
+        """
+        out = self.facets(rows, size)
+        for d in range(1, len(self.level_labels)):
+            counts = _top_counts(self._prefix_codes[rows, d], self.level_labels[d], size)
+            if counts:
+                out[f"category_level_{d + 1}"] = counts
+        out["price"] = price_bands(self.prices[rows])
+        return out
+
+
+def price_bands(prices: np.ndarray) -> dict[str, int]:
+    """Counts per band of :data:`PRICE_EDGES` (``"10-25"`` = 10 <= price < 25), non-empty, in order."""
+    known = prices[~np.isnan(prices)]
+    counts = np.histogram(known, bins=[*PRICE_EDGES, np.inf])[0]
+    bands = zip(PRICE_EDGES[:-1], PRICE_EDGES[1:], strict=True)
+    labels = [f"{lo:g}-{hi:g}" for lo, hi in bands] + [f"{PRICE_EDGES[-1]:g}+"]
+    return {label: int(n) for label, n in zip(labels, counts, strict=True) if n}
 
 
 def _top_counts(codes: np.ndarray, labels: list[str], size: int) -> dict[str, int]:

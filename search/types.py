@@ -47,8 +47,11 @@ class SearchResult:
         facets: ``{"category": {top-level category: n}, "brand": {brand: n}}`` counted over all
             matches that pass the filters (not only the returned hits).
         total: the number of matching items that pass the filters.
+        corrected_query: the spelling-corrected query that was searched instead of the one
+            typed ("did you mean"), or ``None`` when no correction was applied.
     """
 
     hits: list[SearchHit]
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     total: int = 0
+    corrected_query: str | None = None

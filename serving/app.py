@@ -19,9 +19,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from models.settings import Settings, get_settings
 from serving.auth import API_KEY_HEADER, ApiKeyAuth
 from serving.errors import install_error_handlers
+from serving.fraud_runtime import FraudRuntime
+from serving.hotswap import poll_registry
+from serving.logs import REQUEST_ID_HEADER, configure_logging
 from serving.metrics import instrument
-from serving.middleware import BodySizeLimitMiddleware
+from serving.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from serving.model_store import ModelStore
+from serving.ratelimit import RateLimitMiddleware
 from serving.routers import api_router
 from serving.state import InMemoryOnlineState, OnlineState
 
@@ -65,6 +69,7 @@ def create_app(
     app.state.auth = ApiKeyAuth(settings.api_keys)
     app.state.models = ModelStore(settings.families) if model_store is None else model_store
     app.state.online = InMemoryOnlineState() if online_state is None else online_state
+    app.state.fraud = FraudRuntime.from_env()  # velocity state + rule lists for /v1/fraud
     install_error_handlers(app)
     app.include_router(api_router)
     _add_middleware(app, public)
@@ -74,18 +79,21 @@ def create_app(
 
 
 def _add_middleware(app: FastAPI, settings: Settings) -> None:
-    # Starlette runs the last-added middleware outermost: CORS, then metrics, then the body limit,
-    # so 413s are counted and carry CORS headers.
+    # Starlette runs the last-added middleware outermost: request id, CORS, metrics, the rate
+    # limit, then the body limit, so 413s and 429s are counted, logged and carry CORS headers.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RateLimitMiddleware, auth=app.state.auth, per_minute=settings.rate_limit_per_minute)
     instrument(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST"],
-            allow_headers=[API_KEY_HEADER, "Content-Type"],
+            allow_headers=[API_KEY_HEADER, "Content-Type", REQUEST_ID_HEADER],
+            expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
             max_age=600,
         )
+    app.add_middleware(RequestContextMiddleware)
 
 
 def create_app_from_env() -> FastAPI:
@@ -94,7 +102,7 @@ def create_app_from_env() -> FastAPI:
     ``SHELFWISE_MODEL_DIRS`` is JSON ``{family: directory}`` of saved models (local runs, tests).
     """
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     store = None
     if raw := os.environ.get(MODEL_DIRS_ENV):
         try:
@@ -115,7 +123,9 @@ def _lifespan(
             app.state.models = await anyio.to_thread.run_sync(ModelStore.from_registry, settings)
         for family, entry in app.state.models.entries().items():
             logger.info("Serving %s: %s %s", family, entry.status, entry.version or entry.reason)
-        yield
+        # Hot swap: only a registry-backed store has aliases that can move.
+        async with poll_registry(app.state.models, settings.reload_interval_s if load_from_registry else 0):
+            yield
 
     return lifespan
 

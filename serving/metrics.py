@@ -1,12 +1,95 @@
-"""Prometheus metrics: request metrics from the instrumentator plus which models are served."""
+"""Prometheus metrics: request metrics from the instrumentator, served models and domain counters.
 
-from collections.abc import Iterator
+Request latency histograms per endpoint come from ``prometheus-fastapi-instrumentator``
+(``http_request_duration_seconds{handler,method}``). Which model version each family serves is
+read from the model store at scrape time. Domain counters (swaps, recommendation sources, fraud
+decisions, ingested events) are process-wide, kept in ``DOMAIN_REGISTRY`` and exposed by every
+app of the process: a server process runs one app, and tests compare differences.
+Routers call the small ``record_*`` helpers; they never touch ``prometheus_client`` themselves.
+"""
+
+from collections.abc import Iterable, Iterator
 
 from fastapi import FastAPI
-from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
+from prometheus_client import CollectorRegistry, Counter, Metric, PlatformCollector, ProcessCollector
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from prometheus_fastapi_instrumentator import Instrumentator
+
+DOMAIN_REGISTRY = CollectorRegistry()
+
+MODEL_SWAPS = Counter(
+    "shelfwise_model_swaps",
+    "Model versions checked for a hot swap, by family and outcome (success: swapped in; "
+    "failure: refused, the previous version kept serving).",
+    ["family", "outcome"],
+    registry=DOMAIN_REGISTRY,
+)
+REGISTRY_CHECKS = Counter(
+    "shelfwise_registry_checks",
+    "Alias lookups in the registry by outcome (ok, unreachable).",
+    ["outcome"],
+    registry=DOMAIN_REGISTRY,
+)
+RECOMMENDATION_SOURCES = Counter(
+    "shelfwise_recommendation_responses",
+    "Recommendation-style responses by the strategy that answered (`source`): how often the "
+    "personalised path answered and how often a fallback (popular, category ...) did.",
+    ["source"],
+    registry=DOMAIN_REGISTRY,
+)
+FRAUD_DECISIONS = Counter(
+    "shelfwise_fraud_decisions",
+    "Fraud scoring decisions by type (approve, review, decline).",
+    ["decision"],
+    registry=DOMAIN_REGISTRY,
+)
+EVENTS_INGESTED = Counter(
+    "shelfwise_events_ingested",
+    "Storefront events accepted into the online state, by event type.",
+    ["event_type"],
+    registry=DOMAIN_REGISTRY,
+)
+RATE_LIMITED = Counter(
+    "shelfwise_rate_limited",
+    "Requests refused with 429 because their API key ran out of tokens, by key id (sha256 prefix).",
+    ["key_id"],
+    registry=DOMAIN_REGISTRY,
+)
+
+
+def record_swap(family: str, *, ok: bool) -> None:
+    """Count one hot-swap attempt of ``family``."""
+    MODEL_SWAPS.labels(family, "success" if ok else "failure").inc()
+
+
+def record_registry_check(*, reachable: bool) -> None:
+    """Count one alias lookup round."""
+    REGISTRY_CHECKS.labels("ok" if reachable else "unreachable").inc()
+
+
+def record_recommendation_source(source: str) -> None:
+    """Count a recommendation response by its ``source`` (a short, model-defined strategy name)."""
+    RECOMMENDATION_SOURCES.labels(source).inc()
+
+
+def record_fraud_decision(decision: str) -> None:
+    """Count a fraud decision."""
+    FRAUD_DECISIONS.labels(decision).inc()
+
+
+def record_events(event_types: Iterable[str]) -> None:
+    """Count accepted events by type (one call per accepted batch)."""
+    counts: dict[str, int] = {}
+    for kind in event_types:
+        counts[kind] = counts.get(kind, 0) + 1
+    for kind, n in counts.items():
+        EVENTS_INGESTED.labels(kind).inc(n)
+
+
+def record_rate_limited(key_id: str) -> None:
+    """Count a 429 for the key with id ``key_id`` (never the key itself)."""
+    RATE_LIMITED.labels(key_id).inc()
 
 
 class ModelCollector(Collector):
@@ -18,7 +101,7 @@ class ModelCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         gauge = GaugeMetricFamily(
             "shelfwise_model_loaded",
-            "1 if the family's model is loaded, else 0.",
+            "1 if the family's model is loaded, else 0; `version` is the version answering now.",
             labels=["family", "version", "status"],
         )
         for family, entry in self.app.state.models.entries().items():
@@ -26,6 +109,16 @@ class ModelCollector(Collector):
                 [family, entry.version or "", entry.status], 1.0 if entry.status == "loaded" else 0.0
             )
         yield gauge
+
+
+class _Forward(Collector):
+    """Expose another registry's metrics (the process-wide domain counters) in an app's registry."""
+
+    def __init__(self, source: CollectorRegistry) -> None:
+        self.source = source
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self.source.collect()
 
 
 def instrument(app: FastAPI) -> CollectorRegistry:
@@ -38,6 +131,7 @@ def instrument(app: FastAPI) -> CollectorRegistry:
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     registry.register(ModelCollector(app))
+    registry.register(_Forward(DOMAIN_REGISTRY))
     Instrumentator(registry=registry, excluded_handlers=["/metrics"]).instrument(app).expose(
         app, include_in_schema=False
     )

@@ -2,10 +2,79 @@
 
 from __future__ import annotations
 
+import logging
+import time
+
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from serving.errors import problem_response
+from serving.errors import problem_response, unhandled_error_handler
+from serving.logs import REQUEST_ID, REQUEST_ID_HEADER, request_id_from
+
+access_logger = logging.getLogger("shelfwise.access")
+QUIET_PATHS = frozenset({"/health", "/ready", "/metrics"})
+
+
+class RequestContextMiddleware:
+    """Give every request an id, echo it in ``X-Request-ID``, and log one access line.
+
+    The caller's ``X-Request-ID`` is kept when it is 1-128 characters of ``[A-Za-z0-9._:-]``,
+    otherwise a uuid4 hex replaces it. The id is in ``REQUEST_ID`` while the request is served,
+    so every log line of the request carries it. Outermost: 413s, 429s and 500s get an id too.
+
+    Args:
+        app: the wrapped ASGI app.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = next((v for k, v in scope.get("headers", ()) if k == b"x-request-id"), b"")
+        request_id = request_id_from(given.decode("latin-1"))
+        token = REQUEST_ID.set(request_id)
+        t0 = time.perf_counter()
+        status = 500  # what the client gets if the app fails before it starts a response
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, started
+            if message["type"] == "http.response.start":
+                status, started = message["status"], True
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            # Starlette renders 500s outside every middleware, without the id; render it here
+            # (same handler) so the answer names the request, then re-raise for the server's log.
+            if status == 500 and not started:
+                response = await unhandled_error_handler(Request(scope), exc)
+                await response(scope, receive, send_with_id)
+            raise
+        finally:
+            # Probes and scrapes arrive every few seconds from machines: debug, not info.
+            level = logging.DEBUG if scope["path"] in QUIET_PATHS else logging.INFO
+            access_logger.log(
+                level,
+                "%s %s %s",
+                scope["method"],
+                scope["path"],
+                status,
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - t0) * 1000, 3),
+                },
+            )
+            REQUEST_ID.reset(token)
 
 
 class BodySizeLimitMiddleware:

@@ -1,8 +1,13 @@
 """The models a server answers with: one entry per family, swapped atomically.
 
 Readers never lock: ``get`` reads one immutable mapping reference, and writers replace that whole
-reference in a single assignment, so a request sees either the old or the new model, never a mix
-(a later issue adds hot swap under load on top of this).
+reference in a single assignment, so a request sees either the old or the new model, never a mix.
+A request holds its model reference until it answers, so in-flight requests finish on the old model.
+
+Hot swap (``refresh``): a cheap probe asks the source which version each family should serve now;
+only a family whose version moved is loaded (in the caller's thread, never the event loop),
+checked with a smoke query, and swapped in. A version that fails keeps the previous one serving,
+with the reason in ``/ready``, the logs and ``shelfwise_model_swaps_total{outcome="failure"}``.
 """
 
 from __future__ import annotations
@@ -15,9 +20,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-from models.errors import ArtifactError, ModelUnavailableError
+from models.errors import ArtifactError, InvalidInputError, ModelUnavailableError, UnknownIdError
 from models.loader import load_model
 from models.settings import Settings
+from serving.metrics import record_registry_check, record_swap
 
 logger = logging.getLogger("shelfwise.serving.models")
 
@@ -46,23 +52,34 @@ class ModelEntry:
 
 
 Loader = Callable[[str], ModelEntry]
+Probe = Callable[[str], "str | None"]
+Outcome = Literal["unchanged", "swapped", "rejected", "unreachable", "unaliased", "reloaded"]
 
 
 class ModelStore:
     """Per-family models with their versions and load status.
 
     Build it with ``from_registry`` (production) or ``from_dirs`` (tests, local use); ``reload``
-    runs the same source again and swaps every family at once.
+    runs the same source again and swaps every family at once; ``refresh`` swaps only the
+    families whose version moved.
 
     Args:
         families: the families this store serves, in order.
         loader: builds one family's entry; must never raise (it records failures instead).
+        probe: the version a family should serve now (``None``: nothing under the alias);
+            raises ``ConnectionError`` when the source is unreachable. Without one, ``refresh``
+            reloads everything.
     """
 
-    def __init__(self, families: Iterable[str], loader: Loader | None = None) -> None:
+    def __init__(
+        self, families: Iterable[str], loader: Loader | None = None, probe: Probe | None = None
+    ) -> None:
         self.families = tuple(families)
         self._loader = loader
-        self._write_lock = threading.Lock()
+        self._probe = probe
+        self._write_lock = threading.Lock()  # held only for the reference assignment
+        self._load_lock = threading.Lock()  # one reload/refresh at a time (poller vs admin)
+        self._rejected: dict[str, str] = {}  # family -> the version that failed, not retried by polls
         self._entries: Mapping[str, ModelEntry] = MappingProxyType(
             {f: ModelEntry(f, "missing", reason="not loaded yet") for f in self.families}
         )
@@ -71,16 +88,26 @@ class ModelStore:
     def from_registry(cls, settings: Settings) -> ModelStore:
         """Load every ``settings.families`` model under ``settings.model_alias`` from the registry."""
 
+        # Lazy imports: importing mlflow costs about a second, and tests and local runs never need it.
         def load(family: str) -> ModelEntry:
-            # Lazy: importing mlflow costs about a second, and tests and local runs never need it.
-            from models.registry import fetch_alias
+            from models import registry
 
-            fetched = fetch_alias(settings, family, settings.model_alias)
+            fetched = registry.fetch_alias(settings, family, settings.model_alias, remember=False)
             entry = _load_dir(family, fetched.path, str(fetched.version))
+            if not getattr(fetched, "from_cache", False):
+                registry.remember_alias(settings, fetched)  # only a version that loaded and answered
             return replace(entry, from_cache=bool(getattr(fetched, "from_cache", False)))
 
-        store = cls(settings.families, _guarded(load))
+        def probe(family: str) -> str | None:
+            from models import registry
+
+            return registry.alias_version(settings, family, settings.model_alias)
+
+        store = cls(settings.families, _guarded(load), probe)
         store.reload()
+        for entry in store.entries().values():
+            if entry.status == "failed":  # a broken aliased version: the last good one may be cached
+                _serve_cached(store, settings, entry)
         return store
 
     @classmethod
@@ -151,22 +178,136 @@ class ModelStore:
         """
         if self._loader is None:
             return self._entries
-        with self._write_lock:
+        with self._load_lock:
             fresh = {f: self._loader(f) for f in self.families}
-            for family, entry in fresh.items():
-                old = self._entries.get(family)
-                if entry.status != "loaded" and old is not None and old.status == "loaded":
-                    note = f"reload failed, still serving version {old.version}: {entry.reason}"
-                    logger.warning("Model %s: %s", family, note)
-                    fresh[family] = replace(old, reason=note)
-            self._entries = MappingProxyType(fresh)
+            with self._write_lock:
+                for family, entry in fresh.items():
+                    old = self._entries.get(family)
+                    if entry.status != "loaded" and old is not None and old.status == "loaded":
+                        note = f"reload failed, still serving version {old.version}: {entry.reason}"
+                        logger.warning("Model %s: %s", family, note)
+                        fresh[family] = replace(old, reason=note)
+                self._entries = MappingProxyType(fresh)
         return self._entries
+
+    def refresh(self, *, force: bool = False) -> dict[str, Outcome]:
+        """Swap in every family whose version moved at the source; leave the others alone.
+
+        Blocking (it loads models): call it from a worker thread. A version that failed before
+        is not tried again by a poll (``force=False``) until the alias moves; ``force=True``
+        (``POST /v1/admin/reload``) tries it again.
+
+        Returns:
+            ``{family: outcome}``: unchanged, swapped, rejected (failed; the previous version
+            keeps serving), unreachable (the source did not answer), unaliased (nothing is
+            under the alias), or reloaded (a store without a probe reloaded everything).
+        """
+        if self._probe is None or self._loader is None:
+            self.reload()
+            return dict.fromkeys(self.families, "reloaded")
+        with self._load_lock:
+            outcomes = {family: self._refresh_one(family, force) for family in self.families}
+        record_registry_check(reachable="unreachable" not in outcomes.values())
+        return outcomes
+
+    def _refresh_one(self, family: str, force: bool) -> Outcome:
+        assert self._probe is not None and self._loader is not None
+        current = self._entries[family]
+        loaded = current.status == "loaded"
+        try:
+            wanted = self._probe(family)
+        except Exception as exc:  # noqa: BLE001 - an unreachable registry never stops serving
+            if loaded:
+                self.swap(replace(current, reason=f"registry unreachable at the last check ({exc})"))
+            logger.warning(
+                "Model %s: registry check failed, keeping version %s: %s", family, current.version, exc
+            )
+            return "unreachable"
+        if wanted is None:
+            if loaded:
+                self.swap(replace(current, reason="nothing is under the alias any more; kept serving"))
+            return "unaliased"
+        if loaded and wanted == current.version:
+            if current.reason or current.from_cache:  # the registry answers again; the note is stale
+                self.swap(replace(current, reason=None, from_cache=False))
+            self._rejected.pop(family, None)
+            return "unchanged"
+        if not force and self._rejected.get(family) == wanted:
+            return "rejected"
+        return self._swap_in(family, current, wanted)
+
+    def _swap_in(self, family: str, current: ModelEntry, wanted: str) -> Outcome:
+        entry = self._loader(family)  # type: ignore[misc]  # guarded: records failures, never raises
+        if entry.status == "loaded":
+            self.swap(entry)
+            self._rejected.pop(family, None)
+            record_swap(family, ok=True)
+            logger.info("Model %s: swapped version %s -> %s", family, current.version, entry.version)
+            return "swapped"
+        self._rejected[family] = wanted
+        record_swap(family, ok=False)
+        if current.status == "loaded":
+            note = f"version {wanted} was refused, still serving version {current.version}: {entry.reason}"
+            self.swap(replace(current, reason=note))
+        else:
+            self.swap(entry)
+            note = entry.reason or "failed"
+        logger.error("Model %s: %s", family, note)
+        return "rejected"
+
+
+def _serve_cached(store: ModelStore, settings: Settings, failed: ModelEntry) -> None:
+    """At startup, serve the last good cached version of a family whose aliased version is broken."""
+    from models import registry
+
+    why = f"the registered version cannot serve: {failed.reason}"
+    cached = registry.cached_alias(settings, failed.family, settings.model_alias, why=why)
+    if cached is None:
+        return
+    try:
+        entry = _load_dir(failed.family, cached.path, cached.version)
+    except Exception:  # noqa: BLE001 - the cached copy is broken too: keep reporting the first failure
+        logger.exception(
+            "Model %s: the cached version %s does not load either", failed.family, cached.version
+        )
+        return
+    note = f"serving the cached version {cached.version}; the aliased version was refused: {failed.reason}"
+    store.swap(replace(entry, reason=note, from_cache=True))
 
 
 def _load_dir(family: str, directory: str | Path, version: str) -> ModelEntry:
     model = load_model(directory, family=family)
+    smoke_check(family, model)
     logger.info("Model %s version %s loaded from %s", family, version, directory)
     return ModelEntry(family, "loaded", model=model, version=version)
+
+
+# One cheap query per family that needs no request data. Fraud and forecasting models need a
+# transaction or a known item, so loading (which validates meta.json and every payload) is their check.
+_SMOKE: dict[str, Callable[[Any], object]] = {
+    "recsys": lambda model: model.trending(k=1),
+    "search": lambda model: model.search("smoke test", k=1),
+}
+
+
+def smoke_check(family: str, model: Any) -> None:
+    """Ask a freshly loaded model one cheap question before it serves (also warms it up).
+
+    A domain refusal (invalid input, unknown id) still proves the model answers; anything else
+    means it cannot serve.
+
+    Raises:
+        ArtifactError: the model loaded but fails its smoke query.
+    """
+    query = _SMOKE.get(family)
+    if query is None:
+        return
+    try:
+        query(model)
+    except (InvalidInputError, UnknownIdError):
+        pass
+    except Exception as exc:  # noqa: BLE001 - any other failure means it cannot answer requests
+        raise ArtifactError(f"it loaded but its smoke query failed with {type(exc).__name__}: {exc}") from exc
 
 
 def _guarded(load: Loader) -> Loader:

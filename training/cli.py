@@ -160,5 +160,34 @@ def demo(
         _fail(exc)
 
 
+@app.command("export-forecasts")
+def export_forecasts(
+    out: Annotated[Path, typer.Option("--out", help="FILE.parquet|.csv; advice goes to FILE_reorder.*")],
+    model_dir: Annotated[Path | None, typer.Option(help="Saved model (default: the champion).")] = None,
+    lead_time: Annotated[int, typer.Option(help="Periods until an order arrives.")] = 7,
+    service_level: Annotated[float, typer.Option(help="Cycle service level in (0, 1).")] = 0.95,
+    review_period: Annotated[int, typer.Option(help="Periods between order decisions.")] = 1,
+) -> None:
+    """Export every series' forecast and reorder advice for ERP import."""
+    from forecasting.export import forecast_tables, reorder_path, write_table
+    from models.loader import load_model
+
+    try:
+        if model_dir is None:
+            from models.registry import fetch_alias
+
+            model_dir = fetch_alias(get_settings(), "forecasting").path
+        model = load_model(model_dir, family="forecasting")
+        forecasts, advice = forecast_tables(
+            model, lead_time=lead_time, service_level=service_level, review_period=review_period
+        )
+        write_table(forecasts, out)
+        write_table(advice, reorder_path(out))
+    except ShelfwiseError as exc:
+        _fail(exc)
+    console.print(f"{len(forecasts):,} forecast rows -> {out}")
+    console.print(f"{len(advice):,} series' reorder advice -> {reorder_path(out)}")
+
+
 if __name__ == "__main__":
     app()

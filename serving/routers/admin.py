@@ -25,9 +25,11 @@ def family_statuses(store: ModelStore) -> dict[str, FamilyStatus]:
 
 @router.post("/reload", response_model=ReloadResponse)
 def reload_models(store: StoreDep) -> ReloadResponse:
-    """Fetch every family's aliased model again and swap them in; failures keep the old model.
+    """Check the registry now and swap in each family whose alias moved; failures keep the old model.
 
-    A plain ``def``: loading blocks (registry downloads), so it runs in the thread pool.
+    Families whose alias still points to the served version are left alone; a version refused
+    before is tried again. A plain ``def``: loading blocks (registry downloads), so it runs in
+    the thread pool.
     """
-    store.reload()
-    return ReloadResponse(families=family_statuses(store))
+    outcomes: dict[str, str] = dict(store.refresh(force=True))
+    return ReloadResponse(families=family_statuses(store), outcomes=outcomes)

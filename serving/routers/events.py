@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, status
 
 from models.errors import InvalidInputError
 from serving.deps import SettingsDep, StateDep, StoreDep, require_scope
+from serving.metrics import record_events
 from serving.schemas.common import problem_responses
 from serving.schemas.events import Accepted, EventBatch
 from serving.state import Event
@@ -37,5 +38,6 @@ def post_events(batch: EventBatch, settings: SettingsDep, state: StateDep, store
         for e in batch.events
     ]
     state.add_events(events)
+    record_events(e.event_type for e in events)
     entry = store.entries().get("recsys")
     return Accepted(accepted=len(events), model_version=entry.version if entry else None)

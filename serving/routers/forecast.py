@@ -17,7 +17,7 @@ router = APIRouter(
 
 @router.post("/forecast", response_model=ForecastResponse, responses=problem_responses(404))
 def forecast(body: ForecastRequest, forecaster: ForecastDep) -> ForecastResponse:
-    """Daily mean and interval for one item (and store) over ``horizon`` days."""
+    """Mean and interval for one item (and store) over ``horizon`` periods: a precomputed lookup."""
     model, version = forecaster.get()
     max_horizon = int(model.max_horizon)
     if body.horizon > max_horizon:

@@ -1,14 +1,25 @@
 """Fraud scoring at checkout and label feedback (``checkout`` scope)."""
 
 from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, status
 
 from serving.deps import FraudDep, StateDep, StoreDep, require_scope
+from serving.fraud_runtime import FraudRuntime
+from serving.metrics import record_fraud_decision
 from serving.schemas.common import problem_responses
 from serving.schemas.events import Accepted
 from serving.schemas.fraud import FraudFeedbackIn, FraudScoreResponse, TransactionIn
 from serving.state import FraudFeedback
+
+
+async def get_fraud_runtime(request: Request) -> FraudRuntime:
+    """The app's fraud state and rules (``serving.app.create_app`` puts them on ``app.state``)."""
+    return request.app.state.fraud
+
+
+FraudRuntimeDep = Annotated[FraudRuntime, Depends(get_fraud_runtime)]
 
 router = APIRouter(
     prefix="/v1/fraud",
@@ -19,26 +30,43 @@ router = APIRouter(
 
 
 @router.post("/score", response_model=FraudScoreResponse, responses=problem_responses(503))
-def score_transaction(body: TransactionIn, fraud: FraudDep) -> FraudScoreResponse:
-    """Fraud probability, approve/review/decline and the features that raised the risk."""
+def score_transaction(body: TransactionIn, fraud: FraudDep, runtime: FraudRuntimeDep) -> FraudScoreResponse:
+    """Fraud probability, approve/review/decline, the reasons and the rule that decided, if any.
+
+    A model with velocity features reads the entity histories of the online state, then records
+    the transaction there; the same ``transaction_id`` scored again returns the stored answer.
+    """
     # model_dump includes the extra fields: the model reads whichever columns it was trained on.
     model, version = fraud.get()
-    result = model.score(body.model_dump())
+    payload = body.model_dump()
+    if getattr(model, "uses_online_state", False):
+        result = model.score(payload, state=runtime.state, rules=runtime.rules)
+    else:
+        result = model.score(payload)
+    record_fraud_decision(result.decision)
     return FraudScoreResponse(
         transaction_id=body.transaction_id,
         score=result.score,
         decision=result.decision,
         reasons=list(result.reasons),
+        rule=getattr(result, "rule", None),
         model_version=version,
     )
 
 
 @router.post("/feedback", response_model=Accepted, status_code=status.HTTP_202_ACCEPTED)
-def fraud_feedback(body: FraudFeedbackIn, state: StateDep, store: StoreDep) -> Accepted:
-    """Store the true label of a transaction for the next training run."""
+def fraud_feedback(
+    body: FraudFeedbackIn, state: StateDep, store: StoreDep, runtime: FraudRuntimeDep
+) -> Accepted:
+    """Store the true label of a transaction for the next training run and for entity risk.
+
+    Entity fraud rates read the label only for transactions dated at least the model's label
+    delay before the transaction being scored, as in training.
+    """
     extra = dict(body.model_extra or {})
     state.add_fraud_feedback(
         FraudFeedback(body.transaction_id, body.is_fraud, received_at=datetime.now(UTC), extra=extra)
     )
+    runtime.state.label(body.transaction_id, body.is_fraud)
     entry = store.entries().get("fraud")
     return Accepted(accepted=1, model_version=entry.version if entry else None)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from recsys.types import ItemFilter, Recommendations
 from serving.deps import RecsysDep, StateDep, require_scope
+from serving.metrics import record_recommendation_source
 from serving.schemas.common import ItemListResponse, ScoredItemOut, problem_responses
 from serving.schemas.recommendations import ItemFilters, RecommendationRequest
 
@@ -37,6 +38,7 @@ def _item_filter(filters: ItemFilters) -> ItemFilter:
 
 
 def _response(recs: Recommendations, version: str) -> ItemListResponse:
+    record_recommendation_source(recs.source)
     items = [ScoredItemOut(item_id=i.item_id, score=i.score, reason=i.reason) for i in recs.items]
     return ItemListResponse(items=items, source=recs.source, model_version=version)
 
@@ -47,6 +49,8 @@ def recommend(body: RecommendationRequest, recsys: RecsysDep, state: StateDep) -
     purchased, recent = state.user_history(body.user_id) if body.user_id else ([], [])
     session = list(dict.fromkeys([*body.session_item_ids, *recent]))[:MAX_SESSION_ITEMS]
     model, version = recsys.get()
+    # Rule options go only to models that declare them (the popularity fallback has none).
+    options = {name: getattr(body, name) for name in getattr(model, "RULE_OPTIONS", ())}
     recs = model.recommend(
         user_id=body.user_id,
         history_item_ids=purchased,
@@ -54,6 +58,7 @@ def recommend(body: RecommendationRequest, recsys: RecsysDep, state: StateDep) -
         k=body.k,
         filters=_item_filter(body.filters),
         exclude_item_ids=body.exclude_item_ids,
+        **options,
     )
     return _response(recs, version)
 

@@ -5,10 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from search.types import SearchFilters as DomainSearchFilters
-from serving.deps import SearchDep, require_scope
+from serving.deps import SearchDep, StateDep, require_scope
 from serving.schemas.common import problem_responses
 from serving.schemas.search import SearchHitOut, SearchRequest, SearchResponse, SuggestResponse
 
+MAX_HISTORY = 50  # recent items that shape a shopper's taste; older ones say little
 router = APIRouter(
     prefix="/v1/search",
     tags=["search"],
@@ -18,13 +19,27 @@ router = APIRouter(
 
 
 @router.post("", response_model=SearchResponse)
-def search(body: SearchRequest, searcher: SearchDep) -> SearchResponse:
-    """Ranked matches for a query, with facet counts over every filtered match."""
+def search(body: SearchRequest, searcher: SearchDep, online: StateDep) -> SearchResponse:
+    """Ranked matches for a query, with facet counts over every filtered match.
+
+    With ``user_id`` a hybrid model mildly boosts the shopper's categories and brands, read from
+    the recommendation online state (their recent views/carts, then purchases).
+    """
     model, version = searcher.get()
     filters = DomainSearchFilters(**body.filters.model_dump())
-    result = model.search(body.query, k=body.k, filters=filters)
+    kwargs = {}
+    if body.user_id and getattr(model, "model_type", None) == "hybrid":
+        purchased, recent = online.user_history(body.user_id)
+        kwargs["history"] = (recent + purchased)[:MAX_HISTORY]
+    result = model.search(body.query, k=body.k, filters=filters, **kwargs)
     hits = [SearchHitOut(item_id=h.item_id, title=h.title, score=h.score) for h in result.hits]
-    return SearchResponse(results=hits, facets=result.facets, total=result.total, model_version=version)
+    return SearchResponse(
+        results=hits,
+        facets=result.facets,
+        total=result.total,
+        corrected_query=getattr(result, "corrected_query", None),
+        model_version=version,
+    )
 
 
 @router.get("/suggest", response_model=SuggestResponse)

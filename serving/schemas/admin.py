@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from serving.schemas.common import FamilyStatus
 
@@ -24,3 +24,8 @@ class ReloadResponse(BaseModel):
     """Each family's state after a reload from the registry."""
 
     families: dict[str, FamilyStatus]
+    outcomes: dict[str, str] = Field(
+        default_factory=dict,
+        description="Per family: unchanged, swapped, rejected (the previous version keeps serving), "
+        "unreachable (registry down; kept serving), unaliased, or reloaded (model directories).",
+    )

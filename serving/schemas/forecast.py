@@ -14,11 +14,13 @@ class ForecastRequest(BaseModel):
 
     item_id: Id
     store_id: Id | None = Field(default=None, description="Omit for the all-stores series.")
-    horizon: int = Field(default=14, ge=1, description="Days ahead, 1 to the model's max_horizon.")
+    horizon: int = Field(
+        default=14, ge=1, description="Periods ahead (days for daily sales), 1 to the model's max_horizon."
+    )
 
 
 class ForecastPointOut(BaseModel):
-    """One day's forecast with its interval."""
+    """One period's forecast with its prediction interval (the model's level, e.g. 80 %)."""
 
     date: dt.date
     mean: float
@@ -27,7 +29,7 @@ class ForecastPointOut(BaseModel):
 
 
 class ForecastResponse(BaseModel):
-    """Daily forecast points."""
+    """Forecast points, one per period."""
 
     item_id: str
     store_id: str | None

@@ -5,10 +5,11 @@ categorical fields the store's model was trained with; extras must be JSON scala
 become one row of a frame.
 """
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 
+from fraud.checks import CURRENCIES
 from serving.schemas.common import Id, UtcDatetime
 
 
@@ -34,6 +35,19 @@ class TransactionIn(BaseModel):
     timestamp: UtcDatetime = Field(description="ISO 8601; naive means UTC.")
     customer_id: Id
     amount: float = Field(ge=0)
+    currency: str | None = Field(
+        default=None,
+        max_length=8,
+        description="ISO 4217 code (e.g. EUR); an unknown code is refused with a 422.",
+    )
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str | None) -> str | None:
+        # The same list the model checks (fraud.checks), so every fraud model refuses the same codes.
+        if value is not None and value.upper() not in CURRENCIES:
+            raise ValueError(f"unknown ISO 4217 currency code {value!r}; e.g. EUR, USD, GBP")
+        return value
 
 
 class FraudScoreResponse(BaseModel):
@@ -43,6 +57,10 @@ class FraudScoreResponse(BaseModel):
     score: float = Field(ge=0, le=1, description="Fraud probability.")
     decision: str = Field(description="approve, review or decline.")
     reasons: list[str]
+    rule: str | None = Field(
+        default=None,
+        description="The allow/block list or rule that decided (e.g. block:customer_id); null: the model.",
+    )
     model_version: str
 
 
@@ -54,3 +72,34 @@ class FraudFeedbackIn(BaseModel):
 
     transaction_id: Id
     is_fraud: bool
+
+
+Text = Annotated[str, StringConstraints(max_length=256)]
+RuleScalar = Text | int | float | bool | None
+MAX_LIST = 100_000  # values per allow/block list
+
+
+class FraudRule(BaseModel):
+    """``field op value`` decides ``decision`` before the model (first match wins)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    field: str = Field(min_length=1, max_length=100)
+    op: Literal[">", ">=", "<", "<=", "==", "!=", "in", "not in"]
+    value: RuleScalar | Annotated[list[RuleScalar], Field(max_length=1000)]
+    decision: Literal["approve", "review", "decline"]
+
+
+class FraudRules(BaseModel):
+    """Allow/block lists per field (customer_id, device_id, email ...) and ordered rules."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    block: dict[Text, Annotated[list[Text], Field(max_length=MAX_LIST)]] = Field(
+        default_factory=dict, max_length=50, description="A hit declines."
+    )
+    allow: dict[Text, Annotated[list[Text], Field(max_length=MAX_LIST)]] = Field(
+        default_factory=dict, max_length=50, description="A hit approves (block wins)."
+    )
+    rules: list[FraudRule] = Field(default_factory=list, max_length=200)

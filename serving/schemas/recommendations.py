@@ -1,8 +1,12 @@
 """Request schemas of the recommendation endpoints (responses: ``common.ItemListResponse``)."""
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from serving.schemas.common import Id, K, PriceRange
+
+CategoryPath = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 
 
 class ItemFilters(PriceRange):
@@ -26,3 +30,15 @@ class RecommendationRequest(BaseModel):
     k: K = 10
     filters: ItemFilters = Field(default_factory=ItemFilters)
     exclude_item_ids: list[Id] = Field(default_factory=list, max_length=500)
+    max_per_category: int | None = Field(
+        default=None, ge=1, le=100, description="Diversity cap: most items per leaf category (hybrid model)."
+    )
+    max_per_brand: int | None = Field(
+        default=None, ge=1, le=100, description="Diversity cap: most items per brand (hybrid model)."
+    )
+    consumable_categories: list[CategoryPath] | None = Field(
+        default=None,
+        max_length=100,
+        description="Category prefixes whose purchased items may be recommended again (hybrid model); "
+        "omit for the model's default.",
+    )

@@ -25,7 +25,10 @@ class SearchRequest(BaseModel):
     )
     k: K = 10
     filters: SearchFilters = Field(default_factory=SearchFilters)
-    user_id: Id | None = Field(default=None, description="Reserved for personalised ranking; not used yet.")
+    user_id: Id | None = Field(
+        default=None,
+        description="Shopper id: a mild boost toward their categories and brands (hybrid model).",
+    )
 
     @field_validator("query")
     @classmethod
@@ -49,6 +52,9 @@ class SearchResponse(BaseModel):
     results: list[SearchHitOut]
     facets: dict[str, dict[str, int]] = Field(description="`{facet: {value: count}}`, e.g. category, brand.")
     total: int = Field(description="Matches before `k` was applied.")
+    corrected_query: str | None = Field(
+        default=None, description="The spelling-corrected query searched instead (\"did you mean\"), or null."
+    )
     model_version: str
 
 

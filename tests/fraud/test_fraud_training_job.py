@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fraud.baseline import RawFeatureFraudModel
+from fraud.velocity_model import VelocityFraudModel
 from models.errors import DataValidationError
 from training.jobs import fraud as job
 from training.store import StoreData
@@ -16,8 +16,9 @@ def result(make_tx):
 
 
 def test_job_returns_a_model_fit_on_all_data(result):
-    assert isinstance(result.model, RawFeatureFraudModel)
+    assert isinstance(result.model, VelocityFraudModel)
     assert result.model.data_window_["rows"] == 4000
+    assert result.model.config_.entities == ("customer_id", "terminal_id", "device_id")
     assert (result.primary_metric, result.greater_is_better) == ("average_precision", True)
 
 
@@ -32,6 +33,13 @@ def test_job_metrics_beat_the_amount_only_rule(result):
         "decline_precision",
         "baseline_amount_only_average_precision",
         "baseline_amount_only_roc_auc",
+        "baseline_raw_average_precision",
+        "baseline_raw_roc_auc",
+        "baseline_raw_card_precision_at_k",
+        "brier",
+        "ece",
+        "threshold_review",
+        "threshold_decline",
     }
     assert expected <= set(m)
     assert m["average_precision"] > 0.9 > m["baseline_amount_only_average_precision"]
@@ -76,4 +84,9 @@ def test_job_on_the_demo_store(tmp_path):
     if store.transactions is None or "is_fraud" not in store.transactions.columns:
         pytest.skip("the demo store has no labelled transactions")
     result = job.train(store, seed=0)
-    assert result.metrics["average_precision"] > result.metrics["baseline_amount_only_average_precision"]
+    m = result.metrics
+    # The demo's planted fraud (card testing bursts, takeovers) needs history: velocity features
+    # must beat the raw-column model clearly (measured: AP 0.93 vs 0.17 with seed 0).
+    assert m["average_precision"] > max(0.6, 2 * m["baseline_raw_average_precision"])
+    assert m["baseline_raw_average_precision"] > m["baseline_amount_only_average_precision"]
+    assert m["review_rate"] <= 0.03

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
 from serving_support import make_settings
 
+from fraud.checks import CURRENCIES
 from serving.app import create_app
 from serving.model_store import ModelStore
 
@@ -28,9 +29,10 @@ OPERATIONS = [
 
 
 def _beyond_the_schema(case: schemathesis.Case) -> bool:
-    """Rules a static schema cannot state: a horizon over the loaded model's max, a blank query,
-    price_max below price_min, a timestamp whose UTC conversion leaves years 1..9999."""
-    if case.path == "/v1/forecast":
+    """Rules a static schema cannot state: a horizon (or reorder lead time) over the loaded model's
+    max, a blank query, price_max below price_min, a timestamp whose UTC conversion leaves years
+    1..9999, a currency that is not a known ISO 4217 code, a transaction dated in the future."""
+    if case.path in ("/v1/forecast", "/v1/inventory/{item_id}/reorder"):
         return True
     body: Any = case.body if isinstance(case.body, dict) else {}
     if isinstance(body.get("query"), str) and not body["query"].strip():
@@ -39,9 +41,23 @@ def _beyond_the_schema(case: schemathesis.Case) -> bool:
     low, high = filters.get("price_min"), filters.get("price_max")
     if low is not None and high is not None and high < low:
         return True
+    if "currency" in body and str(body["currency"]).upper() not in CURRENCIES:
+        return True
+    stamp = body.get("timestamp")
+    if case.path == "/v1/fraud/score" and isinstance(stamp, str) and _future(stamp):
+        return True
     events = body.get("events") if isinstance(body.get("events"), list) else []
     stamps = [body.get("timestamp"), *(e.get("timestamp") for e in events if isinstance(e, dict))]
     return any(isinstance(t, str) and not _utc_ok(t) for t in stamps)
+
+
+def _future(text: str) -> bool:
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        when = when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        return False
+    return when > datetime.now(UTC)
 
 
 def _utc_ok(text: str) -> bool:

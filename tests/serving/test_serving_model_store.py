@@ -23,7 +23,9 @@ def registered(monkeypatch: pytest.MonkeyPatch, model_dirs: dict[str, Path]) -> 
     table: dict[str, object] = {f: "7" for f in FAMILIES}
     calls: list[tuple[str, str]] = []
 
-    def fetch_alias(settings: object, family: str, alias: str = "champion") -> FakeArtifact:
+    def fetch_alias(
+        settings: object, family: str, alias: str = "champion", *, remember: bool = True
+    ) -> FakeArtifact:
         calls.append((family, alias))
         found = table.get(family)
         if isinstance(found, Exception):
@@ -34,7 +36,15 @@ def registered(monkeypatch: pytest.MonkeyPatch, model_dirs: dict[str, Path]) -> 
             )
         return FakeArtifact(model_dirs[family], str(found), from_cache=family == "search")
 
+    def alias_version(settings: object, family: str, alias: str = "champion") -> str | None:
+        found = table.get(family)
+        if isinstance(found, Exception):
+            raise ConnectionError(str(found))
+        return None if found is None else str(found)
+
     monkeypatch.setattr(registry, "fetch_alias", fetch_alias)
+    monkeypatch.setattr(registry, "alias_version", alias_version)
+    monkeypatch.setattr(registry, "remember_alias", lambda settings, artifact: None)
     table["_calls"] = calls
     return table
 

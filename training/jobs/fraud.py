@@ -1,4 +1,8 @@
-"""Train and evaluate the fraud baseline on a store's labelled transactions.
+"""Train and evaluate the velocity fraud model on a store's labelled transactions.
+
+The champion candidate is ``fraud.velocity_model.VelocityFraudModel``; the raw-column LightGBM
+(``fraud.baseline``) is trained on the same split and reported as ``baseline_raw_*`` rows, the
+"bigger amount is riskier" rule as ``baseline_amount_only_*``.
 
 Split by time, never at random: fraud patterns drift and a random split lets the model peek at
 the future. The holdout is the newest ``HOLDOUT_FRACTION`` of the time span. A short gap before
@@ -14,8 +18,10 @@ import numpy as np
 import pandas as pd
 
 from fraud.baseline import RawFeatureFraudModel
+from fraud.calibration import brier_score, expected_calibration_error
 from fraud.metrics import average_precision, card_precision_at_k, roc_auc
 from fraud.types import DECLINE, REVIEW
+from fraud.velocity_model import VelocityFraudModel
 from models.errors import DataValidationError
 from models.frames import require_columns
 from training.jobs.base import TrainResult
@@ -54,17 +60,33 @@ def train(store: StoreData, *, seed: int) -> TrainResult:
     # customer_id is not a model feature, but card precision counts customers.
     require_columns(tx, ("timestamp", "customer_id", "amount"), name="transactions")
     train_part, holdout, split = time_split(tx)
-    model = RawFeatureFraudModel(random_state=seed).fit(train_part)
-    metrics, k = evaluate(model, holdout)
-    final = RawFeatureFraudModel(random_state=seed).fit(tx)
+    model = VelocityFraudModel(random_state=seed).fit(train_part)
+    # Holdout features see the whole earlier history (train rows and the gap), as serving would.
+    history = tx[pd.to_datetime(tx["timestamp"]) < pd.to_datetime(holdout["timestamp"]).min()]
+    metrics, k = evaluate(model.predict_proba(holdout, history=history), model.decide, holdout)
+    baseline = RawFeatureFraudModel(random_state=seed).fit(train_part)
+    raw_metrics, _ = evaluate(baseline.predict_proba(holdout), baseline.decide, holdout)
+    metrics |= {
+        f"baseline_raw_{name}": value for name, value in raw_metrics.items() if "amount_only" not in name
+    }
+    final = VelocityFraudModel(random_state=seed).fit(tx)
     params = {
         **split,
         "card_precision_k": k,
         "holdout_fraud_rate": float(holdout["is_fraud"].mean()),
-        "features": ",".join(final.feature_names_),
+        "entities": ",".join(final.config_.entities),
+        "label_delay_days": final.label_delay_d,
+        "n_features": len(final.feature_names_),
+        "calibration": final.calibration_["method"],
         "threshold_review": final.thresholds_["review"],
         "threshold_decline": final.thresholds_["decline"],
-        "threshold_source": final.thresholds_["source"],
+        "threshold_decline_precision_reached": str(final.thresholds_["decline_precision_reached"]),
+        "review_budget": final.review_rate,
+        "decline_precision_target": final.decline_precision,
+    }
+    metrics |= {
+        "threshold_review": final.thresholds_["review"],
+        "threshold_decline": final.thresholds_["decline"],
     }
     return TrainResult(
         final, metrics, primary_metric="average_precision", greater_is_better=True, params=params
@@ -104,15 +126,14 @@ def time_split(tx: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, 
     return train_part, holdout, split
 
 
-def evaluate(model: RawFeatureFraudModel, holdout: pd.DataFrame) -> tuple[dict[str, float], int]:
-    """Holdout metrics of ``model`` plus the amount-only comparison; returns (metrics, k)."""
+def evaluate(scores: np.ndarray, decide: Any, holdout: pd.DataFrame) -> tuple[dict[str, float], int]:
+    """Holdout metrics of ``scores`` (with ``decide`` mapping scores to decisions); returns (metrics, k)."""
     labels = holdout["is_fraud"].to_numpy(int)
-    scores = model.predict_proba(holdout)
-    decisions = model.decide(scores)
+    decisions = decide(scores)
     days = pd.to_datetime(holdout["timestamp"]).dt.normalize().to_numpy()
     daily_customers = holdout.groupby(days)["customer_id"].nunique()
     k = int(np.clip(round(CARD_SHARE * float(daily_customers.median())), 1, MAX_K))
-    declined = decisions == DECLINE
+    declined, flagged = decisions == DECLINE, decisions != "approve"
     amount = holdout["amount"].to_numpy(float)
     metrics = {
         "average_precision": average_precision(labels, scores),
@@ -120,9 +141,14 @@ def evaluate(model: RawFeatureFraudModel, holdout: pd.DataFrame) -> tuple[dict[s
         "card_precision_at_k": card_precision_at_k(
             days, holdout["customer_id"].to_numpy(), labels, scores, k=k
         ),
+        "brier": brier_score(labels, scores),
+        "ece": expected_calibration_error(labels, scores),
         "decline_rate": float(declined.mean()),
         "review_rate": float((decisions == REVIEW).mean()),
         "decline_precision": float(labels[declined].mean()) if declined.any() else float("nan"),
+        # Share of frauds stopped (declined) or sent to an analyst (reviewed) at the chosen thresholds.
+        "recall_at_thresholds": float(flagged[labels == 1].mean()) if labels.any() else float("nan"),
+        "precision_at_thresholds": float(labels[flagged].mean()) if flagged.any() else float("nan"),
         # The naive rule "bigger is riskier": the model must beat it to be worth serving.
         "baseline_amount_only_average_precision": average_precision(labels, amount),
         "baseline_amount_only_roc_auc": roc_auc(labels, amount),

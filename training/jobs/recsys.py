@@ -1,13 +1,20 @@
 """Training job of the recommendations family: time split, fit, holdout ranking metrics, refit.
 
-Evaluation replays what serving does: for every holdout user, ``recommend`` is called with their
-purchases before the split as history and their last viewed items as the session, and the top 10
-is compared with what they bought or carted after the split. A seeded random ranking is scored
-the same way (``baseline_random_*``) so a report always shows what the model adds.
+The model is ``HybridRecommender`` (multi-source candidates + LambdaRank re-ranker). Evaluation
+replays what serving does for every holdout user: ``recommend`` for the user (their history before
+the split is in the model), top 10 compared with what they bought or carted after the split.
+Per-stage rows show where quality comes from: ``stage_<source>_*`` (each candidate source alone),
+``stage_candidates_recall`` (share of the relevant items among the merged candidates),
+``stage_reranked_*`` (the re-ranked list before business rules) and ``rerank_val_*`` (the
+re-ranker's own validation on the label window, which decides whether it is used). The popularity
+baseline (``baseline_popularity_*``, told the user's purchases and last views like before) and a
+seeded random ranking (``baseline_random_*``) are scored the same way.
 """
 
 from __future__ import annotations
 
+import hashlib
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +22,9 @@ import pandas as pd
 
 from models.errors import DataValidationError
 from models.frames import require_columns
+from recsys.embeddings import encode_texts, item_texts
+from recsys.hybrid import HybridRecommender
+from recsys.hybrid_fit import catalog_extras
 from recsys.interactions import to_utc_naive
 from recsys.metrics import evaluate_rankings
 from recsys.popularity import CATALOG_COLUMNS, EVENT_COLUMNS, PopularityRecommender
@@ -32,6 +42,8 @@ MAX_EVAL_USERS = 5000  # a seeded sample beyond this: metrics are stable and the
 SESSION_ITEMS = 5
 POSITIVE_EVENTS = ("purchase", "add_to_cart")
 BASELINE_METRICS = (f"ndcg_at_{K}", f"recall_at_{K}", f"hit_rate_at_{K}")
+# Small stores get a lighter ALS: quality is the same there and the job stays well under 20 s.
+SMALL_STORE_EVENTS = 50_000
 # Offline, stock flags are today's snapshot, not the state at purchase time: ranking quality is
 # measured over the whole catalog so items sold out since do not count as misses.
 EVAL_FILTER = ItemFilter(in_stock_only=False)
@@ -47,16 +59,17 @@ class EvalCase:
 
 
 def train(store: StoreData, *, seed: int) -> TrainResult:
-    """Fit ``PopularityRecommender`` on a time split, evaluate on the holdout, refit on all events.
+    """Fit ``HybridRecommender`` on a time split, evaluate it per stage on the holdout, refit on all.
 
     Args:
         store: needs ``events`` and ``catalog``.
-        seed: seeds the evaluated-user sample and the random baseline.
+        seed: seeds the models, the evaluated-user sample and the random baseline.
 
     Returns:
-        The model refit on all events, holdout metrics (``ndcg_at_10`` primary, greater is
-        better, plus ``recall_at_10``, ``hit_rate_at_10``, ``map_at_10``, ``mrr_at_10``,
-        ``coverage`` and ``baseline_random_*``) and the split parameters.
+        The model refit on all events and holdout metrics: ``ndcg_at_10`` (primary, greater is
+        better), ``recall_at_10``, ``hit_rate_at_10``, ``map_at_10``, ``mrr_at_10``, ``coverage``,
+        the per-stage rows, ``baseline_popularity_*``, ``baseline_random_*`` and
+        ``train_seconds_*`` per stage.
 
     Raises:
         DataValidationError: a frame is missing or malformed, the history is too short to split,
@@ -66,28 +79,99 @@ def train(store: StoreData, *, seed: int) -> TrainResult:
     split = split_time(events["timestamp"])
     before = events["timestamp"] < split
     train_events, holdout = events[before], events[~before]
-    model = PopularityRecommender(random_state=seed).fit(train_events, catalog)
-    cases = eval_cases(train_events, holdout, set(model.item_ids_.tolist()), seed=seed)
-    predicted = {
-        user: model.recommend(
-            user_id=user, history_item_ids=c.history, session_item_ids=c.session, k=K, filters=EVAL_FILTER
-        ).item_ids
-        for user, c in cases.items()
-    }
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    embeddings = embed_catalog(catalog)
+    seconds["embeddings"] = time.perf_counter() - started
+    params = model_params(len(events), seed)
+    started = time.perf_counter()
+    model = HybridRecommender(**params).fit(train_events, catalog, embeddings=embeddings)
+    seconds["fit_split"] = time.perf_counter() - started
+    seconds.update({f"fit_{name}": value for name, value in model.timings_.items()})
+    catalog_ids = set(model.popular_.item_ids_.tolist())
+    cases = eval_cases(train_events, holdout, catalog_ids, seed=seed)
     truth = {user: c.relevant for user, c in cases.items()}
-    n_items = len(model.item_ids_)
+    n_items = len(model.popular_.item_ids_)
+    started = time.perf_counter()
+    predicted = {
+        u: r.item_ids for u, r in model.recommend_batch(list(cases), k=K, filters=EVAL_FILTER).items()
+    }
+    seconds["predict_holdout"] = time.perf_counter() - started
     metrics = evaluate_rankings(predicted, truth, k=K, catalog_size=n_items)
-    random = evaluate_rankings(random_rankings(cases, model.item_ids_, seed=seed), truth, k=K)
-    metrics.update({f"baseline_random_{name}": random[name] for name in BASELINE_METRICS})
-    final = PopularityRecommender(random_state=seed).fit(events, catalog)
-    params = {
+    metrics.update(_stage_metrics(model, truth))
+    metrics.update({f"rerank_val_{name}": float(v) for name, v in model.report_.items()})
+    metrics.update(
+        _baseline_metrics(train_events, catalog, cases, truth, model.popular_.item_ids_, seed=seed)
+    )
+    started = time.perf_counter()
+    final = HybridRecommender(**params).fit(events, catalog, embeddings=embeddings)
+    seconds["fit_final"] = time.perf_counter() - started
+    metrics.update({f"train_seconds_{name}": round(value, 3) for name, value in seconds.items()})
+    run_params = {
         "split_date": split.isoformat(),
         "n_train_events": int(before.sum()),
         "n_holdout_events": int((~before).sum()),
         "n_eval_users": len(cases),
         "n_catalog_items": n_items,
+        "reranker_used": final.booster_ is not None,
+        "order_source": final.order_source_,
     }
-    return TrainResult(final, metrics, PRIMARY_METRIC, greater_is_better=True, params=params)
+    return TrainResult(final, metrics, PRIMARY_METRIC, greater_is_better=True, params=run_params)
+
+
+def model_params(n_events: int, seed: int) -> dict:
+    """Hyper-parameters for a store of this size (fewer ALS iterations/factors on a small store)."""
+    if n_events < SMALL_STORE_EVENTS:
+        return {"factors": 32, "iterations": 8, "rerank_rounds": 100, "random_state": seed}
+    return {"random_state": seed}
+
+
+def embed_catalog(catalog: pd.DataFrame) -> np.ndarray:
+    """MiniLM vectors of the catalog texts, one per distinct item id (the model's item order).
+
+    Kept per process for the last few catalogs (keyed by a hash of the texts): a notebook or a
+    session that trains several runs on one store embeds it once.
+    """
+    texts = item_texts(catalog_extras(catalog))
+    key = hashlib.sha256("\x1f".join(texts).encode()).hexdigest()
+    if key not in _EMBEDDINGS:
+        while len(_EMBEDDINGS) >= 4:
+            _EMBEDDINGS.pop(next(iter(_EMBEDDINGS)))
+        _EMBEDDINGS[key] = encode_texts(texts, batch_size=32 if len(texts) < 2000 else 64)
+    return _EMBEDDINGS[key]
+
+
+_EMBEDDINGS: dict[str, np.ndarray] = {}
+
+
+def _stage_metrics(model: HybridRecommender, truth: dict[str, set[str]]) -> dict[str, float]:
+    """Holdout metrics of each source alone, the merged candidates' recall and the re-ranked list."""
+    stages = model.stage_rankings(sorted(truth), filters=EVAL_FILTER)
+    metrics: dict[str, float] = {}
+    for stage, ranked in stages.items():
+        if stage == "candidates":
+            found = [len(truth[u] & set(ranked.get(u, ()))) / len(truth[u]) for u in truth if truth[u]]
+            metrics["stage_candidates_recall"] = float(np.mean(found)) if found else 0.0
+            continue
+        values = evaluate_rankings(ranked, truth, k=K)
+        metrics.update({f"stage_{stage}_{name}": values[name] for name in BASELINE_METRICS})
+    return metrics
+
+
+def _baseline_metrics(train_events, catalog, cases, truth, item_ids, *, seed: int) -> dict[str, float]:
+    """The popularity baseline and a seeded random ranking, scored like the model."""
+    baseline = PopularityRecommender(random_state=seed).fit(train_events, catalog)
+    popular = {
+        user: baseline.recommend(
+            user_id=user, history_item_ids=c.history, session_item_ids=c.session, k=K, filters=EVAL_FILTER
+        ).item_ids
+        for user, c in cases.items()
+    }
+    rows = {"popularity": evaluate_rankings(popular, truth, k=K)}
+    rows["random"] = evaluate_rankings(random_rankings(cases, item_ids, seed=seed), truth, k=K)
+    return {
+        f"baseline_{row}_{name}": values[name] for row, values in rows.items() for name in BASELINE_METRICS
+    }
 
 
 def _inputs(store: StoreData) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -1,15 +1,21 @@
-"""Training job of the search family: index the catalog with BM25 and grade it on judgments.
+"""Training job of the search family: the hybrid index (BM25 + MiniLM/FAISS), graded on judgments.
 
-Search has **no time split**. The model *is* an index of the current catalog, and nothing is
-learned from the judgments (BM25 has no trained weights), so the judged queries are already
-held out: the job fits once on the whole catalog, evaluates that model and returns it. There is
-no refit.
+The model *is* an index of the current catalog; the only thing learned from judgments is the
+fusion weight. So, when the store has ``search_judgments``, the judged queries are split 50/50
+(seeded) into a tuning half and an evaluation half: the weight is tuned on the first and every
+metric is measured on the second, then the weight is re-tuned on all judgments for the model
+that is returned (no re-indexing needed).
 
-Evaluation (when ``search_judgments`` exists) ranks the whole catalog for every judged query and
-reports NDCG@10 (exponential gains, see :mod:`search.metrics`), MRR@10 and recall@10, plus the
-same three for a trivial baseline, ``baseline_random_match_*``: the items sharing any token with
-the query in a seeded random order. It has exactly BM25's candidate set, so the gap between the
-two is what BM25's ranking adds over keyword matching alone.
+Metrics (NDCG@10 with exponential gains, MRR@10, recall@10; see :mod:`search.metrics`), all on
+the evaluation half, each ranking the whole catalog:
+
+- unprefixed: the hybrid model exactly as served (``search``: fusion + business signals);
+- ``bm25_``, ``semantic_``, ``rrf_``, ``hybrid_``: the hybrid's keyword side, vector side, RRF and
+  tuned score fusion alone (no business signals such as the out-of-stock penalty);
+- ``baseline_bm25_``: the BM25 baseline model (:class:`search.bm25.BM25Search`), the bar to beat;
+- ``baseline_random_match_``: BM25's candidate set in a seeded random order.
+
+The fusion choice (score fusion or RRF) and its weights go into ``params`` (logged to MLflow).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import pandas as pd
 
 from models.errors import DataValidationError
 from search.bm25 import BM25Search
+from search.hybrid import HybridSearch
 from search.metrics import evaluate, judgments_by_query
 from training.jobs.base import TrainResult
 from training.store import StoreData
@@ -28,14 +35,15 @@ from training.store import StoreData
 PRIMARY_METRIC = "ndcg_at_10"
 EVAL_K = 10
 BASELINE_PREFIX = "baseline_random_match_"
+BM25_PREFIX = "baseline_bm25_"
 
 
 def train(store: StoreData, *, seed: int) -> TrainResult:
-    """Fit :class:`search.bm25.BM25Search` on ``store.catalog`` and evaluate it.
+    """Fit :class:`search.hybrid.HybridSearch` on ``store.catalog`` and evaluate it.
 
     Args:
         store: loaded store data; needs ``catalog``, uses ``search_judgments`` when present.
-        seed: the model's ``random_state`` and the random baseline's seed.
+        seed: the model's ``random_state``, the query split's and the random baseline's seed.
 
     Returns:
         The fitted model and its metrics. Without judgments the metrics are empty (the runner
@@ -48,26 +56,65 @@ def train(store: StoreData, *, seed: int) -> TrainResult:
         raise DataValidationError(
             "The search family needs catalog data (catalog file); this store has none", file="catalog"
         )
-    model = BM25Search(random_state=seed).fit(store.catalog)
+    model = HybridSearch(random_state=seed).fit(store.catalog)
     params: dict[str, Any] = {
         "n_items": len(store.catalog),
-        "split": "none: the index is the catalog; judgments are never used for fitting",
+        "split": "judged queries 50/50 (seeded): tune the fusion weight / evaluate",
         "eval_k": EVAL_K,
     }
     judged = store.search_judgments
     if judged is None or judged.empty:
         params["evaluation"] = "skipped: no search_judgments in the store, so no metrics to compare"
+        params.update(_fusion_params(model))
         return TrainResult(model=model, metrics={}, primary_metric=PRIMARY_METRIC, params=params)
     judgments, counts = _usable_judgments(judged, set(store.catalog["item_id"].astype(str)))
     params.update(counts)
-    rng = np.random.default_rng(seed)
-    ranked = {q: [h.item_id for h in model.search(q, k=EVAL_K).hits] for q in judgments}
-    shuffled = {q: _random_pick(model.match_ids(q), rng) for q in judgments}
-    metrics = {
-        **evaluate(ranked, judgments, EVAL_K),
-        **evaluate(shuffled, judgments, EVAL_K, prefix=BASELINE_PREFIX),
-    }
+    tune, held = _split(judgments, seed)
+    params.update(n_tuning_queries=len(tune), n_evaluation_queries=len(held))
+    model.tune(tune, k=EVAL_K)
+    metrics = _evaluate(model, BM25Search(random_state=seed).fit(store.catalog), held, seed)
+    model.tune(judgments, k=EVAL_K)  # the returned model uses every judgment
+    params.update(_fusion_params(model))
     return TrainResult(model=model, metrics=metrics, primary_metric=PRIMARY_METRIC, params=params)
+
+
+def _split(judgments: dict[str, dict[str, float]], seed: int) -> tuple[dict, dict]:
+    """Tuning and evaluation halves of the judged queries (sorted, then a seeded permutation)."""
+    queries = sorted(judgments)
+    order = np.random.default_rng(seed).permutation(len(queries))
+    half = len(queries) // 2
+    tune = {queries[i]: judgments[queries[i]] for i in order[:half]}
+    held = {queries[i]: judgments[queries[i]] for i in order[half:]}
+    return tune, held
+
+
+def _evaluate(model: HybridSearch, bm25: BM25Search, held: dict, seed: int) -> dict[str, float]:
+    """Every metric row of the module notes on the evaluation half."""
+    sides = ("bm25_", "semantic_", "rrf_", "hybrid_")
+    rankings: dict[str, dict[str, list[str]]] = {name: {} for name in ("", *sides)}
+    for q in held:
+        rankings[""][q] = [h.item_id for h in model.search(q, k=EVAL_K).hits]
+        cands = model.candidates(q)
+        for prefix in sides:
+            rankings[prefix][q] = model.ranked_ids(cands, method=prefix[:-1], k=EVAL_K)
+    rng = np.random.default_rng(seed)
+    rankings[BM25_PREFIX] = {q: [h.item_id for h in bm25.search(q, k=EVAL_K).hits] for q in held}
+    rankings[BASELINE_PREFIX] = {q: _random_pick(bm25.match_ids(q), rng) for q in held}
+    metrics: dict[str, float] = {}
+    for prefix, ranked in rankings.items():
+        metrics.update(evaluate(ranked, held, EVAL_K, prefix=prefix))
+    return metrics
+
+
+def _fusion_params(model: HybridSearch) -> dict[str, Any]:
+    tuning = model.tuning_ or {}
+    return {
+        "fusion": model.fusion_,
+        "semantic_weight": float(model.semantic_weight_ or 0.0),
+        "coverage_weight": float(model.coverage_weight_),
+        "fusion_tuned": tuning.get("tuned", False),
+        "fusion_tuning_queries": tuning.get("n_queries", 0),
+    }
 
 
 def _usable_judgments(

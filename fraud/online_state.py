@@ -1,0 +1,347 @@
+"""The online state fraud scoring reads and writes: entity histories, labels and past answers.
+
+``FraudState`` is the small interface the model talks to; ``InProcessFraudState`` keeps it in
+memory and, given a directory, appends every change to a JSON-lines journal there and replays it
+on start, so a restart loses nothing (a Redis implementation for several replicas comes later).
+
+Every scored transaction is recorded once (its id makes rescoring idempotent: the stored answer
+is returned and velocity counts do not move); a label only flips the ``fraud`` flag of the
+transaction's history entries, and features read it only after the label delay (see
+``fraud.velocity``). History older than ``retention_s`` before the newest transaction of an
+entity is dropped from memory; all-time counts and sums are kept as running totals. Answers
+(idempotency) expire after the same retention, and at start a mostly stale journal is rewritten
+as a snapshot of the live state, so neither memory nor the journal grows without bound.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+logger = logging.getLogger(__name__)
+
+JOURNAL = "fraud_state.jsonl"
+DEFAULT_RETENTION_S = 90 * 86400.0  # > the default feature horizon (label delay 7 d + 30 d)
+# The journal is rewritten as a snapshot at start when it holds this many times more lines than
+# live transactions (expired answers, superseded labels), so it does not grow without bound.
+COMPACT_FACTOR, COMPACT_MIN_LINES = 2, 10_000
+
+
+@dataclass
+class EntityHistory:
+    """One entity value's recent transactions (parallel lists, arrival order) and running totals."""
+
+    times: list[float] = field(default_factory=list)
+    amounts: list[float] = field(default_factory=list)
+    frauds: list[int] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    n_all: int = 0
+    sum_all: float = 0.0
+    last_time: float = float("-inf")
+    partners: dict[str, set[str]] = field(default_factory=dict)
+
+
+@runtime_checkable
+class FraudState(Protocol):
+    """What fraud scoring needs from the online state."""
+
+    def recall(self, transaction_id: str) -> dict[str, Any] | None:
+        """The answer stored when ``transaction_id`` was first scored, or None."""
+
+    def history(self, entity: str, value: str) -> EntityHistory | None:
+        """The history of one entity value (read-only for callers), or None if never seen."""
+
+    def record(
+        self,
+        transaction_id: str,
+        time: float,
+        amount: float,
+        entities: Mapping[str, str | None],
+        answer: Mapping[str, Any],
+    ) -> None:
+        """Add a scored transaction to its entities' histories and remember its answer."""
+
+    def label(self, transaction_id: str, is_fraud: bool) -> bool:
+        """Set a recorded transaction's label; False when the transaction is unknown."""
+
+
+class InProcessFraudState:
+    """Thread-safe in-memory ``FraudState``, optionally journaled to ``directory``.
+
+    Args:
+        directory: where the journal lives; None keeps everything in memory only.
+        retention_s: seconds of history kept per entity (must cover the model's feature horizon).
+        fsync: fsync after every write (survives power loss, costs about a disk flush per request).
+    """
+
+    def __init__(
+        self,
+        directory: str | Path | None = None,
+        *,
+        retention_s: float = DEFAULT_RETENTION_S,
+        fsync: bool = False,
+    ) -> None:
+        self.directory = Path(directory) if directory is not None else None
+        self.retention_s = retention_s
+        self.fsync = fsync
+        self._hist: dict[tuple[str, str], EntityHistory] = {}
+        self._answers: dict[str, dict[str, Any]] = {}
+        self._tx: dict[str, tuple[float, dict[str, str | None]]] = {}
+        self._labels: dict[str, int] = {}
+        self._arrivals: deque[tuple[float, str]] = deque()  # (time, id): answers expire oldest first
+        self._newest = float("-inf")
+        self._lock = threading.Lock()
+        self._journal = None
+        if self.directory is not None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            lines = self._replay(self.directory / JOURNAL)
+            if lines > COMPACT_FACTOR * max(len(self._answers), 1) + COMPACT_MIN_LINES:
+                self._compact(self.directory / JOURNAL)
+            self._journal = open(self.directory / JOURNAL, "a", encoding="utf-8")  # noqa: SIM115
+            if _ends_torn(self.directory / JOURNAL):
+                self._journal.write("\n")  # end a torn line so the next entry starts clean
+
+    # ------------------------------------------------------------------ reads
+    def recall(self, transaction_id: str) -> dict[str, Any] | None:
+        """The stored answer for ``transaction_id`` (a copy), or None."""
+        with self._lock:
+            answer = self._answers.get(transaction_id)
+            return dict(answer) if answer is not None else None
+
+    def history(self, entity: str, value: str) -> EntityHistory | None:
+        """A consistent snapshot of an entity value's history (callers must not modify it).
+
+        The lists are copied under the lock (a concurrent ``record`` could otherwise be seen
+        half-applied); ``partners`` is shared, since set membership tests are safe meanwhile.
+        """
+        with self._lock:
+            hist = self._hist.get((entity, value))
+            if hist is None:
+                return None
+            return EntityHistory(
+                list(hist.times),
+                list(hist.amounts),
+                list(hist.frauds),
+                list(hist.ids),
+                hist.n_all,
+                hist.sum_all,
+                hist.last_time,
+                hist.partners,
+            )
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+    # ------------------------------------------------------------------ writes
+    def record(
+        self,
+        transaction_id: str,
+        time: float,
+        amount: float,
+        entities: Mapping[str, str | None],
+        answer: Mapping[str, Any],
+    ) -> None:
+        """Add a scored transaction (ignored when its id is already recorded)."""
+        with self._lock:
+            if transaction_id in self._answers:
+                return
+            self._apply_tx(transaction_id, float(time), float(amount), dict(entities), dict(answer))
+            self._write(
+                {
+                    "op": "tx",
+                    "id": transaction_id,
+                    "t": time,
+                    "amount": amount,
+                    "entities": dict(entities),
+                    "answer": dict(answer),
+                }
+            )
+
+    def label(self, transaction_id: str, is_fraud: bool) -> bool:
+        """Set the fraud flag of a recorded transaction; a later label overrides an earlier one."""
+        with self._lock:
+            found = self._apply_label(transaction_id, int(bool(is_fraud)))
+            if found:
+                self._write({"op": "label", "id": transaction_id, "fraud": int(bool(is_fraud))})
+            return found
+
+    def close(self) -> None:
+        """Close the journal (the state stays readable)."""
+        with self._lock:
+            if self._journal is not None:
+                self._journal.close()
+                self._journal = None
+
+    # ------------------------------------------------------------------ internals
+    def _apply_tx(
+        self, tx_id: str, time: float, amount: float, entities: dict[str, str | None], answer: dict[str, Any]
+    ) -> None:
+        self._answers[tx_id] = answer
+        self._tx[tx_id] = (time, entities)
+        self._arrivals.append((time, tx_id))
+        self._newest = max(self._newest, time)
+        self._expire()
+        fraud = self._labels.get(tx_id, 0)
+        present = {e: v for e, v in entities.items() if v is not None}
+        for entity, value in present.items():
+            hist = self._hist.setdefault((entity, value), EntityHistory())
+            hist.times.append(time)
+            hist.amounts.append(amount)
+            hist.frauds.append(fraud)
+            hist.ids.append(tx_id)
+            hist.n_all += 1
+            hist.sum_all += amount
+            hist.last_time = max(hist.last_time, time)
+            for other, other_value in present.items():
+                if other != entity:
+                    hist.partners.setdefault(other, set()).add(other_value)
+            self._prune(hist)
+
+    def _expire(self) -> None:
+        """Forget answers (idempotency) and labels older than the retention: memory stays bounded."""
+        cutoff = self._newest - self.retention_s
+        while self._arrivals and self._arrivals[0][0] < cutoff:
+            _, old = self._arrivals.popleft()
+            self._answers.pop(old, None)
+            self._tx.pop(old, None)
+            self._labels.pop(old, None)
+
+    def _prune(self, hist: EntityHistory) -> None:
+        """Drop entries older than the retention before the entity's newest transaction."""
+        cutoff = hist.last_time - self.retention_s
+        if not hist.times or hist.times[0] >= cutoff:
+            return
+        keep = [i for i, t in enumerate(hist.times) if t >= cutoff]
+        for name in ("times", "amounts", "frauds", "ids"):
+            values = getattr(hist, name)
+            setattr(hist, name, [values[i] for i in keep])
+
+    def _apply_label(self, tx_id: str, fraud: int) -> bool:
+        known = self._tx.get(tx_id)
+        if known is None:
+            return False
+        self._labels[tx_id] = fraud
+        for entity, value in known[1].items():
+            hist = self._hist.get((entity, value)) if value is not None else None
+            if hist is None:
+                continue
+            for i, other in enumerate(hist.ids):
+                if other == tx_id:
+                    hist.frauds[i] = fraud
+        return True
+
+    def _write(self, entry: dict[str, Any]) -> None:
+        if self._journal is None:
+            return
+        self._journal.write(json.dumps(entry, separators=(",", ":")) + "\n")
+        self._journal.flush()
+        if self.fsync:
+            os.fsync(self._journal.fileno())
+
+    def _replay(self, path: Path) -> int:
+        """Rebuild memory from the journal; a torn last line (crash mid-write) is skipped.
+
+        Returns:
+            The number of lines read.
+        """
+        if not path.is_file():
+            return 0
+        number = 0
+        with open(path, encoding="utf-8") as fh:
+            for number, line in enumerate(fh, start=1):
+                try:
+                    entry = json.loads(line)
+                except json.JSONDecodeError:
+                    logger.warning("Skipping unreadable line %d of %s", number, path)
+                    continue
+                op = entry.get("op")
+                if op == "tx" and entry["id"] not in self._answers:
+                    self._apply_tx(
+                        entry["id"], entry["t"], entry["amount"], entry["entities"], entry["answer"]
+                    )
+                elif op == "label":
+                    self._apply_label(entry["id"], int(entry["fraud"]))
+                elif op == "entity":
+                    self._hist[(entry["entity"], entry["value"])] = _history_from_json(entry)
+                elif op == "answer":
+                    self._restore_answer(entry)
+        return number
+
+    def _restore_answer(self, entry: dict[str, Any]) -> None:
+        """A snapshot answer: idempotency and label lookup only (its history lines hold it already)."""
+        self._answers[entry["id"]] = entry["answer"]
+        self._tx[entry["id"]] = (entry["t"], entry["entities"])
+        if entry.get("fraud") is not None:
+            self._labels[entry["id"]] = int(entry["fraud"])
+        self._arrivals.append((entry["t"], entry["id"]))
+        self._newest = max(self._newest, entry["t"])
+
+    def _compact(self, path: Path) -> None:
+        """Rewrite the journal as a snapshot of the live state (atomic replace)."""
+        tmp = path.with_suffix(".compacting")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            for (entity, value), hist in self._hist.items():
+                fh.write(
+                    json.dumps({"op": "entity", "entity": entity, "value": value, **_history_to_json(hist)})
+                    + "\n"
+                )
+            for t, tx_id in self._arrivals:
+                if tx_id in self._answers:
+                    entry = {
+                        "op": "answer",
+                        "id": tx_id,
+                        "t": t,
+                        "entities": self._tx[tx_id][1],
+                        "answer": self._answers[tx_id],
+                        "fraud": self._labels.get(tx_id),
+                    }
+                    fh.write(json.dumps(entry, separators=(",", ":")) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        logger.info(
+            "Compacted %s to %d answers and %d entity histories", path, len(self._answers), len(self._hist)
+        )
+
+
+def _ends_torn(path: Path) -> bool:
+    """True when the file's last byte is not a newline (a write was cut off)."""
+    with open(path, "rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        if fh.tell() == 0:
+            return False
+        fh.seek(-1, os.SEEK_END)
+        return fh.read(1) != b"\n"
+
+
+def _history_to_json(hist: EntityHistory) -> dict[str, Any]:
+    return {
+        "times": hist.times,
+        "amounts": hist.amounts,
+        "frauds": hist.frauds,
+        "ids": hist.ids,
+        "n_all": hist.n_all,
+        "sum_all": hist.sum_all,
+        "last_time": hist.last_time,
+        "partners": {k: sorted(v) for k, v in hist.partners.items()},
+    }
+
+
+def _history_from_json(entry: dict[str, Any]) -> EntityHistory:
+    return EntityHistory(
+        list(entry["times"]),
+        list(entry["amounts"]),
+        list(entry["frauds"]),
+        list(entry["ids"]),
+        int(entry["n_all"]),
+        float(entry["sum_all"]),
+        float(entry["last_time"]),
+        {k: set(v) for k, v in entry["partners"].items()},
+    )

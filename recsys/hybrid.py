@@ -1,0 +1,359 @@
+"""``HybridRecommender``: several candidate sources, a LightGBM LambdaRank re-ranker, business rules.
+
+``recommend`` folds the shopper's stored history and their online events (``session_item_ids``,
+``history_item_ids``) into one profile, scores it with every source (ALS fold-in, co-visitation,
+co-purchase, content, category popularity; see ``recsys.sources``), merges the candidates,
+re-ranks them (or orders them by the best single source when the re-ranker did not beat it on
+validation) and applies the rules of ``recsys.rules``. Fallbacks: without any known item the
+answer is trending (``source="trending"``); short lists are filled with items similar to the
+session, then trending. The popularity baseline is embedded for catalog state, trending and
+filters, so ``set_stock`` on the hybrid model affects every query at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from models.artifact import check_is_fitted, load_npz, read_meta, save_npz, write_meta
+from models.errors import InvalidInputError
+from models.frames import require_columns
+from recsys import hybrid_fit as hf
+from recsys.candidates import FEATURE_NAMES, ItemAttributes
+from recsys.hybrid_query import QueryMixin
+from recsys.interactions import CoPurchases, resolve_event_weights
+from recsys.popularity import CATALOG_COLUMNS, EVENT_COLUMNS, PopularityRecommender
+from recsys.profiles import History
+from recsys.reranker import load_booster, train_reranker
+from recsys.sources import (
+    SOURCE_NAMES,
+    SourceTables,
+    als_from_factors,
+    table_matrix,
+)
+
+PAYLOAD = "hybrid.npz"
+RERANKER = "reranker.txt"
+BASELINE_DIR = "baseline"
+_TABLES = ("covisit", "copurchase", "content")
+_ATTRS = ("popularity", "days_since_last_event", "days_listed", "log_price", "brand")
+
+
+class _Clock:
+    """Seconds per fitting stage (reported by the training job)."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._last, 3)
+        self._last = now
+
+
+class HybridRecommender(QueryMixin):
+    """Multi-source candidates + LambdaRank re-ranking + business rules (see the module docstring).
+
+    Args:
+        half_life_days: an event counts half after this many days (popularity, profiles).
+        event_weights: weight per event type (``None``: view 1, add_to_cart 3, purchase 5).
+        min_support: fewest shared orders for a co-purchase pair.
+        factors, regularization, alpha, iterations: implicit ALS settings.
+        covisit_window: largest sequence lag counted as co-visitation.
+        covisit_backward: weight of "seen before" relative to "seen after" in co-visitation.
+        max_recent: newest distinct items of a profile that seed the item-to-item sources.
+        recent_half_life: recency weight of a seed halves every this many positions.
+        per_source: candidates taken from each source.
+        use_content: embed catalog texts (MiniLM) for the content source.
+        rerank_split: ``"time"`` (last ``rerank_fraction`` of the time span is the label window)
+            or ``"last"`` (each user's last event, for sequence data without real time).
+        rerank_fraction: label-window share of the time span.
+        rerank_max_users: most label-window users the re-ranker trains on (seeded sample).
+        rerank_rounds: boosting rounds.
+        label_event_types: event types that count as a positive label (``None``: any).
+        exclude_seen: never recommend items already in the profile (leave-one-out protocols).
+        consumable_categories: category prefixes whose purchased items may be recommended again.
+        random_state: seeds ALS, the label-window sample and LightGBM.
+    """
+
+    family = "recsys"
+    model_type = "hybrid"
+    format_version = 1
+    # Keyword options of ``recommend`` beyond the baseline's (serving passes them when declared).
+    RULE_OPTIONS = ("max_per_category", "max_per_brand", "consumable_categories")
+
+    def __init__(
+        self,
+        *,
+        half_life_days: float = 14.0,
+        event_weights: Mapping[str, float] | None = None,
+        min_support: int = 2,
+        factors: int = 64,
+        regularization: float = 0.05,
+        alpha: float = 2.0,
+        iterations: int = 15,
+        covisit_window: int = 3,
+        covisit_backward: float = 0.5,
+        max_recent: int = 20,
+        recent_half_life: float = 3.0,
+        per_source: int = 50,
+        use_content: bool = True,
+        rerank_split: str = "time",
+        rerank_fraction: float = 0.2,
+        rerank_max_users: int = 5000,
+        rerank_rounds: int = 150,
+        label_event_types: Sequence[str] | None = ("purchase", "add_to_cart"),
+        exclude_seen: bool = False,
+        consumable_categories: Sequence[str] = (),
+        random_state: int = 0,
+    ) -> None:
+        self.half_life_days, self.event_weights, self.min_support = half_life_days, event_weights, min_support
+        self.factors, self.regularization, self.alpha, self.iterations = (
+            factors,
+            regularization,
+            alpha,
+            iterations,
+        )
+        self.covisit_window, self.covisit_backward = covisit_window, covisit_backward
+        self.max_recent, self.recent_half_life, self.per_source = max_recent, recent_half_life, per_source
+        self.use_content, self.rerank_split, self.rerank_fraction = use_content, rerank_split, rerank_fraction
+        self.rerank_max_users, self.rerank_rounds = rerank_max_users, rerank_rounds
+        self.label_event_types, self.exclude_seen = label_event_types, exclude_seen
+        self.consumable_categories, self.random_state = consumable_categories, random_state
+
+    _PARAMS = (
+        "half_life_days",
+        "event_weights",
+        "min_support",
+        "factors",
+        "regularization",
+        "alpha",
+        "iterations",
+        "covisit_window",
+        "covisit_backward",
+        "max_recent",
+        "recent_half_life",
+        "per_source",
+        "use_content",
+        "rerank_split",
+        "rerank_fraction",
+        "rerank_max_users",
+        "rerank_rounds",
+        "label_event_types",
+        "exclude_seen",
+        "consumable_categories",
+        "random_state",
+    )
+
+    def get_params(self) -> dict[str, Any]:
+        """The hyper-parameters, as given to ``__init__`` (sequences as lists, for JSON)."""
+        params = {name: getattr(self, name) for name in self._PARAMS}
+        for name in ("event_weights",):
+            params[name] = None if params[name] is None else dict(params[name])
+        for name in ("label_event_types", "consumable_categories"):
+            params[name] = None if params[name] is None else list(params[name])
+        return params
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, events: pd.DataFrame, catalog: pd.DataFrame, *, embeddings: np.ndarray | None = None):
+        """Fit the sources on all events; train the re-ranker on a later label window first.
+
+        Args:
+            events: columns ``user_id, item_id, event_type, timestamp`` (+ optional ``order_id``).
+            catalog: columns ``item_id, title, category, price, in_stock`` (+ optional ``brand``,
+                ``created_at``, ``description``).
+            embeddings: precomputed L2-normalised text vectors, one per distinct catalog id in
+                catalog order (last duplicate wins); ``None`` embeds with MiniLM when
+                ``use_content``.
+
+        Returns:
+            ``self``.
+
+        Raises:
+            DataValidationError: a frame is empty or lacks a required column.
+            InvalidInputError: a hyper-parameter is out of range or ``embeddings`` has the wrong shape.
+        """
+        params = self._checked_params()
+        require_columns(catalog, CATALOG_COLUMNS, name="catalog")
+        require_columns(events, EVENT_COLUMNS, name="events")
+        popular = PopularityRecommender(
+            half_life_days=self.half_life_days,
+            event_weights=self.event_weights,
+            min_support=self.min_support,
+        ).fit(events, catalog)
+        frame = hf.catalog_extras(catalog)
+        n_items = len(popular.item_ids_)
+        clock = _Clock()
+        content = hf.content_table(frame, embeddings, n_items, use_content=bool(self.use_content))
+        clock.lap("content")
+        base = hf.catalog_base(popular, frame)
+        known = hf.known_with_users(events, pd.Index(popular.item_ids_))
+        booster, report = self._fit_reranker(known, n_items, base, content, params, clock)
+        fitted = hf.fit_sources(known, n_items, base, content=content, params=params, seed=self.random_state)
+        clock.lap("sources_final")
+        best = max(SOURCE_NAMES, key=lambda s: report.get(f"ndcg_at_10_{s}", -1.0 if s != "als" else 0.0))
+        self._install(
+            popular, fitted.history, fitted.item_factors, fitted.covisit, content, fitted.attrs, base
+        )
+        self.booster_, self.order_source_, self.report_ = booster, best, report
+        self.timings_ = clock.laps
+        self.data_window_ = dict(popular.data_window_)
+        return self
+
+    def _fit_reranker(self, known, n_items, base, content, params, clock) -> tuple[Any, dict[str, float]]:
+        """Sources fit before the label window, candidates for its users, LambdaRank on their labels."""
+        labelled = hf.label_split(known, mode=self.rerank_split, fraction=float(self.rerank_fraction))
+        if not labelled.any() or labelled.all():
+            return None, {}
+        seed = self.random_state
+        early = hf.fit_sources(known[~labelled], n_items, base, content=content, params=params, seed=seed)
+        clock.lap("sources_early")
+        rows, truth = hf.label_rows(
+            early,
+            known[labelled],
+            label_types=params["label_event_types"],
+            exclude_bought=not self.exclude_seen,
+            max_users=int(self.rerank_max_users),
+            seed=seed,
+        )
+        cands = hf.candidates_for_rows(early, rows, params, block_seen=self.exclude_seen)
+        clock.lap("candidates")
+        result = train_reranker(cands, truth, seed=seed, params={"rounds": self.rerank_rounds})
+        clock.lap("reranker")
+        return result
+
+    def _checked_params(self) -> dict[str, Any]:
+        checks = {
+            "factors": (self.factors, int, 1),
+            "iterations": (self.iterations, int, 1),
+            "covisit_window": (self.covisit_window, int, 1),
+            "max_recent": (self.max_recent, int, 1),
+            "per_source": (self.per_source, int, 1),
+            "rerank_max_users": (self.rerank_max_users, int, 1),
+            "rerank_rounds": (self.rerank_rounds, int, 1),
+            "regularization": (self.regularization, float, 0),
+            "alpha": (self.alpha, float, 0),
+            "recent_half_life": (self.recent_half_life, float, 1e-9),
+            "half_life_days": (self.half_life_days, float, 1e-9),
+        }
+        for name, (value, kind, low) in checks.items():
+            ok = not isinstance(value, bool) and isinstance(value, int if kind is int else int | float)
+            if not ok or value < low:
+                raise InvalidInputError(
+                    f"{name} must be a number >= {low}, got {value!r}", field=name, value=value
+                )
+        if self.rerank_split not in ("time", "last"):
+            raise InvalidInputError(
+                f"rerank_split must be 'time' or 'last', got {self.rerank_split!r}", field="rerank_split"
+            )
+        if not 0 < float(self.rerank_fraction) < 1:
+            raise InvalidInputError("rerank_fraction must lie in (0, 1)", field="rerank_fraction")
+        params = self.get_params()
+        params["event_weights"] = resolve_event_weights(self.event_weights)
+        params["label_event_types"] = tuple(self.label_event_types) if self.label_event_types else None
+        return params
+
+    def _install(
+        self, popular, history: History, factors, covisit, content, attrs: ItemAttributes, base
+    ) -> None:
+        """Set the learned state and derived query structures (shared by ``fit`` and ``load``)."""
+        n_items = len(popular.item_ids_)
+        self.popular_, self.history_, self.attrs_ = popular, history, attrs
+        self.item_factors_, self.covisit_, self.content_ = factors, covisit, content
+        self.base_ = base
+        self.user_index_ = {u: i for i, u in enumerate(history.user_ids.tolist())}
+        als = None
+        if factors.shape[1] and len(history.user_ids):
+            als = als_from_factors(
+                factors, regularization=float(self.regularization), alpha=float(self.alpha)
+            )
+        self.tables_ = SourceTables(
+            als,
+            table_matrix(covisit, n_items),
+            table_matrix(popular.pairs_, n_items),
+            table_matrix(content, n_items),
+            attrs.popularity,
+            base["leaf"],
+            base["top"],
+        )
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, directory: str | Path) -> Path:
+        """Write ``meta.json``, ``hybrid.npz``, ``reranker.txt`` (when used) and the baseline; no pickles."""
+        self._check_fitted()
+        path = write_meta(
+            directory,
+            family=self.family,
+            model_type=self.model_type,
+            format_version=self.format_version,
+            params=self.get_params(),
+            data_window=self.data_window_,
+            extra={
+                "order_source": self.order_source_,
+                "report": self.report_,
+                "features": list(FEATURE_NAMES),
+                "n_items": len(self.popular_.item_ids_),
+                "n_users": len(self.history_.user_ids),
+            },
+        )
+        self.popular_.save(path / BASELINE_DIR)
+        arrays = {**self.history_.arrays(), "item_factors": self.item_factors_}
+        for name, table in (("covisit", self.covisit_), ("content", self.content_)):
+            arrays.update(
+                {
+                    f"{name}_indptr": table.indptr,
+                    f"{name}_indices": table.indices,
+                    f"{name}_scores": table.scores,
+                }
+            )
+        arrays.update({f"attr_{n}": getattr(self.attrs_, n) for n in _ATTRS})
+        arrays.update({f"base_{n}": v for n, v in self.base_.items()})
+        save_npz(path / PAYLOAD, **arrays)
+        reranker = path / RERANKER
+        if self.booster_ is not None:
+            reranker.write_text(self.booster_.model_to_string(), encoding="utf-8")
+        elif reranker.exists():
+            reranker.unlink()
+        return path
+
+    @classmethod
+    def load(cls, directory: str | Path) -> HybridRecommender:
+        """Load a model written by ``save`` (``ArtifactError`` for another family/type/version)."""
+        meta = read_meta(
+            directory, family=cls.family, model_type=cls.model_type, format_version=cls.format_version
+        )
+        path = Path(directory)
+        arrays = load_npz(path / PAYLOAD)
+        model = cls(**{k: v for k, v in meta.get("params", {}).items() if k in cls._PARAMS})
+        popular = PopularityRecommender.load(path / BASELINE_DIR)
+        tables = {
+            n: CoPurchases(arrays[f"{n}_indptr"], arrays[f"{n}_indices"], arrays[f"{n}_scores"])
+            for n in ("covisit", "content")
+        }
+        attrs = ItemAttributes(*(arrays[f"attr_{n}"] for n in _ATTRS))
+        base = {n[5:]: v for n, v in arrays.items() if n.startswith("base_")}
+        model._install(
+            popular,
+            History.from_arrays(arrays),
+            arrays["item_factors"],
+            tables["covisit"],
+            tables["content"],
+            attrs,
+            base,
+        )
+        text = (path / RERANKER).read_text(encoding="utf-8") if (path / RERANKER).exists() else None
+        model.booster_ = load_booster(text) if text else None
+        extra = meta.get("extra", meta)
+        model.order_source_ = str(extra.get("order_source", "als"))
+        model.report_ = dict(extra.get("report", {}))
+        model.data_window_ = dict(meta.get("data_window", {}))
+        return model
+
+    def _check_fitted(self) -> None:
+        check_is_fitted(self, ("popular_", "tables_"))

@@ -1,0 +1,365 @@
+"""The query side of ``HybridRecommender``: profiles, candidates, ordering, rules, reasons, fallbacks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.errors import UnknownIdError
+from recsys.candidates import CandidateSet, generate
+from recsys.filters import check_filter, check_k, positions
+from recsys.profiles import ProfileRow, batch_profiles, merge_online
+from recsys.reranker import source_order
+from recsys.rules import Rules, check_cap, consumable_mask, pick
+from recsys.sources import SOURCE_NAMES
+from recsys.types import ItemFilter, Recommendations, ScoredItem
+
+BATCH = 256
+SIMILAR_POOL = 100
+_EMPTY = ProfileRow(np.zeros(0, np.int64), np.zeros(0), np.zeros(0, bool))
+
+
+@dataclass(frozen=True)
+class _Query:
+    row: ProfileRow
+    known_user: bool
+    rules: Rules
+
+
+class QueryMixin:
+    """Query methods; the host class provides the fitted state (see ``HybridRecommender``)."""
+
+    # ------------------------------------------------------------------ recommendations
+    def recommend(
+        self,
+        *,
+        user_id: str | None = None,
+        history_item_ids: Iterable[str] = (),
+        session_item_ids: Iterable[str] = (),
+        k: int = 10,
+        filters: ItemFilter | None = None,
+        exclude_item_ids: Iterable[str] = (),
+        max_per_category: int | None = None,
+        max_per_brand: int | None = None,
+        consumable_categories: Sequence[str] | None = None,
+    ) -> Recommendations:
+        """Personalised items for a shopper: stored history plus the online events given here.
+
+        Args:
+            user_id: a shopper; unknown ids are treated as anonymous (no error).
+            history_item_ids: items bought since training (folded in; excluded unless consumable).
+            session_item_ids: items viewed/carted now, most recent first (folded in).
+            k: number of items wanted.
+            filters: stock/category/price constraints (``None``: in stock only).
+            exclude_item_ids: items never to return.
+            max_per_category: most items per leaf category (diversity cap).
+            max_per_brand: most items per brand.
+            consumable_categories: category prefixes whose purchases may be recommended again
+                (``None``: the model's ``consumable_categories``).
+
+        Returns:
+            ``source`` is ``personalized`` (known user), ``session`` (only online events),
+            ``similar`` or ``trending`` (fallbacks that filled the top of the list).
+        """
+        k = check_k(k)
+        query = self._query(
+            user_id,
+            history_item_ids,
+            session_item_ids,
+            filters,
+            exclude_item_ids,
+            max_per_category,
+            max_per_brand,
+            consumable_categories,
+        )
+        return self._answer([query], k)[0]
+
+    def recommend_batch(
+        self,
+        user_ids: Sequence[str],
+        *,
+        k: int = 10,
+        filters: ItemFilter | None = None,
+        max_per_category: int | None = None,
+        max_per_brand: int | None = None,
+    ) -> dict[str, Recommendations]:
+        """``recommend(user_id=u, ...)`` for many users at once (same answers, batched scoring)."""
+        k = check_k(k)
+        ids = [str(u) for u in user_ids]
+        queries = [self._query(u, (), (), filters, (), max_per_category, max_per_brand, None) for u in ids]
+        answers: list[Recommendations] = []
+        for lo in range(0, len(queries), BATCH):
+            answers += self._answer(queries[lo : lo + BATCH], k)
+        return dict(zip(ids, answers, strict=True))
+
+    def stage_rankings(
+        self,
+        user_ids: Sequence[str],
+        *,
+        filters: ItemFilter | None = None,
+        k: int = 10,
+        sessions: Mapping[str, Sequence[str]] | None = None,
+    ):
+        """Per pipeline stage, each user's top ``k`` under the rules, without fallbacks (for evaluation).
+
+        ``sessions`` gives online items per user (folded in like ``session_item_ids``).
+
+        Returns:
+            ``{stage: {user: item ids}}`` for every source in ``SOURCE_NAMES`` (its own ordering of
+            the items it retrieved), ``"reranked"`` (the model's ordering of all candidates) and
+            ``"candidates"`` (every merged candidate, unordered, not cut to ``k``).
+        """
+        k, ids = check_k(k), [str(u) for u in user_ids]
+        stages: dict[str, dict[str, list[str]]] = {s: {} for s in (*SOURCE_NAMES, "reranked", "candidates")}
+        item_ids = self.popular_.item_ids_
+        for lo in range(0, len(ids), BATCH):
+            chunk = ids[lo : lo + BATCH]
+            sessions = sessions or {}
+            queries = [self._query(u, (), sessions.get(u, ()), filters, (), None, None, None) for u in chunk]
+            active = [i for i, q in enumerate(queries) if len(q.row.items)]
+            if not active:
+                continue
+            cands = self._candidates([queries[i] for i in active])
+            for u, i in enumerate(active):
+                rows, rules = cands.user(u), queries[i].rules
+                items = cands.items[rows]
+                stages["candidates"][chunk[i]] = item_ids[items].tolist()
+                orders = {"reranked": self._order(cands, rows)}
+                for j, name in enumerate(SOURCE_NAMES):
+                    order = source_order(cands, rows, j)
+                    orders[name] = order[cands.features[rows][order, 2 * j + 1] < int(self.per_source)]
+                for stage, order in orders.items():
+                    picked = pick(
+                        [(items[order], str)],
+                        rules,
+                        self.popular_.ranking_.filter,
+                        self.base_["leaf"],
+                        self.base_["brand"],
+                        k,
+                    )
+                    stages[stage][chunk[i]] = [str(item_ids[p[0]]) for p in picked]
+        return stages
+
+    def _candidates(self, queries: list[_Query]) -> CandidateSet:
+        profiles = batch_profiles(
+            [q.row for q in queries],
+            len(self.popular_.item_ids_),
+            max_recent=int(self.max_recent),
+            recent_half_life=float(self.recent_half_life),
+        )
+        return generate(
+            profiles,
+            self.tables_,
+            self.attrs_,
+            per_source=int(self.per_source),
+            blocked=profiles.seen if self.exclude_seen else None,
+        )
+
+    def _query(self, user_id, history, session, filters, exclude, max_cat, max_brand, consumables) -> _Query:
+        self._check_fitted()
+        flt = check_filter(filters)
+        max_cat, max_brand = check_cap(max_cat, "max_per_category"), check_cap(max_brand, "max_per_brand")
+        index = self.popular_.index_
+        stored_row = self.user_index_.get(str(user_id)) if user_id is not None else None
+        stored = ProfileRow(*self.history_.row(stored_row)) if stored_row is not None else _EMPTY
+        weights = self._weights()
+        row = merge_online(
+            stored,
+            session=positions(session, index),
+            purchased=positions(history, index),
+            session_weight=weights.get("view", 1.0),
+            purchase_weight=weights.get("purchase", 5.0),
+        )
+        excluded = set(positions(exclude, index))
+        bought = row.items[row.bought]
+        prefixes = self.consumable_categories if consumables is None else consumables
+        if len(bought) and prefixes:
+            bought = bought[~consumable_mask(bought, self.popular_.ranking_.categories, prefixes)]
+        excluded.update(bought.tolist())
+        if self.exclude_seen:
+            excluded.update(row.items.tolist())
+        return _Query(row, stored_row is not None, Rules(flt, excluded, max_cat, max_brand))
+
+    def _weights(self) -> dict[str, float]:
+        from recsys.interactions import resolve_event_weights
+
+        return resolve_event_weights(self.event_weights)
+
+    def _answer(self, queries: list[_Query], k: int) -> list[Recommendations]:
+        active = [i for i, q in enumerate(queries) if len(q.row.items)]
+        cands = self._candidates([queries[i] for i in active]) if active else None
+        slot = {i: j for j, i in enumerate(active)}
+        return [self._finish(q, cands, slot.get(i), k) for i, q in enumerate(queries)]
+
+    def _finish(self, query: _Query, cands: CandidateSet | None, u: int | None, k: int) -> Recommendations:
+        tiers: list[tuple[np.ndarray, Callable[[int], str]]] = []
+        if cands is not None and u is not None:
+            rows = cands.user(u)
+            order = self._order(cands, rows)
+            items, best = cands.items[rows][order], cands.best_source[rows][order]
+            best_of = dict(zip(items.tolist(), best.tolist(), strict=True))
+            tiers.append((items, lambda item: self._reason(item, best_of[item], query.row)))
+            tiers.append(self._similar_tier(query.row))
+        tiers.append(self._trending_tier(query.rules.flt))
+        picked = pick(
+            tiers, query.rules, self.popular_.ranking_.filter, self.base_["leaf"], self.base_["brand"], k
+        )
+        names = ["ranked", "similar", "trending"][-len(tiers) :]
+        source = names[picked[0][2]] if picked else "trending"
+        if source == "ranked":
+            source = "personalized" if query.known_user else "session"
+        ids = self.popular_.item_ids_
+        return Recommendations(
+            [ScoredItem(str(ids[item]), 1.0 / (1 + n), reason) for n, (item, reason, _) in enumerate(picked)],
+            source,
+        )
+
+    def _order(self, cands: CandidateSet, rows: slice) -> np.ndarray:
+        if self.booster_ is not None:
+            return np.argsort(-self.booster_.predict(cands.features[rows], num_threads=1), kind="stable")
+        return source_order(cands, rows, SOURCE_NAMES.index(self.order_source_))
+
+    def _seeds(self, row: ProfileRow) -> np.ndarray:
+        return row.items[-int(self.max_recent) :][::-1]  # newest first
+
+    def _best_seed(self, table, seeds: np.ndarray, item: int) -> int | None:
+        if not len(seeds):
+            return None
+        values = np.asarray(table[seeds][:, item].todense()).ravel()
+        return int(seeds[int(np.argmax(values))]) if values.max() > 0 else None
+
+    def _reason(self, item: int, best: int, row: ProfileRow) -> str:
+        titles, seeds = self.popular_.titles_, self._seeds(row)
+        name = SOURCE_NAMES[best] if best < len(SOURCE_NAMES) else "popular"
+        if name == "category" and self.popular_.categories_[item]:
+            return f"Popular in {self.popular_.categories_[item]}"
+        if name == "als" and len(seeds) and self.item_factors_.shape[1]:
+            seed = int(seeds[int(np.argmax(self.item_factors_[seeds] @ self.item_factors_[item]))])
+            verb = "bought" if seed in set(row.items[row.bought].tolist()) else "viewed"
+            return f"Because you {verb} {titles[seed]}"
+        table, template, pool = {
+            "covisit": (self.tables_.covisit, "Because you viewed {}", seeds),
+            "copurchase": (self.tables_.copurchase, "Often bought with {}", row.items[row.bought]),
+            "content": (self.tables_.content, "Similar to {}", seeds),
+        }.get(name, (None, "", seeds))
+        seed = self._best_seed(table, pool, item) if table is not None else None
+        return template.format(titles[seed]) if seed is not None else "Trending now"
+
+    def _similar_tier(self, row: ProfileRow) -> tuple[np.ndarray, Callable[[int], str]]:
+        """Fallback: content neighbours of the newest profile items."""
+        seeds = self._seeds(row)[:3]
+        matrix = self.tables_.content[seeds]
+        items = (
+            matrix.indices[np.argsort(-matrix.data, kind="stable")] if matrix.nnz else np.zeros(0, np.int64)
+        )
+        items = np.asarray(list(dict.fromkeys(items.tolist())), np.int64)
+        titles = self.popular_.titles_
+        return items, lambda item: f"Similar to {titles[self._best_seed(self.tables_.content, seeds, item)]}"
+
+    def _trending_tier(self, flt: ItemFilter) -> tuple[np.ndarray, Callable[[int], str]]:
+        """Fallback: time-decayed popularity, within the filter's category when there is one."""
+        ranking = self.popular_.ranking_
+        found = ranking.categories.find(flt.category) if flt.category and flt.category.strip() else None
+        if found is not None:
+            name = ranking.categories.names[found]
+            return ranking.categories.members[found], lambda _: f"Trending in {name}"
+        return ranking.order, lambda _: "Trending now"
+
+    # ------------------------------------------------------------------ item pages
+    def similar_items(
+        self, item_id: str, *, k: int = 10, filters: ItemFilter | None = None
+    ) -> Recommendations:
+        """Items like this one: content + co-visitation + ALS neighbours, then same-category popular.
+
+        Raises:
+            UnknownIdError: the item is not in the catalog.
+        """
+        k, flt = check_k(k), check_filter(filters)
+        item = self._position(item_id)
+        title = self.popular_.titles_[item]
+        combined = np.zeros(len(self.popular_.item_ids_))
+        for table in (self.tables_.content, self.tables_.covisit):
+            row = table[item]
+            if row.nnz:
+                combined[row.indices] += row.data / row.data.max()
+        if self._unit_factors.shape[1]:
+            cosine = self._unit_factors @ self._unit_factors[item]
+            top = np.argpartition(-cosine, min(SIMILAR_POOL, len(cosine) - 1))[:SIMILAR_POOL]
+            combined[top] += 0.5 * np.clip(cosine[top], 0, None)
+        combined[item] = 0
+        found = np.flatnonzero(combined > 0)
+        ranked = found[np.argsort(-combined[found], kind="stable")]
+        tiers = [(ranked, lambda _: f"Similar to {title}"), *self._context_tiers(item)]
+        return self._page(tiers, Rules(flt, {item}), k, "similar")
+
+    def bought_together(
+        self, item_id: str, *, k: int = 10, filters: ItemFilter | None = None
+    ) -> Recommendations:
+        """Co-purchase partners (lift > 1), then co-viewed items, then same-category popular.
+
+        Raises:
+            UnknownIdError: the item is not in the catalog.
+        """
+        k, flt = check_k(k), check_filter(filters)
+        item = self._position(item_id)
+        title = self.popular_.titles_[item]
+        partners, _ = self.popular_.pairs_.partners(item)
+        row = self.tables_.covisit[item]
+        viewed = row.indices[np.argsort(-row.data, kind="stable")]
+        tiers = [
+            (partners, lambda _: f"Often bought with {title}"),
+            (viewed, lambda _: f"Often viewed with {title}"),
+            *self._context_tiers(item),
+        ]
+        return self._page(tiers, Rules(flt, {item}), k, "bought_together")
+
+    def _context_tiers(self, item: int) -> Iterator[tuple[np.ndarray, Callable[[int], str]]]:
+        for tier in self.popular_.ranking_.context_tiers(item):
+            yield tier.items, tier.reason
+
+    def _page(self, tiers, rules: Rules, k: int, source: str) -> Recommendations:
+        picked = pick(tiers, rules, self.popular_.ranking_.filter, self.base_["leaf"], self.base_["brand"], k)
+        ids = self.popular_.item_ids_
+        return Recommendations(
+            [ScoredItem(str(ids[i]), 1.0 / (1 + n), r) for n, (i, r, _) in enumerate(picked)], source
+        )
+
+    @property
+    def _unit_factors(self) -> np.ndarray:
+        cached = getattr(self, "_unit_cache", None)
+        if cached is None:
+            norms = np.linalg.norm(self.item_factors_, axis=1, keepdims=True)
+            cached = self._unit_cache = self.item_factors_ / np.maximum(norms, 1e-12)
+        return cached
+
+    # ------------------------------------------------------------------ catalog state
+    def trending(
+        self, *, k: int = 10, category: str | None = None, filters: ItemFilter | None = None
+    ) -> Recommendations:
+        """Time-decayed popularity, optionally under a category path prefix (the baseline's)."""
+        self._check_fitted()
+        return self.popular_.trending(k=k, category=category, filters=filters)
+
+    def has_item(self, item_id: str) -> bool:
+        """Whether the item is in the catalog the model knows."""
+        self._check_fitted()
+        return self.popular_.has_item(item_id)
+
+    def item_title(self, item_id: str) -> str:
+        """The catalog title of an item. Raises ``UnknownIdError`` for an unknown item."""
+        self._check_fitted()
+        return self.popular_.item_title(item_id)
+
+    def set_stock(self, item_ids: Sequence[str] | str, in_stock: Sequence[bool] | bool) -> list[str]:
+        """Update stock flags in place (the next query sees them); returns the unknown ids."""
+        self._check_fitted()
+        return self.popular_.set_stock(item_ids, in_stock)
+
+    def _position(self, item_id: str) -> int:
+        self._check_fitted()
+        pos = self.popular_.index_.get(str(item_id))
+        if pos is None:
+            raise UnknownIdError("item", item_id, field="item_id")
+        return pos

@@ -1,0 +1,101 @@
+"""Business rules applied after ranking: filters, exclusions and diversity caps, never leaking.
+
+Every list a model returns goes through ``pick``: items are taken in rank order (tier after
+tier) only if they pass the filter (stock, category, price), are not excluded (explicit list,
+already purchased outside consumable categories, already taken) and do not break a diversity cap.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from models.errors import InvalidInputError
+from recsys.categories import CategoryIndex
+from recsys.filters import FilterContext
+from recsys.types import ItemFilter
+
+
+def check_cap(value: object, name: str) -> int | None:
+    """``None`` or an integer >= 1, else ``InvalidInputError(field=name)``."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise InvalidInputError(
+            f"{name} must be an integer >= 1 or null, got {value!r}", field=name, value=value
+        )
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What a query allows.
+
+    Attributes:
+        flt: the item filter (stock, category, price).
+        excluded: catalog positions never to return.
+        max_per_category: most items per leaf category (``None``: no cap).
+        max_per_brand: most items per brand (``None``: no cap).
+    """
+
+    flt: ItemFilter
+    excluded: set[int] = field(default_factory=set)
+    max_per_category: int | None = None
+    max_per_brand: int | None = None
+
+
+def consumable_mask(items: np.ndarray, categories: CategoryIndex, prefixes: Iterable[str]) -> np.ndarray:
+    """Which ``items`` lie under any of the category path ``prefixes`` (may be bought again)."""
+    mask = np.zeros(len(items), dtype=bool)
+    for prefix in prefixes:
+        found = categories.find(prefix)
+        if found is not None:
+            mask |= categories.contains(found, items)
+    return mask
+
+
+def pick(
+    tiers: Iterable[tuple[np.ndarray, Callable[[int], str]]],
+    rules: Rules,
+    context: FilterContext,
+    leaf: np.ndarray,
+    brand: np.ndarray,
+    k: int,
+) -> list[tuple[int, str, int]]:
+    """Top ``k`` over the tiers in order under the rules: ``(item, reason, tier index)`` triples.
+
+    Tiers are consumed lazily, so fallbacks cost nothing when earlier tiers fill ``k``.
+    """
+    picked: list[tuple[int, str, int]] = []
+    taken = set(rules.excluded)
+    per_leaf: Counter[int] = Counter()
+    per_brand: Counter[int] = Counter()
+    for t, (items, reason) in enumerate(tiers):
+        if len(picked) >= k:
+            break
+        items = np.asarray(items, dtype=np.int64)
+        for item in items[context.mask(items, rules.flt)].tolist():
+            if item in taken:
+                continue
+            if (
+                rules.max_per_category is not None
+                and leaf[item] >= 0
+                and per_leaf[leaf[item]] >= rules.max_per_category
+            ):
+                continue
+            if (
+                rules.max_per_brand is not None
+                and brand[item] >= 0
+                and per_brand[brand[item]] >= rules.max_per_brand
+            ):
+                continue
+            picked.append((item, reason(item), t))
+            taken.add(item)
+            per_leaf[leaf[item]] += 1
+            per_brand[brand[item]] += 1
+            if len(picked) >= k:
+                break
+    return picked

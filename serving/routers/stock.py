@@ -1,0 +1,30 @@
+"""Stock levels for the recommendation model (``admin`` scope): ``POST /v1/inventory``.
+
+The served model's stock flags change in place, so the very next recommendation, similar-items
+or bought-together answer leaves out items that went out of stock (and brings back restocked
+ones). A model swapped in later starts from the stock flags of its own training catalog.
+"""
+
+from fastapi import APIRouter, Depends
+
+from serving.deps import RecsysDep, require_scope
+from serving.schemas.common import problem_responses
+from serving.schemas.stock import StockUpdate, StockUpdateResponse
+
+router = APIRouter(
+    prefix="/v1",
+    tags=["inventory"],
+    dependencies=[Depends(require_scope("admin"))],
+    responses=problem_responses(401, 403, 422, 503),
+)
+
+
+@router.post("/inventory", response_model=StockUpdateResponse)
+def update_stock(body: StockUpdate, recsys: RecsysDep) -> StockUpdateResponse:
+    """Set in-stock flags from stock levels (``stock > 0``) on the served recommendation model."""
+    levels = {entry.item_id: entry.stock > 0 for entry in body.items}  # the last entry per item wins
+    model, version = recsys.get()
+    unknown = model.set_stock(list(levels), list(levels.values()))
+    return StockUpdateResponse(
+        updated=len(levels) - len(unknown), unknown_item_ids=unknown, model_version=version
+    )

@@ -1,0 +1,264 @@
+"""HybridRecommender: rules never leak, fold-in, batch == single, save -> load, re-ranker bounds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from models.errors import InvalidInputError, UnknownIdError
+from models.loader import load_model
+from recsys.hybrid import HybridRecommender
+from recsys.types import ItemFilter
+
+END = pd.Timestamp("2024-06-30")
+TOPS = ["Kitchen", "Books", "Garden"]
+BRANDS = ["Acme", "Zed", "Orbit", "Nova"]
+N_ITEMS = 80
+
+
+def shop(seed: int = 0, n_users: int = 250) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """80 items (the last 8 never seen in events), shoppers who favour one top-level category and
+    browse in short chains of neighbouring items; purchases come in two-item orders."""
+    rng = np.random.default_rng(seed)
+    catalog = pd.DataFrame(
+        {
+            "item_id": [f"i{i:02d}" for i in range(N_ITEMS)],
+            "title": [f"{TOPS[i % 3]} thing {i}" for i in range(N_ITEMS)],
+            "category": [f"{TOPS[i % 3]} > Leaf{i % 6}" for i in range(N_ITEMS)],
+            "brand": [BRANDS[i % 4] for i in range(N_ITEMS)],
+            "price": rng.uniform(5, 100, N_ITEMS).round(2),
+            "in_stock": True,
+            "created_at": END - pd.to_timedelta(rng.integers(10, 300, N_ITEMS), unit="D"),
+        }
+    )
+    seen = N_ITEMS - 8
+    weight = 1.0 / np.arange(1, seen + 1) ** 1.1
+    rows = []
+    for u in range(n_users):
+        taste = np.where(np.arange(seen) % 3 == u % 3, 5.0, 1.0) * weight
+        taste /= taste.sum()
+        starts = END - pd.to_timedelta(np.sort(rng.integers(1, 60, 3))[::-1], unit="D")
+        for step in range(int(rng.integers(6, 24))):
+            item = int(rng.choice(seen, p=taste)) if step % 3 == 0 else (rows[-1][1] + 3) % seen
+            ts = starts[step * 3 // 24] + pd.Timedelta(hours=step)
+            kind = rng.choice(["view", "add_to_cart", "purchase"], p=[0.65, 0.2, 0.15])
+            rows.append((f"u{u}", item, kind, ts, f"o{u}-{step // 2}" if kind == "purchase" else None))
+    events = pd.DataFrame(rows, columns=["user_id", "item_id", "event_type", "timestamp", "order_id"])
+    events["item_id"] = events["item_id"].map(lambda i: f"i{i:02d}")
+    return events, catalog
+
+
+def fake_embeddings(catalog: pd.DataFrame) -> np.ndarray:
+    """Unit vectors clustered by leaf category (stands in for MiniLM, which costs seconds)."""
+    codes = pd.factorize(catalog["category"])[0]
+    rng = np.random.default_rng(1)
+    vectors = np.eye(codes.max() + 1)[codes] + 0.2 * rng.normal(size=(len(catalog), codes.max() + 1))
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return shop()
+
+
+@pytest.fixture(scope="module")
+def model(data) -> HybridRecommender:
+    events, catalog = data
+    return HybridRecommender(factors=16, iterations=6, rerank_rounds=40).fit(
+        events, catalog, embeddings=fake_embeddings(catalog)
+    )
+
+
+@pytest.fixture(scope="module")
+def users(data) -> list[str]:
+    return sorted(data[0]["user_id"].unique())[:40]
+
+
+def test_known_user_gets_personalized_items_with_reasons(model, users):
+    recs = model.recommend(user_id=users[0], k=8)
+    assert recs.source == "personalized" and len(recs.items) == 8
+    assert all(item.reason for item in recs.items)
+    assert any(
+        item.reason.startswith(("Because you", "Often bought", "Similar to", "Popular in"))
+        for item in recs.items
+    )
+    scores = [item.score for item in recs.items]
+    assert scores == sorted(scores, reverse=True) and all(0 < s <= 1 for s in scores)
+
+
+def test_reranker_is_used_only_when_it_beats_the_best_single_source(model):
+    report = model.report_
+    assert {"ndcg_at_10_best_source", "candidate_recall"} <= set(report)
+    if model.booster_ is not None:
+        assert report["ndcg_at_10_reranked"] > report["ndcg_at_10_best_source"]
+    else:
+        assert report.get("ndcg_at_10_reranked", 0.0) <= report["ndcg_at_10_best_source"]
+
+
+def test_batch_equals_per_user_calls(model, users):
+    batch = model.recommend_batch([*users, "ghost"], k=10)
+    for user in [*users, "ghost"]:
+        assert batch[user] == model.recommend(user_id=user, k=10)
+
+
+def test_save_load_gives_identical_answers(model, users, tmp_path):
+    loaded = load_model(model.save(tmp_path / "hybrid"), family="recsys")
+    assert isinstance(loaded, HybridRecommender)
+    assert loaded.booster_ is not None or not (tmp_path / "hybrid" / "reranker.txt").exists()
+    flt = ItemFilter(category="Kitchen", price_max=60)
+    for user in users[:15]:
+        assert loaded.recommend(user_id=user, k=10) == model.recommend(user_id=user, k=10)
+        assert loaded.recommend(user_id=user, k=5, filters=flt) == model.recommend(
+            user_id=user, k=5, filters=flt
+        )
+    assert loaded.recommend(session_item_ids=["i05"], k=6) == model.recommend(session_item_ids=["i05"], k=6)
+    assert loaded.similar_items("i07") == model.similar_items("i07")
+    assert loaded.bought_together("i07") == model.bought_together("i07")
+
+
+def test_ranked_stage_never_leaves_the_candidate_set(model, users):
+    stages = model.stage_rankings(users, k=20)
+    for user in users:
+        assert set(stages["reranked"][user]) <= set(stages["candidates"][user])
+
+
+def test_random_reranker_scores_still_stay_inside_the_candidates(model, users, monkeypatch):
+    class Chaos:
+        def predict(self, features, **_):
+            return np.random.default_rng(len(features)).normal(size=len(features))
+
+    monkeypatch.setattr(model, "booster_", Chaos())
+    stages = model.stage_rankings(users[:10], k=30)
+    for user in users[:10]:
+        assert set(stages["reranked"][user]) <= set(stages["candidates"][user])
+
+
+def test_an_online_event_changes_the_next_answer(model, users):
+    user = users[3]
+    before = model.recommend(user_id=user, k=10)
+    bought = before.items[0].item_id
+    after = model.recommend(user_id=user, history_item_ids=[bought], k=10)
+    assert bought not in after.item_ids  # purchased: excluded
+    viewed = model.recommend(user_id=user, session_item_ids=["i78", "i40"], k=10)
+    assert viewed.item_ids != before.item_ids  # folded in: a new user vector and new seeds
+    vector = model.tables_.user_vectors
+    from recsys.profiles import ProfileRow, batch_profiles, merge_online
+
+    stored = ProfileRow(*model.history_.row(model.user_index_[user]))
+    fresh = merge_online(stored, session=[40], purchased=[], session_weight=1.0, purchase_weight=5.0)
+    rows = batch_profiles([stored, fresh], N_ITEMS, max_recent=20, recent_half_life=3.0)
+    assert not np.allclose(vector(rows)[0], vector(rows)[1])
+
+
+def test_anonymous_session_and_unknown_ids_fall_back(model):
+    session = model.recommend(session_item_ids=["i05"], k=5)
+    assert session.source == "session" and "i05" in {*session.item_ids} | {"i05"}
+    cold = model.recommend(user_id="ghost", session_item_ids=["nope"], k=5)
+    assert cold.source == "trending" and len(cold.items) == 5
+    assert cold.item_ids == model.trending(k=5).item_ids
+    with pytest.raises(UnknownIdError):
+        model.similar_items("nope")
+    with pytest.raises(UnknownIdError):
+        model.bought_together("nope")
+
+
+def test_cold_items_are_reachable_through_content(model):
+    cold = {f"i{i:02d}" for i in range(N_ITEMS - 8, N_ITEMS)}
+    reached = set()
+    for i in range(24):
+        reached |= set(model.similar_items(f"i{i:02d}", k=20).item_ids)
+    assert reached & cold
+
+
+def test_purchases_are_excluded_unless_the_category_is_consumable(model, users):
+    user = users[5]
+    items, _, bought = model.history_.row(model.user_index_[user])
+    purchased = {str(model.popular_.item_ids_[i]) for i in items[bought]}
+    if not purchased:
+        pytest.skip("this shopper bought nothing")
+    recs = model.recommend(user_id=user, k=70, filters=ItemFilter(in_stock_only=False))
+    assert not purchased & set(recs.item_ids)
+    again = model.recommend(
+        user_id=user, k=70, filters=ItemFilter(in_stock_only=False), consumable_categories=TOPS
+    )
+    assert purchased & set(again.item_ids)
+
+
+def test_diversity_caps_hold(model, users):
+    recs = model.recommend(user_id=users[1], k=12, max_per_category=2, max_per_brand=3)
+    cats = model.popular_.categories_[[model.popular_.index_[i] for i in recs.item_ids]]
+    brands = [BRANDS[int(i[1:]) % 4] for i in recs.item_ids]
+    assert max(pd.Series(cats).value_counts()) <= 2 and max(pd.Series(brands).value_counts()) <= 3
+    with pytest.raises(InvalidInputError, match="max_per_brand"):
+        model.recommend(user_id=users[1], max_per_brand=0)
+
+
+_CATEGORIES = st.sampled_from(
+    [None, "Kitchen", "Books > Leaf1", "garden > leaf2", "Nowhere", "Kitchen > Leaf9"]
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    category=_CATEGORIES,
+    bounds=st.tuples(st.none() | st.floats(0, 100), st.none() | st.floats(0, 100)),
+    in_stock_only=st.booleans(),
+    out_of_stock=st.sets(st.integers(0, N_ITEMS - 1), max_size=40),
+    excluded=st.sets(st.integers(0, N_ITEMS - 1), max_size=15),
+    user=st.sampled_from(["u1", "u7", "u30", "ghost", None]),
+    session=st.lists(st.integers(0, N_ITEMS - 1), max_size=3),
+    cap=st.none() | st.integers(1, 3),
+    k=st.integers(1, 40),
+)
+def test_filters_never_leak(
+    model, category, bounds, in_stock_only, out_of_stock, excluded, user, session, cap, k
+):
+    lo, hi = sorted(bounds) if None not in bounds else bounds
+    ids = model.popular_.item_ids_
+    model.set_stock([str(i) for i in ids], True)
+    model.set_stock([str(ids[i]) for i in out_of_stock], False)
+    flt = ItemFilter(category=category, in_stock_only=in_stock_only, price_min=lo, price_max=hi)
+    try:
+        recs = model.recommend(
+            user_id=user,
+            session_item_ids=[str(ids[i]) for i in session],
+            k=k,
+            filters=flt,
+            exclude_item_ids=[str(ids[i]) for i in excluded],
+            max_per_category=cap,
+        )
+        pages = [model.similar_items("i03", k=k, filters=flt), model.bought_together("i03", k=k, filters=flt)]
+    finally:
+        model.set_stock([str(i) for i in ids], True)
+    for answer in [recs, *pages]:
+        positions = [model.popular_.index_[i] for i in answer.item_ids]
+        assert len(set(positions)) == len(positions) <= k
+        for pos in positions:
+            assert not in_stock_only or pos not in out_of_stock
+            path = model.popular_.categories_[pos].casefold()
+            if category:
+                assert path == category.casefold() or path.startswith(category.casefold() + " > ")
+            price = model.popular_.prices_[pos]
+            assert (lo is None or price >= lo) and (hi is None or price <= hi)
+    assert not {model.popular_.index_[i] for i in recs.item_ids} & excluded
+    if cap is not None and recs.items:
+        leaves = pd.Series(model.popular_.categories_[[model.popular_.index_[i] for i in recs.item_ids]])
+        assert leaves.value_counts().max() <= cap
+
+
+def test_bad_hyper_parameters_and_embeddings_are_clear_errors(data):
+    events, catalog = data
+    with pytest.raises(InvalidInputError, match="factors"):
+        HybridRecommender(factors=0).fit(events, catalog, embeddings=fake_embeddings(catalog))
+    with pytest.raises(InvalidInputError, match="rerank_split"):
+        HybridRecommender(rerank_split="random").fit(events, catalog, embeddings=fake_embeddings(catalog))
+    with pytest.raises(InvalidInputError, match="embeddings"):
+        HybridRecommender().fit(events, catalog, embeddings=np.ones((3, 4), np.float32))
+
+
+def test_get_params_round_trips(model):
+    clone = HybridRecommender(**model.get_params())
+    assert clone.get_params() == model.get_params()
