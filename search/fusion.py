@@ -23,7 +23,7 @@ from search.metrics import ndcg_at_k
 
 RRF_K = 60
 WEIGHT_GRID = tuple(round(w, 2) for w in np.linspace(0.0, 1.0, 21))
-COVERAGE_GRID = (0.0, 0.25, 0.5, 1.0, 1.5)
+COVERAGE_GRID = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
 METHODS = ("hybrid", "bm25", "semantic", "rrf")
 
 

@@ -7,12 +7,19 @@ are scored exactly. Positions are shared with the keyword side: base vectors are
 
 Exact flat inner product (vectors are unit length, so it is cosine) is the default; above
 ``hnsw_min_items`` vectors an HNSW graph answers unfiltered queries. Filtered queries never ask
-the approximate index: they score the allowed positions exactly (a matrix-vector product over the
-subset), so a filter can never empty a page that a post-filtered top-k would have.
+the approximate index: they score the allowed positions exactly (a flat scan restricted by an
+``IDSelectorBitmap``, or a product over the gathered subset when it is small), so a filter can
+never empty a page that a post-filtered top-k would have.
+
+One query is searched with one OpenMP thread: serving parallelises over requests, and FAISS's
+two-thread team per query measured 35 ms instead of 6 ms for 54k vectors on the shared 2-core
+machine (spin-waiting threads). The base vectors are a zero-copy view of FAISS's own storage.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +27,26 @@ import faiss
 import numpy as np
 
 INDEX_FILE = "vectors.faiss"
+GATHER_MAX = 4096  # allowed sets up to this size are gathered and scored directly
+
+
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    """Run a single-query FAISS search on one OpenMP thread (see the module notes)."""
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
+
+
+def storage_view(index: faiss.Index) -> np.ndarray:
+    """The vectors a flat or HNSW-flat index stores, as a read-only numpy view (no copy)."""
+    flat = index if isinstance(index, faiss.IndexFlat) else faiss.downcast_index(index.storage)
+    view = faiss.rev_swig_ptr(flat.get_xb(), index.ntotal * index.d).reshape(index.ntotal, index.d)
+    view.flags.writeable = False
+    return view
 
 
 def build_faiss(vectors: np.ndarray, *, hnsw_min_items: int, hnsw_m: int = 32, ef_construction: int = 80):
@@ -48,7 +75,7 @@ class VectorIndex:
         """Index ``vectors`` (unit rows, float32)."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         index = build_faiss(vectors, hnsw_min_items=hnsw_min_items)
-        return cls(index, vectors, np.empty((0, vectors.shape[1]), dtype=np.float32), ef_search)
+        return cls(index, storage_view(index), np.empty((0, vectors.shape[1]), np.float32), ef_search)
 
     @property
     def approximate(self) -> bool:
@@ -85,22 +112,36 @@ class VectorIndex:
             allowed: a boolean mask over all positions, or ``None`` for every position. With a
                 mask the search is exact over the allowed positions (see the module notes).
         """
-        if allowed is not None:
+        n = len(self.base)
+        if allowed is not None and (allowed.sum() <= GATHER_MAX or self.approximate):
             rows = np.flatnonzero(allowed)
             return _best(rows, self.similarity(query, rows), k)
-        k_base = min(k, len(self.base))
-        if k_base:
-            params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k)) if self.approximate else None
-            sims, ids = self.index.search(query[None, :].astype(np.float32), k_base, params=params)
-            keep = ids[0] >= 0
-            rows, sims_ = ids[0][keep].astype(np.int64), sims[0][keep]
-        else:
-            rows, sims_ = np.empty(0, np.int64), np.empty(0, np.float32)
-        if len(self.tail):
-            tail_rows = np.arange(len(self.base), len(self), dtype=np.int64)
+        rows, sims = self._search_base(query, min(k, n), None if allowed is None else allowed[:n])
+        tail_rows = np.arange(n, len(self), dtype=np.int64)
+        if allowed is not None:
+            tail_rows = tail_rows[allowed[n:]]
+        if len(tail_rows):
             rows = np.concatenate([rows, tail_rows])
-            sims_ = np.concatenate([sims_, self.tail @ query])
-        return _best(rows, sims_, k)
+            sims = np.concatenate([sims, self.tail[tail_rows - n] @ query])
+        return _best(rows, sims, k)
+
+    def _search_base(self, query: np.ndarray, k: int, allowed: np.ndarray | None):
+        """FAISS top-``k`` of the base; ``allowed`` (flat index only) restricts the exact scan."""
+        if not k:
+            return np.empty(0, np.int64), np.empty(0, np.float32)
+        bitmap = None
+        if allowed is not None:
+            bitmap = np.packbits(allowed, bitorder="little")  # kept alive during the search
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bitmap)))
+        elif self.approximate:
+            params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k))
+        else:
+            params = None
+        with _one_thread():
+            sims, ids = self.index.search(query[None, :].astype(np.float32), k, params=params)
+        del bitmap
+        keep = ids[0] >= 0
+        return ids[0][keep].astype(np.int64), sims[0][keep]
 
     def save(self, path: Path) -> None:
         """``faiss.write_index`` of the base; the tail must be empty (compact first)."""
@@ -112,8 +153,7 @@ class VectorIndex:
     def load(cls, path: Path, *, ef_search: int = 128) -> VectorIndex:
         """Read the index and take the vectors back out of it (flat and HNSW storage both keep them)."""
         index = faiss.read_index(str(path / INDEX_FILE))
-        base = index.reconstruct_n(0, index.ntotal).astype(np.float32)
-        return cls(index, base, np.empty((0, base.shape[1]), dtype=np.float32), ef_search)
+        return cls(index, storage_view(index), np.empty((0, index.d), dtype=np.float32), ef_search)
 
 
 def _best(rows: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

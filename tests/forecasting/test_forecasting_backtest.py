@@ -100,3 +100,20 @@ def test_score_by_hand_with_holiday_weights():
     assert metrics["coverage_80"] == pytest.approx(0.5)
     assert metrics["mase"] == pytest.approx(((1.5 / 2) + (1.5 / 1)) / 2)
     assert per_series.set_index("item_id").loc["b", "mae"] == pytest.approx(1.5)
+
+
+def test_baselines_on_a_sample_are_compared_with_the_model_on_the_same_sample(make_sales_frame):
+    sales = make_sales_frame(150, noise=2.0)
+    cutoffs = cutoffs_for(build_panel(sales), horizon=7, windows=2)
+    result = run_backtest(sales, _fit, horizon=7, cutoffs=cutoffs, max_baseline_series=2, seed=1)
+    counts = result.cells.groupby("model").size()
+    assert counts["model"] == 2 * 3 * 7  # the model is scored on every series
+    for name in ("model_on_sample", "baseline_snaive", "baseline_ets"):
+        assert counts[name] == 2 * 2 * 7  # the baselines and the model's copy on 2 sampled series
+    sampled = result.cells[result.cells["model"] == "model_on_sample"]
+    ets = result.cells[result.cells["model"] == "baseline_ets"]
+    assert set(zip(sampled["item_id"], sampled["store_id"], strict=True)) == set(
+        zip(ets["item_id"], ets["store_id"], strict=True)
+    )
+    assert not result.cells["mean"].isna().any()
+    assert {"model_on_sample_wape", "baseline_ets_wape"} <= set(result.metrics)

@@ -17,7 +17,9 @@ def result(make_sales_frame):
     sales = make_sales_frame(200, noise=1.5)
     last = sales["date"].max()
     sales = sales[sales["date"] != last - pd.Timedelta(days=30)]  # nothing sold that day
-    new = pd.DataFrame({"item_id": "new", "store_id": "s1", "date": [last - pd.Timedelta(days=3)], "quantity": 4.0})
+    new = pd.DataFrame(
+        {"item_id": "new", "store_id": "s1", "date": [last - pd.Timedelta(days=3)], "quantity": 4.0}
+    )
     return job.train(StoreData(sales=pd.concat([sales, new], ignore_index=True)), seed=0)
 
 
