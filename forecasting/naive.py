@@ -30,7 +30,8 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from forecasting.types import ForecastPoint
-from models.artifact import check_is_fitted, load_npz, read_meta, save_npz, write_meta
+from models.artifact import check_is_fitted, load_npz, save_npz
+from models.base import ModelBase
 from models.errors import ArtifactError, DataValidationError, InvalidInputError, UnknownIdError
 from models.frames import require_columns
 
@@ -90,7 +91,7 @@ def daily_series(sales: pd.DataFrame) -> DailySeries:
     return DailySeries(item_ids, store_ids, start, values)
 
 
-class SeasonalNaiveForecaster:
+class SeasonalNaiveForecaster(ModelBase):
     """Seasonal naive forecasts with empirical prediction intervals, per (item, store) series.
 
     Args:
@@ -116,10 +117,6 @@ class SeasonalNaiveForecaster:
         self.season_length = season_length
         self.level = level
         self.max_horizon = max_horizon
-
-    def get_params(self) -> dict[str, Any]:
-        """The constructor arguments, as given."""
-        return {"season_length": self.season_length, "level": self.level, "max_horizon": self.max_horizon}
 
     def fit(self, sales: pd.DataFrame) -> SeasonalNaiveForecaster:
         """Keep each series' last season and its seasonal-error quantiles.
@@ -278,14 +275,7 @@ class SeasonalNaiveForecaster:
     def save(self, directory: str | Path) -> Path:
         """Write ``meta.json`` and ``series.npz`` (ids as 'U' arrays, no pickles)."""
         check_is_fitted(self, ("last_values_",))
-        path = write_meta(
-            directory,
-            family=self.family,
-            model_type=self.model_type,
-            format_version=self.format_version,
-            params=self.get_params(),
-            data_window=self.data_window_,
-        )
+        path = self._write_meta(directory)
         save_npz(
             path / PAYLOAD,
             item_ids=self.item_ids_,
@@ -304,9 +294,7 @@ class SeasonalNaiveForecaster:
         Raises:
             ArtifactError: not a forecasting/seasonal_naive model of this version, or a bad payload.
         """
-        meta = read_meta(
-            directory, family=cls.family, model_type=cls.model_type, format_version=cls.format_version
-        )
+        meta = cls._read_meta(directory)
         arrays = load_npz(Path(directory) / PAYLOAD)
         model = cls(**meta["params"])
         try:

@@ -19,7 +19,8 @@ import pandas as pd
 from fraud.columns import AMOUNT, TIMESTAMP, FeatureSpec
 from fraud.thresholds import decision_thresholds
 from fraud.types import APPROVE, DECLINE, REVIEW, FraudScore
-from models.artifact import check_is_fitted, read_meta, write_meta
+from models.artifact import check_is_fitted
+from models.base import ModelBase
 from models.errors import ArtifactError, DataValidationError, InvalidInputError
 from models.frames import require_columns
 
@@ -29,7 +30,7 @@ CALIBRATION_FRACTION = 0.2
 MAX_REASONS = 3
 
 
-class RawFeatureFraudModel:
+class RawFeatureFraudModel(ModelBase):
     """Gradient-boosted trees on raw transaction columns, with approve/review/decline thresholds.
 
     Args:
@@ -78,21 +79,6 @@ class RawFeatureFraudModel:
         self.max_categories = max_categories
         self.n_jobs = n_jobs
         self.random_state = random_state
-
-    def get_params(self) -> dict[str, Any]:
-        """The constructor arguments, as given."""
-        names = (
-            "n_estimators",
-            "learning_rate",
-            "num_leaves",
-            "min_child_samples",
-            "review_rate",
-            "decline_precision",
-            "max_categories",
-            "n_jobs",
-            "random_state",
-        )
-        return {name: getattr(self, name) for name in names}
 
     # ------------------------------------------------------------------ fit
     def fit(self, transactions: pd.DataFrame) -> RawFeatureFraudModel:
@@ -269,14 +255,8 @@ class RawFeatureFraudModel:
     def save(self, directory: str | Path) -> Path:
         """Write ``meta.json`` (features, vocabularies, thresholds in ``extra``) and ``model.txt``."""
         check_is_fitted(self, ("booster_",))
-        path = write_meta(
-            directory,
-            family=self.family,
-            model_type=self.model_type,
-            format_version=self.format_version,
-            params=self.get_params(),
-            data_window=self.data_window_,
-            extra={"features": self.spec_.to_json(), "thresholds": self.thresholds_},
+        path = self._write_meta(
+            directory, extra={"features": self.spec_.to_json(), "thresholds": self.thresholds_}
         )
         self.booster_.save_model(str(path / MODEL_FILE))
         return path
@@ -288,9 +268,7 @@ class RawFeatureFraudModel:
         Raises:
             ArtifactError: not a fraud/lgbm_raw model of this format version, or a missing payload.
         """
-        meta = read_meta(
-            directory, family=cls.family, model_type=cls.model_type, format_version=cls.format_version
-        )
+        meta = cls._read_meta(directory)
         model_file = Path(directory) / MODEL_FILE
         if not model_file.is_file():
             raise ArtifactError(f"Missing payload {model_file}")

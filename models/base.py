@@ -21,7 +21,7 @@ class ModelBase:
     family: ClassVar[str]
     model_type: ClassVar[str]
     format_version: ClassVar[int]
-    data_window_: dict[str, Any]
+    data_window_: dict[str, Any] | None
 
     @classmethod
     def _param_names(cls) -> list[str]:

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.artifact import check_is_fitted, load_npz, read_meta, save_npz, write_meta
+from models.artifact import check_is_fitted, load_npz, save_npz
+from models.base import ModelBase
 from models.errors import ArtifactError, InvalidInputError, UnknownIdError
 from models.frames import require_columns
 from recsys.categories import normalise_path
@@ -43,7 +44,7 @@ _ARRAYS = ("item_ids", "titles", "categories", "prices", "in_stock", "scores")
 _PAIR_ARRAYS = ("pair_indptr", "pair_indices", "pair_scores")
 
 
-class PopularityRecommender:
+class PopularityRecommender(ModelBase):
     """Time-decayed popularity, category scoping and co-purchase rules.
 
     Args:
@@ -83,16 +84,6 @@ class PopularityRecommender:
         self.event_weights = event_weights
         self.min_support = min_support
         self.random_state = random_state
-
-    def get_params(self) -> dict[str, Any]:
-        """The hyper-parameters, as given to ``__init__``."""
-        weights = None if self.event_weights is None else dict(self.event_weights)
-        return {
-            "half_life_days": self.half_life_days,
-            "event_weights": weights,
-            "min_support": self.min_support,
-            "random_state": self.random_state,
-        }
 
     # ------------------------------------------------------------------ fitting
     def fit(self, events: pd.DataFrame, catalog: pd.DataFrame) -> PopularityRecommender:
@@ -293,14 +284,8 @@ class PopularityRecommender:
     def save(self, directory: str | Path) -> Path:
         """Write ``meta.json`` and ``arrays.npz`` (no pickles) to ``directory``; returns it."""
         self._check_fitted()
-        path = write_meta(
-            directory,
-            family=self.family,
-            model_type=self.model_type,
-            format_version=self.format_version,
-            params=self.get_params(),
-            data_window=self.data_window_,
-            extra={"n_items": len(self.item_ids_), "n_pairs": self.pairs_.n_pairs},
+        path = self._write_meta(
+            directory, extra={"n_items": len(self.item_ids_), "n_pairs": self.pairs_.n_pairs}
         )
         arrays = {name: getattr(self, f"{name}_") for name in _ARRAYS}
         pairs = dict(
@@ -317,9 +302,7 @@ class PopularityRecommender:
             ArtifactError: the directory holds another family/model type/version, or a payload
                 array is missing.
         """
-        meta = read_meta(
-            directory, family=cls.family, model_type=cls.model_type, format_version=cls.format_version
-        )
+        meta = cls._read_meta(directory)
         arrays = load_npz(Path(directory) / PAYLOAD)
         missing = [name for name in (*_ARRAYS, *_PAIR_ARRAYS) if name not in arrays]
         if missing:

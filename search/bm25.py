@@ -21,7 +21,8 @@ import bm25s
 import numpy as np
 import pandas as pd
 
-from models.artifact import check_is_fitted, read_meta, write_meta
+from models.artifact import check_is_fitted
+from models.base import ModelBase
 from models.errors import ArtifactError, DataValidationError, InvalidInputError
 from models.frames import require_columns
 from search.items import ItemTable, check_filters
@@ -44,7 +45,7 @@ class _Fitted(NamedTuple):
     suggester: Suggester
 
 
-class BM25Search:
+class BM25Search(ModelBase):
     """Keyword product search: BM25 ranking with filters, facets and query autocomplete.
 
     Args:
@@ -83,16 +84,6 @@ class BM25Search:
         self.items_: ItemTable | None = None
         self.suggester_: Suggester | None = None
         self.data_window_: dict[str, Any] | None = None
-
-    def get_params(self) -> dict[str, Any]:
-        """The constructor arguments, JSON-ready (``fields`` as a list)."""
-        return {
-            "k1": self.k1,
-            "b": self.b,
-            "fields": list(self.fields),
-            "title_boost": self.title_boost,
-            "random_state": self.random_state,
-        }
 
     # ------------------------------------------------------------------ fit
     def fit(self, catalog: pd.DataFrame) -> BM25Search:
@@ -213,15 +204,7 @@ class BM25Search:
     def save(self, directory: str | Path) -> Path:
         """Write ``meta.json``, the bm25s index, item metadata and the suggestion vocabulary."""
         state = self._fitted()
-        path = write_meta(
-            directory,
-            family=self.family,
-            model_type=self.model_type,
-            format_version=self.format_version,
-            params=self.get_params(),
-            data_window=self.data_window_,
-            extra={"n_items": len(state.items), "n_terms": len(state.vocab)},
-        )
+        path = self._write_meta(directory, extra={"n_items": len(state.items), "n_terms": len(state.vocab)})
         state.index.save(path / INDEX_DIR, show_progress=False)
         state.items.write(path / ITEMS_FILE)
         suggest = {"terms": state.suggester.terms, "weights": state.suggester.weights.tolist()}
@@ -236,9 +219,7 @@ class BM25Search:
             ArtifactError: not a search/bm25 v1 directory, or a payload is missing.
         """
         path = Path(directory)
-        meta = read_meta(
-            path, family=cls.family, model_type=cls.model_type, format_version=cls.format_version
-        )
+        meta = cls._read_meta(path)
         for name in (INDEX_DIR, ITEMS_FILE, SUGGEST_FILE):
             if not (path / name).exists():
                 raise ArtifactError(f"Missing payload {path / name} of a search/bm25 model")
