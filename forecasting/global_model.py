@@ -34,7 +34,8 @@ import pandas as pd
 from forecasting import features
 from forecasting.panel import Panel, build_panel, freq_family, future_covariates, known_future, series_scale
 from forecasting.types import ForecastPoint
-from models.artifact import check_is_fitted, load_npz, read_meta, save_npz, write_meta
+from models.artifact import check_is_fitted, load_npz, save_npz
+from models.base import ModelBase
 from models.errors import ArtifactError, DataValidationError, InvalidInputError, UnknownIdError
 
 PAYLOAD = "forecasts.npz"
@@ -42,7 +43,7 @@ BOOSTER = "booster.txt"
 OBJECTIVES = ("l2", "tweedie", "poisson")
 
 
-class GlobalForecaster:
+class GlobalForecaster(ModelBase):
     """Global LightGBM forecasts with conformal prediction intervals for every series.
 
     Args:
@@ -98,14 +99,6 @@ class GlobalForecaster:
         self.calibration_windows = calibration_windows
         self.calibration_step = calibration_step
         self.random_state = random_state
-
-    def get_params(self) -> dict[str, Any]:
-        """The constructor arguments, as given."""
-        names = (
-            "freq", "max_horizon", "level", "objective", "n_estimators", "learning_rate", "num_leaves",
-            "min_child_samples", "calibration_windows", "calibration_step", "random_state",
-        )  # fmt: skip
-        return {name: getattr(self, name) for name in names}
 
     # ------------------------------------------------------------------ fit
     def fit(self, sales: pd.DataFrame, *, calendar: pd.DataFrame | None = None) -> GlobalForecaster:
@@ -327,14 +320,8 @@ class GlobalForecaster:
     def save(self, directory: str | Path) -> Path:
         """Write meta.json, the precomputed arrays (npz) and the booster (LightGBM text)."""
         check_is_fitted(self, ("mean_",))
-        path = write_meta(
-            directory,
-            family=self.family,
-            model_type=self.model_type,
-            format_version=self.format_version,
-            params=self.get_params(),
-            data_window=self.data_window_,
-            extra={"freq": self.freq_, "features": getattr(self, "feature_names_", [])},
+        path = self._write_meta(
+            directory, extra={"freq": self.freq_, "features": getattr(self, "feature_names_", [])}
         )
         save_npz(
             path / PAYLOAD,
@@ -358,9 +345,7 @@ class GlobalForecaster:
         Raises:
             ArtifactError: not a forecasting/lgbm_global model of this version, or a bad payload.
         """
-        meta = read_meta(
-            directory, family=cls.family, model_type=cls.model_type, format_version=cls.format_version
-        )
+        meta = cls._read_meta(directory)
         arrays = load_npz(Path(directory) / PAYLOAD)
         model = cls(**meta["params"])
         try:

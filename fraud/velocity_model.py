@@ -40,20 +40,16 @@ from fraud.rules import RuleSet
 from fraud.thresholds import decision_thresholds
 from fraud.types import APPROVE, DECLINE, REVIEW, FraudScore
 from fraud.velocity import DAY, HOUR, VelocityConfig, entity_values
-from models.artifact import check_is_fitted, read_meta, write_meta
+from models.artifact import check_is_fitted
+from models.base import ModelBase
 from models.errors import ArtifactError, DataValidationError, InvalidInputError
 from models.frames import require_columns
 
 MODEL_FILE = "model.txt"
 GAP_FRACTION = 0.05  # of the time span: caps the label-delay gap on short data sets
-PARAMS = tuple(
-    "entities pairs windows_h risk_windows_d label_delay_d n_estimators learning_rate num_leaves "
-    "min_child_samples reg_lambda scale_pos_weight calibration validation_fraction review_rate "
-    "decline_precision max_categories max_future_s explain n_jobs random_state".split()
-)
 
 
-class VelocityFraudModel:
+class VelocityFraudModel(ModelBase):
     """Calibrated LightGBM on velocity features; see the module docstring.
 
     Args:
@@ -132,10 +128,6 @@ class VelocityFraudModel:
         self.explain = explain
         self.n_jobs = n_jobs
         self.random_state = random_state
-
-    def get_params(self) -> dict[str, Any]:
-        """The constructor arguments (sequences as lists, so they are JSON-ready)."""
-        return {n: list(v) if isinstance(v, tuple) else v for n in PARAMS for v in [getattr(self, n)]}
 
     # ------------------------------------------------------------------ fit
     def fit(self, transactions: pd.DataFrame, *, history: pd.DataFrame | None = None) -> VelocityFraudModel:
@@ -346,15 +338,7 @@ class VelocityFraudModel:
             "calibration": self.calibration_,
             "thresholds": self.thresholds_,
         }
-        path = write_meta(
-            directory,
-            family=self.family,
-            model_type=self.model_type,
-            format_version=self.format_version,
-            params=self.get_params(),
-            data_window=self.data_window_,
-            extra=extra,
-        )
+        path = self._write_meta(directory, extra=extra)
         self.booster_.save_model(str(path / MODEL_FILE))
         return path
 
@@ -365,9 +349,7 @@ class VelocityFraudModel:
         Raises:
             ArtifactError: not a fraud/lgbm_velocity model of this format version, or no payload.
         """
-        meta = read_meta(
-            directory, family=cls.family, model_type=cls.model_type, format_version=cls.format_version
-        )
+        meta = cls._read_meta(directory)
         model_file = Path(directory) / MODEL_FILE
         if not model_file.is_file():
             raise ArtifactError(f"Missing payload {model_file}")

@@ -29,11 +29,18 @@ class ModelBase:
         return [p.name for p in sig.parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY]
 
     def get_params(self) -> dict[str, Any]:
-        """The hyper-parameters, as given to ``__init__`` (dict-like values copied)."""
+        """The hyper-parameters given to ``__init__``, JSON-ready (sequences as lists, mappings as dicts).
+
+        ``meta.json`` stores exactly this, and ``load`` rebuilds the model with ``cls(**params)``.
+        """
         params = {}
         for name in self._param_names():
             value = getattr(self, name)
-            params[name] = dict(value) if hasattr(value, "keys") else value
+            if hasattr(value, "keys"):
+                value = dict(value)
+            elif isinstance(value, tuple | list):
+                value = list(value)
+            params[name] = value
         return params
 
     def __repr__(self) -> str:

