@@ -25,11 +25,14 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -194,6 +197,15 @@ async def _measure(
     )
 
 
+def default_engine() -> str:
+    """``wrk`` (C, from Debian's package) when installed, else the Python httpx client.
+
+    On 2 cores the Python client itself costs about as much CPU as the server, so it measures
+    mostly itself; wrk leaves the cores to the server. ``SHELFWISE_LOADGEN_ENGINE`` overrides.
+    """
+    return os.environ.get("SHELFWISE_LOADGEN_ENGINE") or ("wrk" if shutil.which("wrk") else "httpx")
+
+
 def measure_all(
     url: str,
     key: str,
@@ -203,10 +215,87 @@ def measure_all(
     duration: float = 5.0,
     warmup: float = 1.0,
     include_health: bool = True,
+    engine: str | None = None,
 ) -> list[Result]:
     """Measure /health (the reference) and then each scenario, one after another."""
     todo = ([Scenario("health", "GET", "/health")] if include_health else []) + scenarios
+    if (engine or default_engine()) == "wrk":
+        return [_measure_wrk(url, key, sc, concurrency, duration, warmup) for sc in todo]
     return [asyncio.run(_measure(url, key, sc, concurrency, duration, warmup)) for sc in todo]
+
+
+def _lua_str(text: str) -> str:
+    return "[==[" + text + "]==]"
+
+
+def _wrk_script(sc: Scenario, key: str, samples: int = 256) -> str:
+    """A wrk Lua script cycling through ``samples`` generated (path, body) pairs of the scenario."""
+    reqs = []
+    for i in range(samples):
+        body = _resolve(sc.body, i)
+        path = _resolve(sc.path, i)
+        reqs.append("{" + _lua_str(path) + "," + _lua_str("" if body is None else json.dumps(body)) + "}")
+    method = _lua_str(sc.method)
+    return "\n".join(
+        [
+            "local reqs = {" + ",".join(reqs) + "}",
+            "local n = 0",
+            "request = function()",
+            "  n = n + 1",
+            "  local r = reqs[(n % #reqs) + 1]",
+            f"  local h = {{['X-API-Key']={_lua_str(key)}, ['Content-Type']='application/json'}}",
+            f"  if r[2] == '' then return wrk.format({method}, r[1], h) end",
+            f"  return wrk.format({method}, r[1], h, r[2])",
+            "end",
+            "",
+        ]
+    )
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([0-9.]+)([a-z]+)", text)
+    if match is None:
+        raise ValueError(f"unexpected wrk latency {text!r}")
+    return float(match.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[match.group(2)]
+
+
+def _run_wrk(cmd: list[str], seconds: float) -> str:
+    full = [cmd[0], "-d", f"{max(1, round(seconds))}s", *cmd[1:]]
+    return subprocess.run(full, capture_output=True, text=True, check=True).stdout
+
+
+def _measure_wrk(
+    url: str, key: str, sc: Scenario, concurrency: int, duration: float, warmup: float
+) -> Result:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(_wrk_script(sc, key))
+    cmd = ["wrk", "-t", "2", "-c", str(concurrency), "--latency", "-s", f.name, url]
+    try:
+        if warmup > 0:
+            _run_wrk(cmd, warmup)
+        out = _run_wrk(cmd, duration)
+    finally:
+        os.unlink(f.name)
+    pct = dict(re.findall(r"^\s+(50|75|90|99)(?:\.0+)?%\s+(\S+)$", out, flags=re.M))
+    total_match = re.search(r"(\d+) requests in", out)
+    rps_match = re.search(r"Requests/sec:\s+([0-9.]+)", out)
+    if total_match is None or rps_match is None or "50" not in pct:
+        raise RuntimeError(f"could not parse wrk output:\n{out}")
+    bad_match = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errs = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    bad = (int(bad_match.group(1)) if bad_match else 0) + (sum(map(int, errs.groups())) if errs else 0)
+    total = int(total_match.group(1))
+    statuses = {200: total - bad, 0: bad} if bad else {200: total}
+    return Result(
+        sc.name,
+        total,
+        bad,
+        _ms(pct["50"]),
+        _ms(pct["90"]),
+        _ms(pct["99"]),
+        float(rps_match.group(1)),
+        statuses,
+    )
 
 
 def print_table(results: list[Result], *, title: str | None = None) -> str:
@@ -250,6 +339,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scenario", action="append", default=[], help="NAME=METHOD:/path[:JSON]")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per scenario")
+    parser.add_argument(
+        "--engine", choices=["wrk", "httpx"], default=None, help="default: wrk when installed"
+    )
     args = parser.parse_args(argv)
     dirs = json.loads(args.model_dirs) if args.model_dirs else None
     with running_server(dirs) as (url, key):
@@ -260,7 +352,8 @@ def main(argv: list[str] | None = None) -> None:
             concurrency=args.concurrency,
             duration=args.duration,
         )
-    print_table(rows, title=f"concurrency {args.concurrency}, {args.duration:.0f}s per endpoint")
+    engine = args.engine or default_engine()
+    print_table(rows, title=f"{engine}, concurrency {args.concurrency}, {args.duration:.0f}s per endpoint")
 
 
 if __name__ == "__main__":
