@@ -43,7 +43,7 @@ check: lint typecheck layering ## ruff + mypy + layering rules
 
 lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check . || true
+	$(BIN)/ruff format --check $$(git ls-files "*.py")
 
 format: $(STAMP) ## ruff format + autofix
 	$(BIN)/ruff format .

@@ -157,10 +157,10 @@ def generate(
         for j, found in enumerate([*per_user, pops]):
             rank_cols[j, np.searchsorted(cand, found)] = np.arange(len(found))
         feats = np.empty((len(cand), len(FEATURE_NAMES)), np.float32)
-        feats[:, 0] = scores["als"][u][cand]
+        feats[:, 0] = scores["als"][u][cand]  # type: ignore[index]
         for j, name in enumerate(SOURCE_NAMES[1:4], start=1):
             feats[:, 2 * j] = _sparse_lookup(scores[name], u, cand)[2]
-        feats[:, 8] = tables.category_score(scores["category"], u, cand)
+        feats[:, 8] = tables.category_score(scores["category"], u, cand)  # type: ignore[arg-type]
         feats[:, 1 : 2 * len(SOURCE_NAMES) : 2] = rank_cols[:-1].T
         base = 2 * len(SOURCE_NAMES)
         feats[:, base] = (rank_cols[:-1] < n).sum(axis=0)

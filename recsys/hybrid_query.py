@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +31,26 @@ class _Query:
 
 class QueryMixin:
     """Query methods; the host class provides the fitted state (see ``HybridRecommender``)."""
+
+    # Declared for type checkers: set by HybridRecommender's __init__, fit and load.
+    attrs_: Any
+    base_: Any
+    booster_: Any
+    consumable_categories: Any
+    event_weights: Any
+    exclude_seen: Any
+    history_: Any
+    item_factors_: Any
+    max_recent: Any
+    order_source_: Any
+    per_source: Any
+    popular_: Any
+    recent_half_life: Any
+    tables_: Any
+    user_index_: Any
+
+    def _check_fitted(self) -> None:  # pragma: no cover - HybridRecommender overrides it
+        raise NotImplementedError
 
     # ------------------------------------------------------------------ recommendations
     def recommend(
@@ -236,15 +257,15 @@ class QueryMixin:
         if name == "category" and self.popular_.categories_[item]:
             return f"Popular in {self.popular_.categories_[item]}"
         if name == "als" and len(seeds) and self.item_factors_.shape[1]:
-            seed = int(seeds[int(np.argmax(self.item_factors_[seeds] @ self.item_factors_[item]))])
-            verb = "bought" if seed in set(row.items[row.bought].tolist()) else "viewed"
-            return f"Because you {verb} {titles[seed]}"
+            top = int(seeds[int(np.argmax(self.item_factors_[seeds] @ self.item_factors_[item]))])
+            verb = "bought" if top in set(row.items[row.bought].tolist()) else "viewed"
+            return f"Because you {verb} {titles[top]}"
         table, template, pool = {
             "covisit": (self.tables_.covisit, "Because you viewed {}", seeds),
             "copurchase": (self.tables_.copurchase, "Often bought with {}", row.items[row.bought]),
             "content": (self.tables_.content, "Similar to {}", seeds),
         }.get(name, (None, "", seeds))
-        seed = self._best_seed(table, pool, item) if table is not None else None
+        seed: int | None = self._best_seed(table, pool, item) if table is not None else None
         return template.format(titles[seed]) if seed is not None else "Trending now"
 
     def _similar_tier(self, row: ProfileRow) -> tuple[np.ndarray, Callable[[int], str]]:

@@ -32,7 +32,7 @@ def _ndcg(cands: CandidateSet, users: Sequence[int], truth: Sequence[set[int]], 
     for u in users:
         rows = cands.user(u)
         ranked = cands.items[rows][order_of(u, rows)][:K]
-        values.append(ndcg_at_k(ranked.tolist(), truth[u], K))
+        values.append(ndcg_at_k(ranked.tolist(), truth[u], K))  # type: ignore[arg-type]  # ids are ints here
     return float(np.mean(values)) if values else 0.0
 
 

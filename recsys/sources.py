@@ -187,7 +187,7 @@ class SourceTables:
         if self.als is None:
             return np.zeros((profiles.n_users, 1), np.float32)
         with _blas().limit(limits=1, user_api="blas"):
-            return self.als.recalculate_user(np.arange(profiles.n_users), profiles.conf)
+            return self.als.recalculate_user(np.arange(profiles.n_users), profiles.conf)  # type: ignore[attr-defined]
 
     def score(self, profiles: Profiles) -> dict[str, object]:
         """Per source, what ranks the catalog for each user of the batch.
@@ -201,7 +201,7 @@ class SourceTables:
         scores: dict[str, object] = {}
         if self.als is not None:
             vectors = self.user_vectors(profiles)
-            scores["als"] = vectors @ np.asarray(self.als.item_factors).T
+            scores["als"] = vectors @ np.asarray(self.als.item_factors).T  # type: ignore[attr-defined]
         else:
             scores["als"] = np.zeros((profiles.n_users, n_items), np.float32)
         for name, seeds, table in (

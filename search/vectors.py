@@ -43,8 +43,9 @@ def _one_thread() -> Iterator[None]:
 
 def storage_view(index: faiss.Index) -> np.ndarray:
     """The vectors a flat or HNSW-flat index stores, as a read-only numpy view (no copy)."""
-    flat = index if isinstance(index, faiss.IndexFlat) else faiss.downcast_index(index.storage)
-    view = faiss.rev_swig_ptr(flat.get_xb(), index.ntotal * index.d).reshape(index.ntotal, index.d)
+    # faiss' SWIG stubs do not declare storage/get_xb/sel/SearchParametersHNSW, which all exist.
+    flat = index if isinstance(index, faiss.IndexFlat) else faiss.downcast_index(index.storage)  # type: ignore[attr-defined]
+    view = faiss.rev_swig_ptr(flat.get_xb(), index.ntotal * index.d).reshape(index.ntotal, index.d)  # type: ignore[attr-defined]
     view.flags.writeable = False
     return view
 
@@ -56,7 +57,7 @@ def build_faiss(vectors: np.ndarray, *, hnsw_min_items: int, hnsw_m: int = 32, e
         index = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = ef_construction
     else:
-        index = faiss.IndexFlatIP(dim)
+        index = faiss.IndexFlatIP(dim)  # type: ignore[assignment]
     index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     return index
 
@@ -132,9 +133,9 @@ class VectorIndex:
         bitmap = None
         if allowed is not None:
             bitmap = np.packbits(allowed, bitorder="little")  # kept alive during the search
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bitmap)))
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bitmap)))  # type: ignore[call-arg]
         elif self.approximate:
-            params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k))
+            params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k))  # type: ignore[attr-defined]
         else:
             params = None
         with _one_thread():

@@ -53,7 +53,7 @@ class SearchResponse(BaseModel):
     facets: dict[str, dict[str, int]] = Field(description="`{facet: {value: count}}`, e.g. category, brand.")
     total: int = Field(description="Matches before `k` was applied.")
     corrected_query: str | None = Field(
-        default=None, description="The spelling-corrected query searched instead (\"did you mean\"), or null."
+        default=None, description='The spelling-corrected query searched instead ("did you mean"), or null.'
     )
     model_version: str
 

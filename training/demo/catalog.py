@@ -153,7 +153,8 @@ def _lifecycle(
 def catalog_frame(truth: CatalogTruth, tax: Taxonomy, rng: np.random.Generator) -> pd.DataFrame:
     """The ``catalog`` file: listed items only, sorted by item_id."""
     rows = np.flatnonzero(truth.listed)
-    titles, descriptions = [], []
+    titles: list[str] = []
+    descriptions: list[str | None] = []
     features = rng.integers(0, len(FEATURES), len(rows))
     no_description = rng.random(len(rows)) < 0.05
     for k, i in enumerate(rows):

@@ -103,11 +103,11 @@ def _legit(rng: np.random.Generator, w: _World, n: int) -> dict[str, np.ndarray]
 
 
 def _card_testing(rng: np.random.Generator, w: _World, n_rows: int) -> dict[str, np.ndarray]:
-    sizes = []
-    while sum(sizes) < n_rows:
-        sizes.append(int(rng.integers(5, 16)))
-    sizes[-1] -= sum(sizes) - n_rows
-    sizes = np.array([s for s in sizes if s > 0])
+    chunks: list[int] = []
+    while sum(chunks) < n_rows:
+        chunks.append(int(rng.integers(5, 16)))
+    chunks[-1] -= sum(chunks) - n_rows
+    sizes = np.array([s for s in chunks if s > 0])
     b = len(sizes)
     burst = np.repeat(np.arange(b), sizes)
     victim = rng.integers(0, len(w.cust_ids), b)

@@ -79,7 +79,9 @@ def build_taxonomy() -> Taxonomy:
     """Flatten ``vocab.DEPARTMENTS`` and ``vocab.COMPLEMENTS`` into index arrays."""
     departments = list(DEPARTMENTS)
     leaf_names, nouns, paths, leaf_dept, prices = [], [], [], [], []
-    brands, brand_dept, dept_brands = [], [], []
+    brands: list[str] = []
+    brand_dept: list[int] = []
+    dept_brands: list[np.ndarray] = []
     materials: list[str] = []
     dept_materials, dept_colors, dept_sizes = [], [], []
     for d, (dept, spec) in enumerate(DEPARTMENTS.items()):
