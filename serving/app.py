@@ -11,6 +11,7 @@ import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 import anyio.to_thread
 from fastapi import FastAPI
@@ -39,6 +40,7 @@ def create_app(
     *,
     model_store: ModelStore | None = None,
     online_state: OnlineState | None = None,
+    fraud_state_dir: Path | None = None,
 ) -> FastAPI:
     """Build the Shelfwise API.
 
@@ -47,6 +49,8 @@ def create_app(
         model_store: the models to serve. ``None`` loads ``settings.families`` from the registry
             under ``settings.model_alias`` at startup (the lifespan); until then ``/ready`` is 503.
         online_state: where events and fraud feedback go; default in-process memory.
+        fraud_state_dir: where the fraud velocity state persists when ``SHELFWISE_FRAUD_STATE_DIR``
+            is unset; ``None`` keeps it in memory.
 
     Raises:
         ValueError: ``settings.state_url`` asks for a backend this version lacks, or an API key
@@ -69,7 +73,7 @@ def create_app(
     app.state.auth = ApiKeyAuth(settings.api_keys)
     app.state.models = ModelStore(settings.families) if model_store is None else model_store
     app.state.online = InMemoryOnlineState() if online_state is None else online_state
-    app.state.fraud = FraudRuntime.from_env()  # velocity state + rule lists for /v1/fraud
+    app.state.fraud = FraudRuntime.from_env(default_dir=fraud_state_dir)  # velocity state + rules
     install_error_handlers(app)
     app.include_router(api_router)
     _add_middleware(app, public)
@@ -100,6 +104,8 @@ def create_app_from_env() -> FastAPI:
     """Settings from ``SHELFWISE_*``; models from ``SHELFWISE_MODEL_DIRS`` if set, else the registry.
 
     ``SHELFWISE_MODEL_DIRS`` is JSON ``{family: directory}`` of saved models (local runs, tests).
+    A served process persists the fraud velocity state under ``SHELFWISE_HOME/fraud-state``
+    unless ``SHELFWISE_FRAUD_STATE_DIR`` says otherwise, so a restart loses nothing.
     """
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
@@ -110,7 +116,7 @@ def create_app_from_env() -> FastAPI:
         except json.JSONDecodeError as exc:
             raise ValueError(f"{MODEL_DIRS_ENV} must be JSON {{family: directory}}: {exc}") from exc
         store = ModelStore.from_dirs(dirs, families=settings.families)
-    return create_app(settings, model_store=store)
+    return create_app(settings, model_store=store, fraud_state_dir=settings.home_dir / "fraud-state")
 
 
 def _lifespan(

@@ -3,7 +3,9 @@
 Configured by environment (read once when the app is built):
 
 * ``SHELFWISE_FRAUD_STATE_DIR``: directory of the persisted fraud state (journal replayed at
-  start, so a restart loses nothing). Unset: the state lives in memory only, and a warning says so.
+  start, so a restart loses nothing). ``shelfwise serve`` defaults it to ``SHELFWISE_HOME/fraud-state``;
+  an app built directly with ``create_app`` and no such variable keeps the state in memory only,
+  and a warning says so.
 * ``SHELFWISE_FRAUD_RULES``: a JSON file of allow/block lists and rules (``fraud.rules``). It is
   re-read when its modification time changes, so operators edit data, not code, without a restart.
 """
@@ -44,9 +46,9 @@ class FraudRuntime:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_env(cls) -> FraudRuntime:
-        """Build from ``SHELFWISE_FRAUD_STATE_DIR`` and ``SHELFWISE_FRAUD_RULES``."""
-        directory = os.environ.get(STATE_DIR_ENV)
+    def from_env(cls, *, default_dir: str | Path | None = None) -> FraudRuntime:
+        """Build from ``SHELFWISE_FRAUD_STATE_DIR`` (else ``default_dir``) and ``SHELFWISE_FRAUD_RULES``."""
+        directory = os.environ.get(STATE_DIR_ENV) or (str(default_dir) if default_dir else None)
         if not directory:
             logger.warning("%s is not set: the fraud velocity state is in memory only.", STATE_DIR_ENV)
         return cls(InProcessFraudState(directory or None), rules_path=os.environ.get(RULES_ENV) or None)

@@ -42,11 +42,12 @@ def test_an_unsupported_state_backend_is_refused() -> None:
 
 
 def test_create_app_from_env_serves_model_dirs(
-    monkeypatch: pytest.MonkeyPatch, model_dirs: dict[str, Path]
+    monkeypatch: pytest.MonkeyPatch, model_dirs: dict[str, Path], tmp_path: Path
 ) -> None:
     monkeypatch.setenv("SHELFWISE_MODEL_DIRS", json.dumps({f: str(d) for f, d in model_dirs.items()}))
     monkeypatch.setenv("SHELFWISE_API_KEYS", json.dumps({"env-key": ["storefront"]}))
-    monkeypatch.chdir(model_dirs["recsys"])  # no stray .env is read
+    monkeypatch.setenv("SHELFWISE_HOME", str(tmp_path / "home"))  # state (fraud journal) goes here
+    monkeypatch.chdir(tmp_path)  # no stray .env is read
     with TestClient(create_app_from_env(), headers={"X-API-Key": "env-key"}) as client:
         assert client.get("/ready").status_code == 200
         body = client.post("/v1/recommendations", json={"k": 1}).json()

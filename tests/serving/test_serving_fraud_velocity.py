@@ -150,3 +150,17 @@ def test_admin_replaces_rules_and_they_apply_at_once(client: TestClient, runtime
     refused = client.put("/v1/admin/fraud-rules", json=bad, headers=admin)
     assert refused.status_code == 422
     assert runtime.rules.to_json()["block"] == {"customer_id": ["c9"]}  # unchanged
+
+
+def test_served_process_persists_fraud_state_under_home_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from serving.app import create_app_from_env
+    from serving.fraud_runtime import STATE_DIR_ENV
+
+    monkeypatch.delenv(STATE_DIR_ENV, raising=False)
+    monkeypatch.setenv("SHELFWISE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SHELFWISE_MODEL_DIRS", "{}")
+    monkeypatch.setenv("SHELFWISE_FAMILIES", '["fraud"]')
+    app = create_app_from_env()
+    assert app.state.fraud.state.directory == tmp_path / "home" / "fraud-state"
