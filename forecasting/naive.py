@@ -27,13 +27,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pandas.api import types as ptypes
 
+from forecasting.panel import check_sales
 from forecasting.types import ForecastPoint
 from models.artifact import check_is_fitted, load_npz, save_npz
 from models.base import ModelBase
-from models.errors import ArtifactError, DataValidationError, InvalidInputError, UnknownIdError
-from models.frames import require_columns
+from models.errors import ArtifactError, InvalidInputError, UnknownIdError
 
 PAYLOAD = "series.npz"
 DEFAULT_STORE = "all"
@@ -61,15 +60,7 @@ def daily_series(sales: pd.DataFrame) -> DailySeries:
         DataValidationError: a required column is missing, ``date`` is not a date-time column or
             ``quantity`` is not numeric.
     """
-    require_columns(sales, ("item_id", "date", "quantity"), name="sales")
-    if not ptypes.is_datetime64_any_dtype(sales["date"]):
-        raise DataValidationError(
-            f"sales: date must be a datetime64 column, got {sales['date'].dtype}", file="sales", column="date"
-        )
-    if not ptypes.is_numeric_dtype(sales["quantity"]) or ptypes.is_bool_dtype(sales["quantity"]):
-        raise DataValidationError(
-            f"sales: quantity must be numeric, got {sales['quantity'].dtype}", file="sales", column="quantity"
-        )
+    check_sales(sales)
     days = sales["date"].dt.tz_localize(None) if sales["date"].dt.tz else sales["date"]
     days = days.to_numpy().astype("datetime64[D]")
     stores = (

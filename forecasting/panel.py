@@ -146,15 +146,7 @@ def build_panel(sales: pd.DataFrame, freq: str | None = None) -> Panel:
         DataValidationError: a missing or badly typed column, or dates off the frequency grid.
         InvalidInputError: an unsupported ``freq``.
     """
-    require_columns(sales, ("item_id", "date", "quantity"), name="sales")
-    if not ptypes.is_datetime64_any_dtype(sales["date"]):
-        raise DataValidationError(
-            f"sales: date must be a datetime64 column, got {sales['date'].dtype}", file="sales", column="date"
-        )
-    if not ptypes.is_numeric_dtype(sales["quantity"]) or ptypes.is_bool_dtype(sales["quantity"]):
-        raise DataValidationError(
-            f"sales: quantity must be numeric, got {sales['quantity'].dtype}", file="sales", column="quantity"
-        )
+    check_sales(sales)
     dates = sales["date"].dt.tz_localize(None) if sales["date"].dt.tz else sales["date"]
     dates = dates.dt.normalize()
     freq = freq or infer_freq(dates)
@@ -308,3 +300,20 @@ def known_future(panel: Panel, history: Panel, horizon: int, known: list[str]) -
     for name in known:
         calendar[name] = panel.covariates[name][rows, start : start + horizon].ravel()
     return future_covariates(history, horizon, calendar)
+
+
+def check_sales(sales: pd.DataFrame) -> None:
+    """Refuse a sales frame without item_id/date/quantity, a non-datetime date or a non-numeric quantity.
+
+    Raises:
+        DataValidationError: naming the column and the dtype found.
+    """
+    require_columns(sales, ("item_id", "date", "quantity"), name="sales")
+    if not ptypes.is_datetime64_any_dtype(sales["date"]):
+        raise DataValidationError(
+            f"sales: date must be a datetime64 column, got {sales['date'].dtype}", file="sales", column="date"
+        )
+    if not ptypes.is_numeric_dtype(sales["quantity"]) or ptypes.is_bool_dtype(sales["quantity"]):
+        raise DataValidationError(
+            f"sales: quantity must be numeric, got {sales['quantity'].dtype}", file="sales", column="quantity"
+        )

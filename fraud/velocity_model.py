@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from fraud.baseline import _labels
+from fraud.boosting import train_binary_booster
 from fraud.calibration import apply_calibration, fit_calibration
 from fraud.checks import EPOCH, check_transaction
 from fraud.columns import AMOUNT, TIMESTAMP
@@ -208,27 +209,20 @@ class VelocityFraudModel(ModelBase):
         return train, valid
 
     def _train(self, features: np.ndarray, labels: np.ndarray) -> lgb.Booster:
-        params = {
-            "objective": "binary",
-            "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves,
-            "min_data_in_leaf": self.min_child_samples,
-            "lambda_l2": self.reg_lambda,
-            "scale_pos_weight": self.scale_pos_weight,
-            "seed": self.random_state,
-            "deterministic": True,
-            "force_row_wise": True,
-            "num_threads": self.n_jobs,
-            "verbose": -1,
-        }
-        data = lgb.Dataset(
+        return train_binary_booster(
             features,
-            label=labels,
-            feature_name=self.feature_names_,
-            categorical_feature=self.features_.spec.categorical,
-            params={"verbose": -1},
+            labels,
+            feature_names=self.feature_names_,
+            categorical=self.features_.spec.categorical,
+            n_estimators=self.n_estimators,
+            learning_rate=self.learning_rate,
+            num_leaves=self.num_leaves,
+            min_child_samples=self.min_child_samples,
+            n_jobs=self.n_jobs,
+            random_state=self.random_state,
+            lambda_l2=self.reg_lambda,
+            scale_pos_weight=self.scale_pos_weight,
         )
-        return lgb.train(params, data, num_boost_round=self.n_estimators)
 
     def predict_proba(self, transactions: pd.DataFrame, *, history: pd.DataFrame | None = None) -> np.ndarray:
         """Calibrated fraud probabilities of ``transactions``, with ``history`` as earlier context.
