@@ -27,7 +27,7 @@ from serving.metrics import instrument
 from serving.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from serving.model_store import ModelStore
 from serving.ratelimit import RateLimitMiddleware
-from serving.routers import api_router
+from serving.routers import ROUTERS
 from serving.state import InMemoryOnlineState, OnlineState
 
 logger = logging.getLogger("shelfwise.serving")
@@ -75,7 +75,8 @@ def create_app(
     app.state.online = InMemoryOnlineState() if online_state is None else online_state
     app.state.fraud = FraudRuntime.from_env(default_dir=fraud_state_dir)  # velocity state + rules
     install_error_handlers(app)
-    app.include_router(api_router)
+    for router in ROUTERS:
+        app.include_router(router)
     _add_middleware(app, public)
     if not settings.api_keys:
         logger.warning("No API keys configured (SHELFWISE_API_KEYS): every /v1 endpoint answers 401.")

@@ -1,11 +1,13 @@
 """Demand forecasts for planners (``planner`` scope)."""
 
 from fastapi import APIRouter, Depends
+from starlette.responses import Response
 
 from models.errors import InvalidInputError
 from serving.deps import ForecastDep, require_scope
+from serving.responses import json_response
 from serving.schemas.common import problem_responses
-from serving.schemas.forecast import ForecastPointOut, ForecastRequest, ForecastResponse
+from serving.schemas.forecast import ForecastRequest, ForecastResponse
 
 router = APIRouter(
     prefix="/v1",
@@ -16,7 +18,7 @@ router = APIRouter(
 
 
 @router.post("/forecast", response_model=ForecastResponse, responses=problem_responses(404))
-def forecast(body: ForecastRequest, forecaster: ForecastDep) -> ForecastResponse:
+async def forecast(body: ForecastRequest, forecaster: ForecastDep) -> Response:
     """Mean and interval for one item (and store) over ``horizon`` periods: a precomputed lookup."""
     model, version = forecaster.get()
     max_horizon = int(model.max_horizon)
@@ -27,9 +29,11 @@ def forecast(body: ForecastRequest, forecaster: ForecastDep) -> ForecastResponse
             value=body.horizon,
         )
     points = model.forecast(body.item_id, store_id=body.store_id, horizon=body.horizon)
-    return ForecastResponse(
-        item_id=body.item_id,
-        store_id=body.store_id,
-        points=[ForecastPointOut(date=p.date, mean=p.mean, lower=p.lower, upper=p.upper) for p in points],
-        model_version=version,
+    return json_response(
+        {
+            "item_id": body.item_id,
+            "store_id": body.store_id,
+            "points": [{"date": p.date, "mean": p.mean, "lower": p.lower, "upper": p.upper} for p in points],
+            "model_version": version,
+        }
     )

@@ -30,11 +30,15 @@ router = APIRouter(
 
 
 @router.post("/score", response_model=FraudScoreResponse, responses=problem_responses(503))
-def score_transaction(body: TransactionIn, fraud: FraudDep, runtime: FraudRuntimeDep) -> FraudScoreResponse:
+async def score_transaction(
+    body: TransactionIn, fraud: FraudDep, runtime: FraudRuntimeDep
+) -> FraudScoreResponse:
     """Fraud probability, approve/review/decline, the reasons and the rule that decided, if any.
 
     A model with velocity features reads the entity histories of the online state, then records
     the transaction there; the same ``transaction_id`` scored again returns the stored answer.
+    ``async`` on purpose: scoring is under a millisecond of GIL-bound work, and the thread pool
+    would add a hop (~0.1 ms of CPU) without adding parallelism (see docs/ARCHITECTURE.md).
     """
     # model_dump includes the extra fields: the model reads whichever columns it was trained on.
     model, version = fraud.get()

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from forecasting.inventory import advise
 from serving.deps import ForecastDep, require_scope
 from serving.schemas.common import Id, problem_responses
-from serving.schemas.inventory import ReorderResponse
+from serving.schemas.inventory import ReorderQuery, ReorderResponse
 
 router = APIRouter(
     prefix="/v1/inventory",
@@ -18,35 +18,25 @@ router = APIRouter(
 
 
 @router.get("/{item_id}/reorder", response_model=ReorderResponse)
-def reorder(
+async def reorder(
     forecaster: ForecastDep,
     item_id: Annotated[Id, Path(description="The item.")],
-    lead_time: Annotated[
-        int, Query(ge=1, description="Periods until an order arrives (days for daily sales).")
-    ],
-    store_id: Annotated[
-        str | None, Query(min_length=1, max_length=256, description="Omit for all stores.")
-    ] = None,
-    service_level: Annotated[
-        float, Query(gt=0, lt=1, description="Cycle service level: probability of no stock-out.")
-    ] = 0.95,
-    on_hand: Annotated[float, Query(ge=0, description="Inventory position (on hand + on order).")] = 0.0,
-    review_period: Annotated[int, Query(ge=0, description="Periods until the next order decision.")] = 1,
+    query: Annotated[ReorderQuery, Query()],
 ) -> ReorderResponse:
     """Safety stock, reorder point and suggested order quantity over the lead time."""
     model, version = forecaster.get()
     advice = advise(
         model,
         item_id,
-        store_id=store_id,
-        lead_time=lead_time,
-        service_level=service_level,
-        on_hand=on_hand,
-        review_period=review_period,
+        store_id=query.store_id,
+        lead_time=query.lead_time,
+        service_level=query.service_level,
+        on_hand=query.on_hand,
+        review_period=query.review_period,
     )
     return ReorderResponse(
         item_id=item_id,
-        store_id=store_id,
+        store_id=query.store_id,
         lead_time=advice.lead_time,
         review_period=advice.review_period,
         service_level=advice.service_level,

@@ -1,6 +1,20 @@
 """Reorder advice schemas."""
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ReorderQuery(BaseModel):
+    """Query parameters of ``GET /v1/inventory/{item_id}/reorder`` (unknown names are refused)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lead_time: int = Field(ge=1, description="Periods until an order arrives (days for daily sales).")
+    store_id: str | None = Field(None, min_length=1, max_length=256, description="Omit for all stores.")
+    service_level: float = Field(
+        0.95, gt=0, lt=1, description="Cycle service level: probability of no stock-out."
+    )
+    on_hand: float = Field(0.0, ge=0, description="Inventory position (on hand + on order).")
+    review_period: int = Field(1, ge=0, description="Periods until the next order decision.")
 
 
 class ReorderResponse(BaseModel):
