@@ -72,6 +72,17 @@ class Result:
     statuses: dict[int, int]
 
 
+class Served(tuple[str, str]):
+    """``(url, key)`` as before (it unpacks the same), plus the server process's ``pid``."""
+
+    pid: int
+
+    def __new__(cls, url: str, key: str, pid: int) -> Served:
+        served = super().__new__(cls, (url, key))
+        served.pid = pid
+        return served
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -84,12 +95,27 @@ def running_server(
     *,
     env: dict[str, str] | None = None,
     ready_timeout: float = 120.0,
-) -> Iterator[tuple[str, str]]:
+) -> Iterator[Served]:
     """Start ``uvicorn --factory serving.app:create_app_from_env`` on a free port; yield (url, key).
+
+    The yielded tuple also carries the server's ``pid`` (``served.pid``), e.g. to sample its RSS.
 
     ``model_dirs`` serves model directories directly (SHELFWISE_MODEL_DIRS); without it the
     server loads champions from the registry under ``SHELFWISE_HOME`` (pass it in ``env``).
+    Without a ``SHELFWISE_HOME`` the server's durable state (event log, fraud journal) goes to a
+    temporary directory removed afterwards, so runs neither share nor accumulate state.
     """
+    with tempfile.TemporaryDirectory(prefix="shelfwise-bench-home-") as home:
+        if "SHELFWISE_HOME" not in (env or {}):
+            env = {**(env or {}), "SHELFWISE_HOME": home}
+        with _serve(model_dirs, env=env, ready_timeout=ready_timeout) as served:
+            yield served
+
+
+@contextmanager
+def _serve(
+    model_dirs: dict[str, str] | None, *, env: dict[str, str] | None, ready_timeout: float
+) -> Iterator[Served]:
     key = "bench-" + secrets.token_urlsafe(12)
     port = _free_port()
     full_env = {**os.environ, **(env or {}), "SHELFWISE_API_KEYS": json.dumps({key: ALL_SCOPES})}
@@ -118,7 +144,7 @@ def running_server(
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(url, proc, ready_timeout)
-        yield url, key
+        yield Served(url, key, proc.pid)
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -276,7 +302,7 @@ def _measure_wrk(
         out = _run_wrk(cmd, duration)
     finally:
         os.unlink(f.name)
-    pct = dict(re.findall(r"^\s+(50|75|90|99)(?:\.0+)?%\s+(\S+)$", out, flags=re.M))
+    pct = dict(re.findall(r"^\s+(50|75|90|99)(?:\.0+)?%\s+(\S+)\s*$", out, flags=re.M))
     total_match = re.search(r"(\d+) requests in", out)
     rps_match = re.search(r"Requests/sec:\s+([0-9.]+)", out)
     if total_match is None or rps_match is None or "50" not in pct:

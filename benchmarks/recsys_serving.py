@@ -14,19 +14,21 @@ on it with ``benchmarks/loadgen.py`` and loads it from this process: keep-alive,
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
-import tempfile
-import time
-from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
+# Before numpy loads OpenBLAS: single-query calls on one thread, as the server runs them.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+import argparse  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 from benchmarks.loadgen import Scenario, measure_all, print_table, running_server  # noqa: E402
 from recsys.hybrid import HybridRecommender  # noqa: E402
 from recsys.types import ItemFilter  # noqa: E402

@@ -120,7 +120,8 @@ def quality(model: HybridSearch, bm25: BM25Search, test: dict) -> dict[str, dict
         "semantic": "semantic (MiniLM int8 ONNX, exact)",
         "rrf": "hybrid, RRF",
         "hybrid": f"hybrid, score fusion (tuned: semantic w={model.semantic_weight_:.2f}, "
-        f"coverage c={model.coverage_weight_:.2f})",
+        f"coverage c={model.coverage_weight_:.2f})"
+        + (f" + LambdaRank re-rank of the top {model.rerank_k}" if model.reranker_ is not None else ""),
     }
     rows.update({label: {} for label in labels.values()})
     for q in test:
@@ -217,8 +218,9 @@ def main(argv: list[str] | None = None) -> None:
         base = base or nd
         print(f"| {label} | {nd:.4f} | {rr:.4f} | {rc:.4f} | {nd / base:.3f}x |")
     print(
-        f"\nFusion weights tuned on the tuning half in {tune_s:.1f} s (21 x 6 grid): "
-        f"semantic w={model.semantic_weight_:.2f}, coverage c={model.coverage_weight_:.2f}.\n"
+        f"\nFusion weights tuned on the tuning half in {tune_s:.1f} s (21 x 6 grid, then the re-ranker): "
+        f"semantic w={model.semantic_weight_:.2f}, coverage c={model.coverage_weight_:.2f}; "
+        f"re-ranker: {(model.tuning_ or {}).get('rerank', 'not trained')}.\n"
     )
     speed(model, catalog, vectors, list(test), encoder_dir, bm25_s, index_s, encode_s)
 

@@ -24,7 +24,7 @@ import pandas as pd
 from forecasting.panel import SEASON, freq_family
 
 STATIC = ("item_id", "store_id")
-OBJECTIVE = {"l2": "regression", "tweedie": "tweedie", "poisson": "poisson"}
+OBJECTIVE = {"l1": "regression_l1", "l2": "regression", "tweedie": "tweedie", "poisson": "poisson"}
 
 
 def season_length(freq: str) -> int:
@@ -80,7 +80,7 @@ def make_forecaster(freq: str, objective: str, lgbm_params: dict[str, Any]) -> A
     )
     # Standardising each series lets one l2 model share shapes across series of any volume;
     # tweedie/poisson keep raw counts (their log link already works in relative terms).
-    scalers: list[Any] = [LocalStandardScaler()] if objective == "l2" else []
+    scalers: list[Any] = [LocalStandardScaler()] if objective in ("l1", "l2") else []
     return MLForecast(
         models={"lgbm": model},
         freq=freq,

@@ -2,7 +2,9 @@
 
 One LightGBM model learns from every (item, store) series at once (mlforecast builds the lags,
 rolling means, calendar features and covariates; ``forecasting.features`` lists them). Forecasts
-are recursive: each step feeds the previous prediction back into the lags.
+are recursive by default: each step feeds the previous prediction back into the lags;
+``strategy="direct"`` (``forecasting.direct``) forecasts every step from the origin instead, and
+``"ensemble"`` averages both. ``seasonal_blend`` mixes in the seasonal naive.
 
 **Intervals** come from split conformal calibration on backtest windows. A calibration model is
 fit on the history before the first of ``calibration_windows`` origins (``calibration_step``
@@ -31,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecasting import features
+from forecasting import direct, features
 from forecasting.panel import Panel, build_panel, freq_family, future_covariates, known_future, series_scale
 from forecasting.types import ForecastPoint
 from models.artifact import check_is_fitted, load_npz, save_npz
@@ -40,7 +42,9 @@ from models.errors import ArtifactError, DataValidationError, InvalidInputError,
 
 PAYLOAD = "forecasts.npz"
 BOOSTER = "booster.txt"
-OBJECTIVES = ("l2", "tweedie", "poisson")
+OBJECTIVES = ("l1", "l2", "tweedie", "poisson")
+STRATEGIES = ("recursive", "direct", "ensemble")
+ARRAYS = ("item_ids", "store_ids", "dates", "mean", "lower", "upper", "scale", "quantiles")  # the npz
 
 
 class GlobalForecaster(ModelBase):
@@ -50,8 +54,15 @@ class GlobalForecaster(ModelBase):
         freq: pandas frequency of the sales (``D``, ``W-FRI``, ``MS`` ...); None infers it.
         max_horizon: periods precomputed per series (and the longest ``forecast`` accepts).
         level: nominal coverage of the prediction interval, in (0, 1).
-        objective: ``l2`` (per-series standardised target), ``tweedie`` or ``poisson`` (raw
-            counts with a log link, for intermittent demand).
+        objective: ``l2`` (per-series standardised target), ``l1`` (absolute error in units:
+            WAPE/WMAE's loss), ``tweedie`` or ``poisson`` (log link, for intermittent demand).
+        strategy: ``recursive`` (mlforecast, each step feeds the previous prediction back into
+            the lags), ``direct`` (one model forecasts every step from the origin, target relative
+            to the series' level: ``forecasting.direct``; always l1 or, for tweedie/poisson, that
+            objective) or ``ensemble`` (the mean of both).
+        seasonal_blend: weight in [0, 1] of the seasonal naive in the served mean
+            (``(1 - w) * model + w * seasonal naive``); choose it on backtest windows.
+        max_train_rows: (series, origin, step) rows the direct strategy samples for training.
         n_estimators, learning_rate, num_leaves, min_child_samples: LightGBM's.
         calibration_windows: forecast origins whose errors calibrate the intervals.
         calibration_step: periods between those origins (None: a quarter of ``max_horizon``).
@@ -80,6 +91,9 @@ class GlobalForecaster(ModelBase):
         max_horizon: int = 56,
         level: float = 0.8,
         objective: str = "l2",
+        strategy: str = "recursive",
+        seasonal_blend: float = 0.0,
+        max_train_rows: int = 200_000,
         n_estimators: int = 300,
         learning_rate: float = 0.05,
         num_leaves: int = 31,
@@ -92,6 +106,9 @@ class GlobalForecaster(ModelBase):
         self.max_horizon = max_horizon
         self.level = level
         self.objective = objective
+        self.strategy = strategy
+        self.seasonal_blend = seasonal_blend
+        self.max_train_rows = max_train_rows
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -133,8 +150,7 @@ class GlobalForecaster(ModelBase):
         self.lower_ = np.maximum(mean - half, 0.0) if clip else mean - half
         self.item_ids_, self.store_ids_, self.freq_ = panel.item_ids, panel.store_ids, panel.freq
         self.dates_ = panel.future_dates(self.max_horizon).to_numpy().astype("datetime64[D]")
-        self.booster_text_ = forecaster.models_["lgbm"].booster_.model_to_string()
-        self.feature_names_ = list(forecaster.ts.features_order_)
+        self.booster_text_, self.feature_names_ = direct.describe(forecaster)
         self.data_window_ = {
             "start": panel.dates[0].date().isoformat(),
             "end": panel.end.date().isoformat(),
@@ -146,33 +162,48 @@ class GlobalForecaster(ModelBase):
         return self
 
     def _check_params(self) -> None:
-        h, level = self.max_horizon, self.level
-        if isinstance(h, bool) or not isinstance(h, int | np.integer) or h < 1:
-            raise InvalidInputError(f"max_horizon must be an integer >= 1, got {h!r}", field="max_horizon")
+        for name in ("max_horizon", "max_train_rows", "calibration_windows"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+                raise InvalidInputError(f"{name} must be an integer >= 1, got {value!r}", field=name)
+        for name, options in (("objective", OBJECTIVES), ("strategy", STRATEGIES)):
+            if getattr(self, name) not in options:
+                raise InvalidInputError(
+                    f"{name} must be one of {list(options)}, got {getattr(self, name)!r}", field=name
+                )
+        level, blend = self.level, self.seasonal_blend
         if not isinstance(level, int | float) or not 0 < level < 1:
             raise InvalidInputError(f"level must be in (0, 1), got {level!r}", field="level")
-        if self.objective not in OBJECTIVES:
+        if isinstance(blend, bool) or not isinstance(blend, int | float) or not 0 <= blend <= 1:
             raise InvalidInputError(
-                f"objective must be one of {list(OBJECTIVES)}, got {self.objective!r}", field="objective"
-            )
-        windows = self.calibration_windows
-        if isinstance(windows, bool) or not isinstance(windows, int | np.integer) or windows < 1:
-            raise InvalidInputError(
-                f"calibration_windows must be an integer >= 1, got {windows!r}", field="calibration_windows"
+                f"seasonal_blend must be in [0, 1], got {blend!r}", field="seasonal_blend"
             )
         if self.freq is not None:
             freq_family(self.freq)
 
     def _train(self, panel: Panel) -> Any:
-        if self.objective != "l2" and np.nanmin(panel.values) < 0:
+        if self.objective in ("tweedie", "poisson") and np.nanmin(panel.values) < 0:
             raise InvalidInputError(
-                f"objective {self.objective!r} needs non-negative sales; use objective='l2'",
+                f"objective {self.objective!r} needs non-negative sales; use objective='l1' or 'l2'",
                 field="objective",
             )
+        if self.strategy != "recursive":
+            model = direct.train(
+                panel,
+                horizon=self.max_horizon,
+                objective=self.objective if self.objective in ("tweedie", "poisson") else "l1",
+                lgbm_params=self._lgbm_params(),
+                max_rows=int(self.max_train_rows),
+                random_state=self.random_state,
+            )
+            return model if self.strategy == "direct" else (self._train_recursive(panel), model)
+        return self._train_recursive(panel)
+
+    def _train_recursive(self, panel: Panel) -> Any:
         forecaster = features.make_forecaster(panel.freq, self.objective, self._lgbm_params())
         frame = panel.long()
         kwargs = {}
-        if self.objective == "l2":
+        if self.objective in ("l1", "l2"):
             # The target is standardised per series, so plain l2 would weigh a 5-unit series like
             # a 5,000-unit one; weighting rows by the series' spread makes the loss count units,
             # as WAPE and WMAE do (first 15 Walmart stores: WMAE 1.01x -> 0.98x seasonal naive).
@@ -194,14 +225,26 @@ class GlobalForecaster(ModelBase):
             "random_state": self.random_state,
         }
 
-    def _predict(self, forecaster: Any, panel: Panel, future: pd.DataFrame | None, clip: bool) -> np.ndarray:
-        """(series, max_horizon) recursive forecasts from the end of ``panel``."""
-        kwargs = {} if future is None else {"X_df": future}
-        with warnings.catch_warnings():  # NaN lags of young series are expected: LightGBM routes them
-            warnings.filterwarnings("ignore", "Found null values", UserWarning)
-            frame = forecaster.predict(self.max_horizon, new_df=panel.long(), **kwargs)
-        frame = frame.sort_values(["unique_id", "ds"])
-        mean = frame["lgbm"].to_numpy(float).reshape(len(panel.item_ids), self.max_horizon)
+    def _predict(
+        self, forecaster: Any, panel: Panel, future: pd.DataFrame | None, clip: bool, blend: bool = True
+    ) -> np.ndarray:
+        """(series, max_horizon) forecasts from the end of ``panel``, blended with the seasonal naive."""
+        if isinstance(forecaster, tuple):  # the ensemble: the mean of the recursive and direct forecasts
+            parts = [self._predict(part, panel, future, clip=False, blend=False) for part in forecaster]
+            mean = np.mean(parts, axis=0)
+        elif isinstance(forecaster, direct.DirectModel):
+            mean = direct.predict(forecaster, panel, self.max_horizon, future)
+        else:
+            kwargs = {} if future is None else {"X_df": future}
+            with warnings.catch_warnings():  # NaN lags of young series are expected: LightGBM routes them
+                warnings.filterwarnings("ignore", "Found null values", UserWarning)
+                frame = forecaster.predict(self.max_horizon, new_df=panel.long(), **kwargs)
+            frame = frame.sort_values(["unique_id", "ds"])
+            mean = frame["lgbm"].to_numpy(float).reshape(len(panel.item_ids), self.max_horizon)
+        if blend and self.seasonal_blend:
+            season = features.season_length(panel.freq)
+            naive = direct.seasonal_naive(panel.values, self.max_horizon, season)
+            mean = (1 - self.seasonal_blend) * mean + self.seasonal_blend * naive
         return np.maximum(mean, 0.0) if clip else mean
 
     def _calibrate(self, panel: Panel, season: int, known: list[str], clip: bool) -> np.ndarray:
@@ -323,17 +366,7 @@ class GlobalForecaster(ModelBase):
         path = self._write_meta(
             directory, extra={"freq": self.freq_, "features": getattr(self, "feature_names_", [])}
         )
-        save_npz(
-            path / PAYLOAD,
-            item_ids=self.item_ids_,
-            store_ids=self.store_ids_,
-            dates=self.dates_,
-            mean=self.mean_,
-            lower=self.lower_,
-            upper=self.upper_,
-            scale=self.scale_,
-            quantiles=self.quantiles_,
-        )
+        save_npz(path / PAYLOAD, **{name: getattr(self, f"{name}_") for name in ARRAYS})
         if getattr(self, "booster_text_", None):
             (path / BOOSTER).write_text(self.booster_text_)
         return path
@@ -349,7 +382,7 @@ class GlobalForecaster(ModelBase):
         arrays = load_npz(Path(directory) / PAYLOAD)
         model = cls(**meta["params"])
         try:
-            for name in ("item_ids", "store_ids", "dates", "mean", "lower", "upper", "scale", "quantiles"):
+            for name in ARRAYS:
                 setattr(model, f"{name}_", arrays[name])
         except KeyError as exc:
             raise ArtifactError(f"{directory}/{PAYLOAD} lacks array {exc}") from exc

@@ -1,8 +1,10 @@
 """The online state fraud scoring reads and writes: entity histories, labels and past answers.
 
 ``FraudState`` is the small interface the model talks to; ``InProcessFraudState`` keeps it in
-memory and, given a directory, appends every change to a JSON-lines journal there and replays it
-on start, so a restart loses nothing (a Redis implementation for several replicas comes later).
+memory and, given a directory, commits every change to a journal there (SQLite in WAL mode,
+``models.wal``) before the call returns, and replays it on start, so a restart, even after
+``kill -9``, loses nothing (a Redis implementation for several replicas comes later). A JSON-lines
+journal left by an earlier version (``fraud_state.jsonl``) is migrated once at start.
 
 Every scored transaction is recorded once (its id makes rescoring idempotent: the stored answer
 is returned and velocity counts do not move); a label only flips the ``fraud`` flag of the
@@ -10,7 +12,8 @@ transaction's history entries, and features read it only after the label delay (
 ``fraud.velocity``). History older than ``retention_s`` before the newest transaction of an
 entity is dropped from memory; all-time counts and sums are kept as running totals. Answers
 (idempotency) expire after the same retention, and at start a mostly stale journal is rewritten
-as a snapshot of the live state, so neither memory nor the journal grows without bound.
+as a snapshot of the live state (in one transaction), so neither memory nor the journal grows
+without bound.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
 import threading
 from collections import deque
 from collections.abc import Mapping
@@ -25,11 +29,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from models.wal import open_wal, transaction
+
 logger = logging.getLogger(__name__)
 
-JOURNAL = "fraud_state.jsonl"
+JOURNAL = "fraud_state.db"
+LEGACY_JOURNAL = "fraud_state.jsonl"  # before the SQLite journal: migrated once, then renamed
 DEFAULT_RETENTION_S = 90 * 86400.0  # > the default feature horizon (label delay 7 d + 30 d)
-# The journal is rewritten as a snapshot at start when it holds this many times more lines than
+# The journal is rewritten as a snapshot at start when it holds this many times more entries than
 # live transactions (expired answers, superseded labels), so it does not grow without bound.
 COMPACT_FACTOR, COMPACT_MIN_LINES = 2, 10_000
 
@@ -76,9 +83,10 @@ class InProcessFraudState:
     """Thread-safe in-memory ``FraudState``, optionally journaled to ``directory``.
 
     Args:
-        directory: where the journal lives; None keeps everything in memory only.
+        directory: where the journal (``fraud_state.db``) lives; None keeps everything in memory.
         retention_s: seconds of history kept per entity (must cover the model's feature horizon).
-        fsync: fsync after every write (survives power loss, costs about a disk flush per request).
+        fsync: fsync every commit (SQLite ``synchronous=FULL``: survives power loss, costs about a
+            disk flush per request). Without it a commit survives a killed process, not a power cut.
     """
 
     def __init__(
@@ -98,15 +106,25 @@ class InProcessFraudState:
         self._arrivals: deque[tuple[float, str]] = deque()  # (time, id): answers expire oldest first
         self._newest = float("-inf")
         self._lock = threading.Lock()
-        self._journal = None
+        self._db: sqlite3.Connection | None = None
         if self.directory is not None:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            lines = self._replay(self.directory / JOURNAL)
-            if lines > COMPACT_FACTOR * max(len(self._answers), 1) + COMPACT_MIN_LINES:
-                self._compact(self.directory / JOURNAL)
-            self._journal = open(self.directory / JOURNAL, "a", encoding="utf-8")  # noqa: SIM115
-            if _ends_torn(self.directory / JOURNAL):
-                self._journal.write("\n")  # end a torn line so the next entry starts clean
+            self._db = open_wal(self.directory / JOURNAL, "FULL" if fsync else "NORMAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS journal"
+                " (seq INTEGER PRIMARY KEY, op TEXT NOT NULL, entry TEXT NOT NULL)"
+            )
+            entries = self._replay()
+            legacy = self.directory / LEGACY_JOURNAL
+            # An empty journal next to a legacy file: migrate it. A non-empty one means the
+            # migration's snapshot was committed and only the rename below was cut short.
+            migrating = entries == 0 and legacy.is_file()
+            if migrating:
+                self._read_legacy(legacy)
+            if migrating or entries > COMPACT_FACTOR * max(len(self._answers), 1) + COMPACT_MIN_LINES:
+                self._compact()
+            if legacy.is_file():
+                os.replace(legacy, legacy.with_name(legacy.name + ".migrated"))
+                logger.warning("Migrated the fraud state journal %s into %s", legacy, JOURNAL)
 
     # ------------------------------------------------------------------ reads
     def recall(self, transaction_id: str) -> dict[str, Any] | None:
@@ -152,7 +170,8 @@ class InProcessFraudState:
         with self._lock:
             if transaction_id in self._answers:
                 return
-            self._apply_tx(transaction_id, float(time), float(amount), dict(entities), dict(answer))
+            # Journal first: a failed commit raises before memory changes, so nothing is
+            # answered from memory that a restart would forget.
             self._write(
                 {
                     "op": "tx",
@@ -163,21 +182,22 @@ class InProcessFraudState:
                     "answer": dict(answer),
                 }
             )
+            self._apply_tx(transaction_id, float(time), float(amount), dict(entities), dict(answer))
 
     def label(self, transaction_id: str, is_fraud: bool) -> bool:
         """Set the fraud flag of a recorded transaction; a later label overrides an earlier one."""
         with self._lock:
-            found = self._apply_label(transaction_id, int(bool(is_fraud)))
-            if found:
-                self._write({"op": "label", "id": transaction_id, "fraud": int(bool(is_fraud))})
-            return found
+            if transaction_id not in self._tx:
+                return False
+            self._write({"op": "label", "id": transaction_id, "fraud": int(bool(is_fraud))})
+            return self._apply_label(transaction_id, int(bool(is_fraud)))
 
     def close(self) -> None:
-        """Close the journal (the state stays readable)."""
+        """Close the journal (the state stays readable; later writes stay in memory only)."""
         with self._lock:
-            if self._journal is not None:
-                self._journal.close()
-                self._journal = None
+            if self._db is not None:
+                self._db.close()
+                self._db = None
 
     # ------------------------------------------------------------------ internals
     def _apply_tx(
@@ -238,41 +258,45 @@ class InProcessFraudState:
         return True
 
     def _write(self, entry: dict[str, Any]) -> None:
-        if self._journal is None:
+        """Commit one journal entry (the caller holds the lock)."""
+        if self._db is None:
             return
-        self._journal.write(json.dumps(entry, separators=(",", ":")) + "\n")
-        self._journal.flush()
-        if self.fsync:
-            os.fsync(self._journal.fileno())
+        with transaction(self._db):
+            self._db.execute(
+                "INSERT INTO journal (op, entry) VALUES (?, ?)",
+                (entry["op"], json.dumps(entry, separators=(",", ":"))),
+            )
 
-    def _replay(self, path: Path) -> int:
-        """Rebuild memory from the journal; a torn last line (crash mid-write) is skipped.
+    def _replay(self) -> int:
+        """Rebuild memory from the journal, in commit order; returns the number of entries."""
+        assert self._db is not None
+        entries = 0
+        for (text,) in self._db.execute("SELECT entry FROM journal ORDER BY seq"):
+            self._apply_entry(json.loads(text))
+            entries += 1
+        return entries
 
-        Returns:
-            The number of lines read.
-        """
-        if not path.is_file():
-            return 0
-        number = 0
-        with open(path, encoding="utf-8") as fh:
+    def _read_legacy(self, legacy: Path) -> None:
+        """Replay a JSON-lines journal of an earlier version; a torn line (crash) is skipped."""
+        with open(legacy, encoding="utf-8") as fh:
             for number, line in enumerate(fh, start=1):
                 try:
                     entry = json.loads(line)
                 except json.JSONDecodeError:
-                    logger.warning("Skipping unreadable line %d of %s", number, path)
+                    logger.warning("Skipping unreadable line %d of %s", number, legacy)
                     continue
-                op = entry.get("op")
-                if op == "tx" and entry["id"] not in self._answers:
-                    self._apply_tx(
-                        entry["id"], entry["t"], entry["amount"], entry["entities"], entry["answer"]
-                    )
-                elif op == "label":
-                    self._apply_label(entry["id"], int(entry["fraud"]))
-                elif op == "entity":
-                    self._hist[(entry["entity"], entry["value"])] = _history_from_json(entry)
-                elif op == "answer":
-                    self._restore_answer(entry)
-        return number
+                self._apply_entry(entry)
+
+    def _apply_entry(self, entry: dict[str, Any]) -> None:
+        op = entry.get("op")
+        if op == "tx" and entry["id"] not in self._answers:
+            self._apply_tx(entry["id"], entry["t"], entry["amount"], entry["entities"], entry["answer"])
+        elif op == "label":
+            self._apply_label(entry["id"], int(entry["fraud"]))
+        elif op == "entity":
+            self._hist[(entry["entity"], entry["value"])] = _history_from_json(entry)
+        elif op == "answer":
+            self._restore_answer(entry)
 
     def _restore_answer(self, entry: dict[str, Any]) -> None:
         """A snapshot answer: idempotency and label lookup only (its history lines hold it already)."""
@@ -283,42 +307,38 @@ class InProcessFraudState:
         self._arrivals.append((entry["t"], entry["id"]))
         self._newest = max(self._newest, entry["t"])
 
-    def _compact(self, path: Path) -> None:
-        """Rewrite the journal as a snapshot of the live state (atomic replace)."""
-        tmp = path.with_suffix(".compacting")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            for (entity, value), hist in self._hist.items():
-                fh.write(
-                    json.dumps({"op": "entity", "entity": entity, "value": value, **_history_to_json(hist)})
-                    + "\n"
-                )
-            for t, tx_id in self._arrivals:
-                if tx_id in self._answers:
-                    entry = {
-                        "op": "answer",
-                        "id": tx_id,
-                        "t": t,
-                        "entities": self._tx[tx_id][1],
-                        "answer": self._answers[tx_id],
-                        "fraud": self._labels.get(tx_id),
-                    }
-                    fh.write(json.dumps(entry, separators=(",", ":")) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+    def _compact(self) -> None:
+        """Replace the journal by a snapshot of the live state, in one transaction."""
+        assert self._db is not None
+        snapshot = [
+            {"op": "entity", "entity": entity, "value": value, **_history_to_json(hist)}
+            for (entity, value), hist in self._hist.items()
+        ]
+        snapshot += [
+            {
+                "op": "answer",
+                "id": tx_id,
+                "t": t,
+                "entities": self._tx[tx_id][1],
+                "answer": self._answers[tx_id],
+                "fraud": self._labels.get(tx_id),
+            }
+            for t, tx_id in self._arrivals
+            if tx_id in self._answers
+        ]
+        with transaction(self._db):
+            self._db.execute("DELETE FROM journal")
+            self._db.executemany(
+                "INSERT INTO journal (op, entry) VALUES (?, ?)",
+                ((e["op"], json.dumps(e, separators=(",", ":"))) for e in snapshot),
+            )
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the deleted pages leave the WAL file
         logger.info(
-            "Compacted %s to %d answers and %d entity histories", path, len(self._answers), len(self._hist)
+            "Compacted %s to %d answers and %d entity histories",
+            self.directory,
+            len(self._answers),
+            len(self._hist),
         )
-
-
-def _ends_torn(path: Path) -> bool:
-    """True when the file's last byte is not a newline (a write was cut off)."""
-    with open(path, "rb") as fh:
-        fh.seek(0, os.SEEK_END)
-        if fh.tell() == 0:
-            return False
-        fh.seek(-1, os.SEEK_END)
-        return fh.read(1) != b"\n"
 
 
 def _history_to_json(hist: EntityHistory) -> dict[str, Any]:

@@ -55,15 +55,32 @@ class Registration:
     comparison: dict[str, Any] = field(default_factory=dict)
 
 
+def _store_uri(settings: Settings) -> str:
+    """The tracking URI MLflow is given: a bare ``postgresql://`` names the pinned driver.
+
+    SQLAlchemy 2.1 maps ``postgresql://`` to psycopg 3, which is not a dependency; psycopg2 is.
+    """
+    uri = settings.tracking_uri
+    for bare in ("postgresql://", "postgres://"):
+        if uri.startswith(bare):
+            return "postgresql+psycopg2://" + uri.removeprefix(bare)
+    return uri
+
+
+def _is_database(uri: str) -> bool:
+    return uri.split(":", 1)[0].split("+", 1)[0] in {"sqlite", "postgresql", "mysql", "mssql"}
+
+
 def _client(settings: Settings):  # -> mlflow.MlflowClient; lazy: importing mlflow costs ~1 s
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
 
     settings.home_dir.mkdir(parents=True, exist_ok=True)
-    mlflow.set_tracking_uri(settings.tracking_uri)
-    mlflow.set_registry_uri(settings.tracking_uri)
-    return mlflow, mlflow.MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
+    uri = _store_uri(settings)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return mlflow, mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
 def _experiment_id(mlflow: Any, client: Any, settings: Settings) -> str:
@@ -71,8 +88,9 @@ def _experiment_id(mlflow: Any, client: Any, settings: Settings) -> str:
     if exp is not None:
         return exp.experiment_id
     location = None
-    if settings.tracking_uri.startswith("sqlite:"):
-        # Keep artifacts inside SHELFWISE_HOME, not in whatever the current directory is.
+    if _is_database(settings.tracking_uri):
+        # A database store (SQLite, PostgreSQL ...) keeps artifacts inside SHELFWISE_HOME, not
+        # in whatever the current directory is; a tracking server decides for itself.
         location = settings.artifact_root.as_uri()
     return client.create_experiment(settings.experiment, artifact_location=location)
 

@@ -54,6 +54,16 @@ class Settings(BaseSettings):
         default=None,
         description="Online state backend; default in-process. redis://host:port/db for replicas.",
     )
+    event_log_path: Path | None = Field(
+        default=None,
+        description="SQLite (WAL) log of accepted events and fraud labels, replayed at start; "
+        "default <home>/state/events.db.",
+    )
+    dask_scheduler: str | None = Field(
+        default=None,
+        description="Dask scheduler address (tcp://host:8786) `shelfwise train` runs the family jobs on; "
+        "default: in this process.",
+    )
     log_level: str = Field(default="info", description="Log level of the server.")
     log_format: Literal["json", "text"] = Field(
         default="json",
@@ -69,6 +79,11 @@ class Settings(BaseSettings):
         ge=0,
         description="Requests per minute per API key (token bucket, burst = one minute); 0 disables.",
     )
+
+    @field_validator("event_log_path", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: object) -> object:
+        return None if value == "" else value  # an empty line in .env means the default
 
     @field_validator("api_keys", mode="before")
     @classmethod

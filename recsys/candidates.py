@@ -6,7 +6,9 @@ The same code builds the re-ranker's training rows (offline) and the rows it sco
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -74,39 +76,139 @@ def _ranked(items: np.ndarray, scores: np.ndarray, n: int) -> np.ndarray:
     """The ``n`` best items with a positive score: score descending, ties by position."""
     keep = scores > 0
     items, scores = items[keep], scores[keep]
+    if len(scores) > n:  # sort only the top n and whatever ties with the n-th (same answer)
+        nth = np.partition(scores, len(scores) - n)[len(scores) - n]
+        keep = scores >= nth
+        items, scores = items[keep], scores[keep]
     return items[np.lexsort((items, -scores))[:n]]
 
 
-def _sparse_lookup(
-    rows: sp.csr_matrix, u: int, items: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(indices, values)`` of row ``u`` (sorted indices) and its values at ``items`` (0 where absent)."""
-    lo, hi = rows.indptr[u], rows.indptr[u + 1]
-    idx, val = rows.indices[lo:hi], rows.data[lo:hi]
-    at = np.minimum(np.searchsorted(idx, items), max(len(idx) - 1, 0))
-    found = (idx[at] == items) if len(idx) else np.zeros(len(items), bool)
-    return idx, val, np.where(found, val[at] if len(idx) else 0.0, 0.0)
+def _lookup(row: tuple[np.ndarray, np.ndarray], items: np.ndarray) -> np.ndarray:
+    """Values of a sparse row ``(sorted indices, values)`` at ``items`` (0 where absent)."""
+    idx, val = row
+    if not len(idx):
+        return np.zeros(len(items))
+    at = np.minimum(np.searchsorted(idx, items), len(idx) - 1)
+    return np.where(idx[at] == items, val[at], 0.0)
 
 
-def _source_tops(scores: dict, tables: SourceTables, u: int, blocked: np.ndarray, n: int) -> list[np.ndarray]:
-    """Per source (``SOURCE_NAMES`` order), user ``u``'s top ``n`` items, best first."""
-    als = scores["als"][u]
+@dataclass(frozen=True)
+class UserSignals:
+    """What the sources say about one user: the input of ``user_candidates``.
+
+    The batch path (``generate``, scipy over many users) and the single-user serving path
+    (``recsys.candidates_one``, plain numpy) both build this, so features are computed by one code.
+
+    Attributes:
+        als_top: the user's best ALS items (blocked ones removed), best first.
+        als_at: ALS score of given items.
+        rows: ``covisit``, ``copurchase``, ``content`` and ``last_covisit`` scores as sparse
+            rows ``(sorted indices, values)``.
+        shares: leaf and top-level category weight as 1-row arrays with a trailing 0 column
+            (what ``SourceTables.category_score`` reads, user 0).
+        affinity: leaf, top-level and brand shares of the recent weight (dense per code).
+        recent: ``(items, recency weights)`` of the profile, non-zero weights only.
+        size: distinct items in the profile.
+        blocked: sorted items that must not be candidates.
+    """
+
+    als_top: np.ndarray
+    als_at: Callable[[np.ndarray], np.ndarray]
+    rows: dict[str, tuple[np.ndarray, np.ndarray]]
+    shares: tuple[np.ndarray, np.ndarray]
+    affinity: tuple[np.ndarray, np.ndarray, np.ndarray]
+    recent: tuple[np.ndarray, np.ndarray]
+    size: int
+    blocked: np.ndarray
+
+
+def als_top(scores: np.ndarray, blocked: np.ndarray, n: int) -> np.ndarray:
+    """The ``n`` best items of a dense ALS score row, blocked items removed, ties by position."""
     if len(blocked):
-        als = als.copy()
-        als[blocked] = -np.inf
-    top = np.argpartition(-als, n - 1)[:n]
-    top = top[np.isfinite(als[top])]
-    tops = [top[np.lexsort((top, -als[top]))]]
+        scores = scores.copy()
+        scores[blocked] = -np.inf
+    top = np.argpartition(-scores, n - 1)[:n]
+    top = top[np.isfinite(scores[top])]
+    return top[np.lexsort((top, -scores[top]))]
+
+
+def _source_tops(sig: UserSignals, tables: SourceTables, n: int) -> list[np.ndarray]:
+    """Per source (``SOURCE_NAMES`` order), the user's top ``n`` items, best first."""
+    blocked = sig.blocked
+    tops = [sig.als_top]
     for name in ("covisit", "copurchase", "content"):
-        rows = scores[name]
-        lo, hi = rows.indptr[u], rows.indptr[u + 1]
-        idx, val = rows.indices[lo:hi], rows.data[lo:hi]
-        allowed = ~np.isin(idx, blocked) if len(blocked) else np.ones(len(idx), bool)
-        tops.append(_ranked(idx[allowed], val[allowed], n))
-    pool = tables.category_pool(scores["category"], u, n + len(blocked))
+        idx, val = sig.rows[name]
+        if len(blocked):
+            allowed = ~np.isin(idx, blocked)
+            idx, val = idx[allowed], val[allowed]
+        tops.append(_ranked(idx, val, n))
+    pool = tables.category_pool(sig.shares, 0, n + len(blocked))
     pool = pool[~np.isin(pool, blocked)] if len(blocked) else pool
-    tops.append(_ranked(pool, tables.category_score(scores["category"], u, pool), n))
+    tops.append(_ranked(pool, tables.category_score(sig.shares, 0, pool), n))
     return tops
+
+
+def pop_order(tables: SourceTables, attrs: ItemAttributes) -> np.ndarray:
+    """Items by popularity, ties by position (cached on the tables)."""
+    n_items = len(attrs.popularity)
+    return tables.cached("pop_order", lambda: np.lexsort((np.arange(n_items), -attrs.popularity)))
+
+
+def user_candidates(
+    sig: UserSignals, tables: SourceTables, attrs: ItemAttributes, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One user's merged candidates: ``(items, features, best source)``, items ascending."""
+    no = sig.blocked
+    per_user = _source_tops(sig, tables, n)
+    pops = pop_order(tables, attrs)[: n + len(no)]
+    pops = (pops[~np.isin(pops, no)] if len(no) else pops)[:n]
+    cand = np.unique(np.concatenate([*per_user, pops]))
+    rank_cols = np.full((len(SOURCE_NAMES) + 1, len(cand)), float(n), np.float32)
+    for j, found in enumerate([*per_user, pops]):
+        rank_cols[j, np.searchsorted(cand, found)] = np.arange(len(found))
+    feats = np.empty((len(cand), len(FEATURE_NAMES)), np.float32)
+    feats[:, 0] = sig.als_at(cand)
+    for j, name in enumerate(SOURCE_NAMES[1:4], start=1):
+        feats[:, 2 * j] = _lookup(sig.rows[name], cand)
+    feats[:, 8] = tables.category_score(sig.shares, 0, cand)
+    feats[:, 1 : 2 * len(SOURCE_NAMES) : 2] = rank_cols[:-1].T
+    base = 2 * len(SOURCE_NAMES)
+    feats[:, base] = (rank_cols[:-1] < n).sum(axis=0)
+    feats[:, base + 1] = attrs.popularity[cand]
+    feats[:, base + 2] = rank_cols[-1]
+    feats[:, base + 3] = attrs.days_since_last_event[cand]
+    feats[:, base + 4] = attrs.days_listed[cand]
+    feats[:, base + 5] = _share(sig.affinity[0], tables.leaf[cand])
+    feats[:, base + 6] = _share(sig.affinity[1], tables.top[cand])
+    feats[:, base + 7] = _share(sig.affinity[2], attrs.brand[cand])
+    feats[:, base + 8] = _price_gap(*sig.recent, attrs.log_price, cand)
+    feats[:, base + 9] = _lookup(sig.rows["last_covisit"], cand)
+    feats[:, base + 10] = np.log1p(sig.size)
+    return cand, feats, np.argmin(rank_cols, axis=0)
+
+
+def assemble(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> CandidateSet:
+    """A ``CandidateSet`` from per-user ``user_candidates`` results, in order."""
+    bounds = np.zeros(len(parts) + 1, np.int64)
+    bounds[1:] = np.cumsum([len(p[0]) for p in parts])
+    if not parts:
+        return CandidateSet(
+            np.zeros(0, np.int64),
+            np.zeros((0, len(FEATURE_NAMES)), np.float32),
+            bounds,
+            np.zeros(0, np.int64),
+        )
+    return CandidateSet(
+        np.concatenate([p[0] for p in parts]).astype(np.int64),
+        np.concatenate([p[1] for p in parts]),
+        bounds,
+        np.concatenate([p[2] for p in parts]).astype(np.int64),
+    )
+
+
+def _csr_row(rows: sp.csr_matrix, u: int) -> tuple[np.ndarray, np.ndarray]:
+    lo, hi = rows.indptr[u], rows.indptr[u + 1]
+    return rows.indices[lo:hi], rows.data[lo:hi]
 
 
 def generate(
@@ -120,7 +222,8 @@ def generate(
     """Top ``per_source`` items of every source plus popular fillers, merged per user, with features.
 
     Every user is scored on their own row only, so a user's candidates and features do not depend
-    on who else is in the batch (batch answers equal single answers).
+    on who else is in the batch (batch answers equal single answers). This is the batch (training)
+    path; serving scores one user with ``recsys.candidates_one`` through the same ``user_candidates``.
 
     Args:
         profiles: the batch.
@@ -130,60 +233,35 @@ def generate(
         blocked: users x items, non-zero where an item must not be a candidate (e.g. already seen).
     """
     scores = tables.score(profiles)
-    n_users, n_items = profiles.n_users, len(attrs.popularity)
-    n = min(per_source, n_items)
+    n = min(per_source, len(attrs.popularity))
     blocked = blocked.tocsr() if blocked is not None else None
-    pop_order = tables.cached("pop_order", lambda: np.lexsort((np.arange(n_items), -attrs.popularity)))
     last = profiles.recent.multiply(profiles.recent >= 0.999).tocsr()
     last_covisit = (last @ tables.covisit).tocsr()
     last_covisit.sort_indices()
     leaf_share = _row_shares(profiles.recent, tables.onehot("leaf", tables.leaf))
     top_share = _row_shares(profiles.recent, tables.onehot("top", tables.top))
     brand_share = _row_shares(profiles.recent, tables.onehot("brand", attrs.brand))
-    log_price = attrs.log_price
     sizes = np.diff(profiles.seen.indptr)
-
-    items_out, feats_out, best_out, bounds = [], [], [], [0]
-    for u in range(n_users):
-        if blocked is not None:
-            no = np.sort(blocked.indices[blocked.indptr[u] : blocked.indptr[u + 1]])
-        else:
-            no = np.zeros(0, np.int64)
-        per_user = _source_tops(scores, tables, u, no, n)
-        pops = pop_order[: n + len(no)]
-        pops = (pops[~np.isin(pops, no)] if len(no) else pops)[:n]
-        cand = np.unique(np.concatenate([*per_user, pops]))
-        rank_cols = np.full((len(SOURCE_NAMES) + 1, len(cand)), float(n), np.float32)
-        for j, found in enumerate([*per_user, pops]):
-            rank_cols[j, np.searchsorted(cand, found)] = np.arange(len(found))
-        feats = np.empty((len(cand), len(FEATURE_NAMES)), np.float32)
-        feats[:, 0] = scores["als"][u][cand]  # type: ignore[index]
-        for j, name in enumerate(SOURCE_NAMES[1:4], start=1):
-            feats[:, 2 * j] = _sparse_lookup(scores[name], u, cand)[2]
-        feats[:, 8] = tables.category_score(scores["category"], u, cand)  # type: ignore[arg-type]
-        feats[:, 1 : 2 * len(SOURCE_NAMES) : 2] = rank_cols[:-1].T
-        base = 2 * len(SOURCE_NAMES)
-        feats[:, base] = (rank_cols[:-1] < n).sum(axis=0)
-        feats[:, base + 1] = attrs.popularity[cand]
-        feats[:, base + 2] = rank_cols[-1]
-        feats[:, base + 3] = attrs.days_since_last_event[cand]
-        feats[:, base + 4] = attrs.days_listed[cand]
-        feats[:, base + 5] = _share(leaf_share[u], tables.leaf[cand])
-        feats[:, base + 6] = _share(top_share[u], tables.top[cand])
-        feats[:, base + 7] = _share(brand_share[u], attrs.brand[cand])
-        feats[:, base + 8] = _price_gap(profiles.recent, u, log_price, cand)
-        feats[:, base + 9] = _sparse_lookup(last_covisit, u, cand)[2]
-        feats[:, base + 10] = np.log1p(sizes[u])
-        items_out.append(cand)
-        feats_out.append(feats)
-        best_out.append(np.argmin(rank_cols, axis=0))
-        bounds.append(bounds[-1] + len(cand))
-    return CandidateSet(
-        np.concatenate(items_out).astype(np.int64) if items_out else np.zeros(0, np.int64),
-        np.concatenate(feats_out) if feats_out else np.zeros((0, len(FEATURE_NAMES)), np.float32),
-        np.asarray(bounds, np.int64),
-        np.concatenate(best_out) if best_out else np.zeros(0, np.int64),
-    )
+    leaf, top = cast(tuple[np.ndarray, np.ndarray], scores["category"])
+    parts = []
+    for u in range(profiles.n_users):
+        no = np.sort(_csr_row(blocked, u)[0]) if blocked is not None else np.zeros(0, np.int64)
+        als: np.ndarray = scores["als"][u]  # type: ignore[index]
+        sig = UserSignals(
+            als_top=als_top(als, no, n),
+            als_at=als.__getitem__,
+            rows={
+                **{name: _csr_row(scores[name], u) for name in ("covisit", "copurchase", "content")},  # type: ignore[arg-type]
+                "last_covisit": _csr_row(last_covisit, u),
+            },
+            shares=(leaf[u : u + 1], top[u : u + 1]),
+            affinity=(leaf_share[u], top_share[u], brand_share[u]),
+            recent=_csr_row(profiles.recent, u),
+            size=int(sizes[u]),
+            blocked=no,
+        )
+        parts.append(user_candidates(sig, tables, attrs, n))
+    return assemble(parts)
 
 
 def _share(shares: np.ndarray, codes: np.ndarray) -> np.ndarray:
@@ -191,10 +269,8 @@ def _share(shares: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return np.where(codes >= 0, shares[np.maximum(codes, 0)], 0.0)
 
 
-def _price_gap(recent: sp.csr_matrix, u: int, log_price: np.ndarray, items: np.ndarray) -> np.ndarray:
+def _price_gap(seen: np.ndarray, weight: np.ndarray, log_price: np.ndarray, items: np.ndarray) -> np.ndarray:
     """|log price - the recency-weighted mean log price of the user's recent items| (NaN if unknown)."""
-    lo, hi = recent.indptr[u], recent.indptr[u + 1]
-    seen, weight = recent.indices[lo:hi], recent.data[lo:hi]
     priced = np.isfinite(log_price[seen]) & (weight > 0)
     if not priced.any():
         return np.full(len(items), np.nan)

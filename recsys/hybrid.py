@@ -26,6 +26,7 @@ from models.errors import InvalidInputError
 from models.frames import require_columns
 from recsys import hybrid_fit as hf
 from recsys.candidates import FEATURE_NAMES, ItemAttributes
+from recsys.candidates_one import AlsRetriever
 from recsys.hybrid_query import QueryMixin
 from recsys.interactions import CoPurchases, resolve_event_weights
 from recsys.popularity import CATALOG_COLUMNS, EVENT_COLUMNS, PopularityRecommender
@@ -265,6 +266,7 @@ class HybridRecommender(QueryMixin, ModelBase):
             als = als_from_factors(
                 factors, regularization=float(self.regularization), alpha=float(self.alpha)
             )
+        self.als_retriever_ = AlsRetriever(als)
         self.tables_ = SourceTables(
             als,
             table_matrix(covisit, n_items),

@@ -9,10 +9,11 @@ from typing import Any
 import numpy as np
 
 from models.errors import UnknownIdError
-from recsys.candidates import CandidateSet, generate
+from recsys.candidates import CandidateSet, assemble
+from recsys.candidates_one import candidates_one, csr_row, neighbours_by_score, seed_values, similar_ranking
 from recsys.filters import check_filter, check_k, positions
-from recsys.profiles import ProfileRow, batch_profiles, merge_online
-from recsys.reranker import source_order
+from recsys.profiles import ProfileRow, merge_online
+from recsys.reranker import source_order, source_order_of
 from recsys.rules import Rules, check_cap, consumable_mask, pick
 from recsys.sources import SOURCE_NAMES
 from recsys.types import ItemFilter, Recommendations, ScoredItem
@@ -33,6 +34,7 @@ class QueryMixin:
     """Query methods; the host class provides the fitted state (see ``HybridRecommender``)."""
 
     # Declared for type checkers: set by HybridRecommender's __init__, fit and load.
+    als_retriever_: Any
     attrs_: Any
     base_: Any
     booster_: Any
@@ -164,18 +166,21 @@ class QueryMixin:
         return stages
 
     def _candidates(self, queries: list[_Query]) -> CandidateSet:
-        profiles = batch_profiles(
-            [q.row for q in queries],
-            len(self.popular_.item_ids_),
-            max_recent=int(self.max_recent),
-            recent_half_life=float(self.recent_half_life),
-        )
-        return generate(
-            profiles,
-            self.tables_,
-            self.attrs_,
-            per_source=int(self.per_source),
-            blocked=profiles.seen if self.exclude_seen else None,
+        # One profile at a time in plain numpy: the batch path's features without its scipy cost.
+        return assemble(
+            [
+                candidates_one(
+                    q.row,
+                    self.tables_,
+                    self.attrs_,
+                    self.als_retriever_,
+                    per_source=int(self.per_source),
+                    max_recent=int(self.max_recent),
+                    recent_half_life=float(self.recent_half_life),
+                    block_seen=bool(self.exclude_seen),
+                )
+                for q in queries
+            ]
         )
 
     def _query(self, user_id, history, session, filters, exclude, max_cat, max_brand, consumables) -> _Query:
@@ -215,19 +220,16 @@ class QueryMixin:
         return [self._finish(q, cands, slot.get(i), k) for i, q in enumerate(queries)]
 
     def _finish(self, query: _Query, cands: CandidateSet | None, u: int | None, k: int) -> Recommendations:
-        tiers: list[tuple[np.ndarray, Callable[[int], str]]] = []
-        if cands is not None and u is not None:
-            rows = cands.user(u)
-            order = self._order(cands, rows)
-            items, best = cands.items[rows][order], cands.best_source[rows][order]
-            best_of = dict(zip(items.tolist(), best.tolist(), strict=True))
-            tiers.append((items, lambda item: self._reason(item, best_of[item], query.row)))
-            tiers.append(self._similar_tier(query.row))
-        tiers.append(self._trending_tier(query.rules.flt))
+        ranked = cands is not None and u is not None
         picked = pick(
-            tiers, query.rules, self.popular_.ranking_.filter, self.base_["leaf"], self.base_["brand"], k
+            self._tiers(query, cands, u) if ranked else iter([self._trending_tier(query.rules.flt)]),
+            query.rules,
+            self.popular_.ranking_.filter,
+            self.base_["leaf"],
+            self.base_["brand"],
+            k,
         )
-        names = ["ranked", "similar", "trending"][-len(tiers) :]
+        names = ["ranked", "similar", "trending"] if ranked else ["trending"]
         source = names[picked[0][2]] if picked else "trending"
         if source == "ranked":
             source = "personalized" if query.known_user else "session"
@@ -237,10 +239,32 @@ class QueryMixin:
             source,
         )
 
+    def _tiers(self, query: _Query, cands: Any, u: Any) -> Iterator[tuple[np.ndarray, Callable[[int], str]]]:
+        """Ranked candidates, then similar items, then trending; built only when ``pick`` gets to them."""
+        rows = cands.user(u)
+        items = cands.items[rows]
+        # Score only what the rules allow: rows score independently and the sort is stable.
+        allowed = self.popular_.ranking_.filter.mask(items, query.rules.flt)
+        if query.rules.excluded:
+            allowed &= ~np.isin(items, np.fromiter(query.rules.excluded, np.int64))
+        keep = np.flatnonzero(allowed)
+        order = keep[self._order_features(cands.features[rows][keep])]
+        items, best = items[order], cands.best_source[rows][order]
+        best_of = dict(zip(items.tolist(), best.tolist(), strict=True))
+        yield items, lambda item: self._reason(item, best_of[item], query.row)
+        yield self._similar_tier(query.row)
+        yield self._trending_tier(query.rules.flt)
+
     def _order(self, cands: CandidateSet, rows: slice) -> np.ndarray:
+        return self._order_features(cands.features[rows])
+
+    def _order_features(self, features: np.ndarray) -> np.ndarray:
+        """Best-first order of candidate feature rows: re-ranker scores, else the best source's rank."""
+        if not len(features):
+            return np.zeros(0, np.int64)
         if self.booster_ is not None:
-            return np.argsort(-self.booster_.predict(cands.features[rows], num_threads=1), kind="stable")
-        return source_order(cands, rows, SOURCE_NAMES.index(self.order_source_))
+            return np.argsort(-self.booster_.predict(features, num_threads=1), kind="stable")
+        return source_order_of(features, SOURCE_NAMES.index(self.order_source_))
 
     def _seeds(self, row: ProfileRow) -> np.ndarray:
         return row.items[-int(self.max_recent) :][::-1]  # newest first
@@ -248,7 +272,7 @@ class QueryMixin:
     def _best_seed(self, table, seeds: np.ndarray, item: int) -> int | None:
         if not len(seeds):
             return None
-        values = np.asarray(table[seeds][:, item].todense()).ravel()
+        values = seed_values(table, seeds, item)
         return int(seeds[int(np.argmax(values))]) if values.max() > 0 else None
 
     def _reason(self, item: int, best: int, row: ProfileRow) -> str:
@@ -271,11 +295,7 @@ class QueryMixin:
     def _similar_tier(self, row: ProfileRow) -> tuple[np.ndarray, Callable[[int], str]]:
         """Fallback: content neighbours of the newest profile items."""
         seeds = self._seeds(row)[:3]
-        matrix = self.tables_.content[seeds]
-        items = (
-            matrix.indices[np.argsort(-matrix.data, kind="stable")] if matrix.nnz else np.zeros(0, np.int64)
-        )
-        items = np.asarray(list(dict.fromkeys(items.tolist())), np.int64)
+        items = neighbours_by_score(self.tables_.content, seeds)
         titles = self.popular_.titles_
         return items, lambda item: f"Similar to {titles[self._best_seed(self.tables_.content, seeds, item)]}"
 
@@ -300,18 +320,9 @@ class QueryMixin:
         k, flt = check_k(k), check_filter(filters)
         item = self._position(item_id)
         title = self.popular_.titles_[item]
-        combined = np.zeros(len(self.popular_.item_ids_))
-        for table in (self.tables_.content, self.tables_.covisit):
-            row = table[item]
-            if row.nnz:
-                combined[row.indices] += row.data / row.data.max()
-        if self._unit_factors.shape[1]:
-            cosine = self._unit_factors @ self._unit_factors[item]
-            top = np.argpartition(-cosine, min(SIMILAR_POOL, len(cosine) - 1))[:SIMILAR_POOL]
-            combined[top] += 0.5 * np.clip(cosine[top], 0, None)
-        combined[item] = 0
-        found = np.flatnonzero(combined > 0)
-        ranked = found[np.argsort(-combined[found], kind="stable")]
+        ranked = similar_ranking(
+            item, (self.tables_.content, self.tables_.covisit), *self._unit_factors, pool=SIMILAR_POOL
+        )
         tiers = [(ranked, lambda _: f"Similar to {title}"), *self._context_tiers(item)]
         return self._page(tiers, Rules(flt, {item}), k, "similar")
 
@@ -327,8 +338,8 @@ class QueryMixin:
         item = self._position(item_id)
         title = self.popular_.titles_[item]
         partners, _ = self.popular_.pairs_.partners(item)
-        row = self.tables_.covisit[item]
-        viewed = row.indices[np.argsort(-row.data, kind="stable")]
+        indices, data = csr_row(self.tables_.covisit, item)
+        viewed = indices[np.argsort(-data, kind="stable")]
         tiers = [
             (partners, lambda _: f"Often bought with {title}"),
             (viewed, lambda _: f"Often viewed with {title}"),
@@ -348,11 +359,13 @@ class QueryMixin:
         )
 
     @property
-    def _unit_factors(self) -> np.ndarray:
+    def _unit_factors(self) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of the items with non-zero ALS factors and their unit-length factors."""
         cached = getattr(self, "_unit_cache", None)
         if cached is None:
             norms = np.linalg.norm(self.item_factors_, axis=1, keepdims=True)
-            cached = self._unit_cache = self.item_factors_ / np.maximum(norms, 1e-12)
+            ids = np.flatnonzero(norms[:, 0] > 0) if self.item_factors_.shape[1] else np.zeros(0, np.int64)
+            cached = self._unit_cache = (ids, self.item_factors_[ids] / np.maximum(norms[ids], 1e-12))
         return cached
 
     # ------------------------------------------------------------------ catalog state

@@ -22,7 +22,11 @@ VALIDATION_SHARE = 0.25
 
 def source_order(cands: CandidateSet, rows: slice, source: int) -> np.ndarray:
     """Candidate rows of one user ordered by one source's rank (popularity rank breaks ties)."""
-    feats = cands.features[rows]
+    return source_order_of(cands.features[rows], source)
+
+
+def source_order_of(feats: np.ndarray, source: int) -> np.ndarray:
+    """Feature rows ordered by one source's rank (popularity rank breaks ties, then row order)."""
     pop_rank = feats[:, FEATURE_NAMES.index("pop_candidate_rank")]
     return np.lexsort((pop_rank, feats[:, 2 * source + 1]))
 

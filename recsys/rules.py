@@ -7,8 +7,9 @@ already purchased outside consumable categories, already taken) and do not break
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,6 +18,8 @@ from models.errors import InvalidInputError
 from recsys.categories import CategoryIndex
 from recsys.filters import FilterContext
 from recsys.types import ItemFilter
+
+CHUNK = 256  # first chunk of a tier that ``pick`` filters; each next one is 4x larger
 
 
 def check_cap(value: object, name: str) -> int | None:
@@ -73,11 +76,15 @@ def pick(
     taken = set(rules.excluded)
     per_leaf: Counter[int] = Counter()
     per_brand: Counter[int] = Counter()
-    for t, (items, reason) in enumerate(tiers):
-        if len(picked) >= k:
+    tiers = iter(tiers)
+    for t in itertools.count():
+        if len(picked) >= k:  # before asking for the next tier: a lazy tier is never built
             break
-        items = np.asarray(items, dtype=np.int64)
-        for item in items[context.mask(items, rules.flt)].tolist():
+        tier = next(tiers, None)
+        if tier is None:
+            break
+        items, reason = tier
+        for item in _passing(np.asarray(items, dtype=np.int64), context, rules.flt):
             if item in taken:
                 continue
             if (
@@ -99,3 +106,16 @@ def pick(
             if len(picked) >= k:
                 break
     return picked
+
+
+def _passing(items: np.ndarray, context: FilterContext, flt: ItemFilter) -> Iterator[int]:
+    """Items of one tier that pass the filter, in order, masked in growing chunks.
+
+    A long tier (trending: the whole catalog) is only filtered as far as it is read, so a
+    fallback that needs a few items costs a few chunks instead of a mask over every item.
+    """
+    lo, size = 0, CHUNK
+    while lo < len(items):
+        chunk = items[lo : lo + size]
+        yield from chunk[context.mask(chunk, flt)].tolist()
+        lo, size = lo + size, size * 4

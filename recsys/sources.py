@@ -39,10 +39,15 @@ def _blas() -> ThreadpoolController:
 
 
 def table_matrix(table: CoPurchases, n_items: int) -> sp.csr_matrix:
-    """A neighbour table as an items x items CSR matrix (row = seed item)."""
-    return sp.csr_matrix(
+    """A neighbour table as an items x items CSR matrix (row = seed item), indices sorted per row.
+
+    Sorted up front (a copy; the table keeps its best-first order): scipy would otherwise sort
+    them in place on first use, and the float32 sums of the sources would change by an ulp.
+    """
+    matrix = sp.csr_matrix(
         (table.scores.astype(np.float32), table.indices, table.indptr), shape=(n_items, n_items)
     )
+    return matrix.sorted_indices()
 
 
 def covisitation(

@@ -161,9 +161,11 @@ def upserted(
     )
     alive = np.concatenate([state.alive, np.ones(len(new_items), dtype=bool)])
     positions = dict(state.positions)
+    replaced = []
     for offset, item in enumerate(new_items.item_ids):
         if item in positions:
             alive[positions[item]] = False
+            replaced.append(positions[item])
         positions[item] = len(old) + offset
     return CatalogState(
         items=items,
@@ -173,7 +175,9 @@ def upserted(
         keyword=state.keyword.with_docs(token_bags(new_texts, config.field_weights)),
         vectors=state.vectors.with_vectors(vectors),
         speller=state.speller.add_texts(_spell_texts(new_texts)),
-        suggester=state.suggester,
+        suggester=state.suggester.with_items(
+            _described(new_items, range(len(new_items))), _described(old, replaced)
+        ),
         positions=positions,
     )
 
@@ -188,7 +192,14 @@ def deleted(state: CatalogState, item_ids: Sequence[str]) -> tuple[CatalogState,
         if pos is not None:
             alive[pos] = False
             removed.append(item)
-    return replace(state, alive=alive, positions=positions), removed
+    gone = [state.positions[item] for item in removed]
+    suggester = state.suggester.with_items(removed=_described(state.items, gone))
+    return replace(state, alive=alive, positions=positions, suggester=suggester), removed
+
+
+def _described(items: ItemTable, rows: Sequence[int]) -> list[tuple[str, str, str]]:
+    """``(title, brand, category)`` of the items at ``rows`` (what the suggester counts)."""
+    return [(items.titles[r], items.brands[r], items.categories[r]) for r in rows]
 
 
 def rebuilt(state: CatalogState, config: IndexConfig) -> CatalogState:

@@ -40,6 +40,8 @@ class Candidates:
     cosine: np.ndarray
     coverage: np.ndarray
     matched: np.ndarray | None = None
+    tokens: tuple[str, ...] = ()  # the query tokens searched (typed + corrected words)
+    corrected: bool = False  # whether a spelling correction was applied
 
 
 def _minmax(values: np.ndarray) -> np.ndarray:
@@ -117,9 +119,15 @@ def rank(
     k: int,
     bonus: np.ndarray | None = None,
     coverage: float = 0.0,
+    rescore: Callable[[Candidates, np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Positions and scores of the ``k`` best candidates under ``method`` (plus ``bonus``), best first."""
+    """Positions and scores of the ``k`` best candidates under ``method`` (plus ``bonus``), best first.
+
+    ``rescore(c, fused)`` (a learned re-ranker, :mod:`search.rerank`) may replace the fused scores.
+    """
     score = fused_scores(c, method, weight, coverage)
+    if rescore is not None:
+        score = rescore(c, score)
     if bonus is not None and len(score):
         # On one scale whatever the fusion (RRF scores are ~0.03), so a penalty means the same.
         top = float(score.max())

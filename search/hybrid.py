@@ -35,6 +35,7 @@ from search.fusion import METHODS, Candidates, rank, tune_weight
 from search.items import check_filters
 from search.keyword import KeywordIndex
 from search.metrics import ndcg_at_k
+from search.rerank import Reranker, fit_reranker
 from search.text import tokenize
 from search.types import SearchFilters, SearchHit, SearchResult
 from search.vectors import VectorIndex
@@ -68,7 +69,10 @@ class HybridSearch(ModelBase):
         popularity_weight: weight of ``log1p(popularity)`` scaled to [0, 1] (catalog column).
         personalization_weight: the most a shopper's category/brand taste may add.
         spell_correction: correct words the catalog never uses.
-        random_state: kept for the shared lifecycle; nothing here is random.
+        rerank: learn a LambdaRank re-ranker of the fused top ``rerank_k`` (:mod:`search.rerank`)
+            when tuning gets at least ``rerank_min_queries`` judged queries; kept only when it
+            beats the fused order on held-out judged queries.
+        random_state: seeds the re-ranker's hold-out split and boosting.
     """
 
     family = "search"
@@ -93,6 +97,9 @@ class HybridSearch(ModelBase):
         popularity_weight: float = 0.0,
         personalization_weight: float = 0.05,
         spell_correction: bool = True,
+        rerank: bool = True,
+        rerank_k: int = 100,
+        rerank_min_queries: int = 500,
         random_state: int = 0,
     ) -> None:
         self.k1 = k1
@@ -110,7 +117,11 @@ class HybridSearch(ModelBase):
         self.popularity_weight = popularity_weight
         self.personalization_weight = personalization_weight
         self.spell_correction = spell_correction
+        self.rerank = rerank
+        self.rerank_k = rerank_k
+        self.rerank_min_queries = rerank_min_queries
         self.random_state = random_state
+        self.reranker_: Reranker | None = None
         self.state_: cat.CatalogState | None = None
         self.encoder_: QueryEncoder | None = None
         self.fusion_: str | None = None
@@ -158,7 +169,8 @@ class HybridSearch(ModelBase):
         self.data_window_ = _data_window(catalog)
         self.fusion_ = "rrf" if self.fusion == "rrf" else "hybrid"
         self.semantic_weight_ = 0.5 if self.semantic_weight is None else float(self.semantic_weight)
-        self.tuning_, self.coverage_weight_ = {"tuned": False, "reason": "no judgments"}, 0.0
+        self.coverage_weight_, self.reranker_ = 0.0, None
+        self.tuning_ = {"tuned": False, "reason": "no judgments"}
         if judgments and self.fusion != "rrf":
             self.tune(judgments)
         elif self.fusion == "auto":
@@ -182,6 +194,12 @@ class HybridSearch(ModelBase):
         self.fusion_ = "rrf" if self.fusion == "auto" and rrf >= max(curve.values()) else "hybrid"
         self.semantic_weight_ = best if self.semantic_weight is None else float(self.semantic_weight)
         self.tuning_ = {"tuned": True, "n_queries": len(judged), "rrf_ndcg": rrf, "ndcg_by_weights": curve}
+        self.reranker_ = None  # kept only when trained and better on held-out judged queries
+        if self.rerank and self.fusion_ == "hybrid" and len(judged) >= self.rerank_min_queries:
+            weights = (self._weight(), self.coverage_weight_)
+            self.reranker_, self.tuning_["rerank"] = fit_reranker(
+                candidates, judged, self._fitted().items, weights, top_k=self.rerank_k, seed=self.random_state
+            )
         return self
 
     # ------------------------------------------------------------------ query
@@ -211,7 +229,9 @@ class HybridSearch(ModelBase):
             personalization_weight=self.personalization_weight,
             history=history,
         )
-        rows, scores = rank(c, self._method(), self._weight(), k, extra, self.coverage_weight_)
+        rows, scores = rank(
+            c, self._method(), self._weight(), k, extra, self.coverage_weight_, self._rescore(state)
+        )
         items = state.items
         hits = [
             SearchHit(item_id=items.item_ids[r], title=items.titles[r], score=float(s))
@@ -234,9 +254,14 @@ class HybridSearch(ModelBase):
             raise InvalidInputError(
                 f"Unknown method {method!r}; expected one of {list(METHODS)}", field="method"
             )
-        rows, _ = rank(c, method, self._weight(), k, coverage=self.coverage_weight_)
+        rescore = self._rescore(self._fitted()) if method == "hybrid" else None
+        rows, _ = rank(c, method, self._weight(), k, coverage=self.coverage_weight_, rescore=rescore)
         ids = self._fitted().items.item_ids
         return [ids[r] for r in rows]
+
+    def _rescore(self, state: cat.CatalogState):  # -> the re-ranker with the state's titles, or None
+        reranker, titles = self.reranker_, state.items.titles
+        return None if reranker is None else lambda c, fused: reranker.rescore(c, fused, titles)
 
     def _method(self) -> str:
         return "rrf" if self.fusion_ == "rrf" else "hybrid"
@@ -279,7 +304,8 @@ class HybridSearch(ModelBase):
         bm25 = np.zeros(len(rows), dtype=np.float32)
         bm25[np.searchsorted(rows, kw_rows)] = kw_scores
         cosine = state.vectors.similarity(vec, rows)
-        return Candidates(rows, bm25, cosine, state.keyword.coverage(tokens, rows), matched)
+        coverage = state.keyword.coverage(tokens, rows)
+        return Candidates(rows, bm25, cosine, coverage, matched, tuple(tokens), corrected is not None)
 
     def suggest(self, prefix: str, *, k: int = 10) -> list[str]:
         """Completions from catalog title words/phrases, brands and category names (as the baseline)."""
@@ -335,8 +361,11 @@ class HybridSearch(ModelBase):
             "coverage_weight": self.coverage_weight_,
             "tuning": self.tuning_,
             "vector_index": "hnsw" if state.vectors.approximate else "flat",
+            "reranker": self.reranker_ is not None,
         }
         path = self._write_meta(directory, extra=extra)
+        if self.reranker_ is not None:
+            self.reranker_.save(path)
         state.keyword.save(path)
         state.vectors.save(path)
         cat.write_catalog(state, path)
@@ -366,4 +395,5 @@ class HybridSearch(ModelBase):
         model.coverage_weight_ = float(extra.get("coverage_weight", 0.0))
         model.tuning_ = extra.get("tuning")
         model.data_window_ = meta.get("data_window") or {}
+        model.reranker_ = Reranker.load(path, model.rerank_k) if extra.get("reranker") else None
         return model

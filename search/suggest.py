@@ -4,13 +4,18 @@ The vocabulary holds title words and short title phrases (2 to :data:`MAX_NGRAM`
 and category names, each weighted by the number of items it describes. Terms live in one sorted
 list, so every prefix is a contiguous slice found with two ``bisect`` calls; only the slice is
 ranked by weight. A suggestion never needs the BM25 index.
+
+Live catalog updates (:meth:`Suggester.with_items`) keep a small per-term *delta* of item counts
+on top of the sorted base: a new item's words are suggested on the next request and a deleted
+item's words lose its weight (a term no live item uses is no longer suggested). A rebuild
+(``HybridSearch.compact``/``save``) folds the delta into a fresh base.
 """
 
 from __future__ import annotations
 
 import bisect
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -40,6 +45,13 @@ def _title_terms(title: str) -> set[str]:
     return terms
 
 
+def item_terms(title: str, brand: str, category: str) -> tuple[set[str], set[str]]:
+    """The terms one item contributes: (all of them, its brand and category names)."""
+    named = {" ".join(words(brand))} | {" ".join(words(seg)) for seg in category.split(">")}
+    named.discard("")
+    return _title_terms(title) | named, named
+
+
 def build_vocabulary(
     titles: Iterable[str], brands: Iterable[str], categories: Iterable[str]
 ) -> tuple[list[str], np.ndarray]:
@@ -51,10 +63,9 @@ def build_vocabulary(
     counts: Counter[str] = Counter()
     keep_rare: set[str] = set()
     for title, brand, path in zip(titles, brands, categories, strict=True):
-        named = {" ".join(words(brand))} | {" ".join(words(seg)) for seg in path.split(">")}
-        named.discard("")
+        own, named = item_terms(title, brand, path)
         keep_rare |= named
-        counts.update(_title_terms(title) | named)
+        counts.update(own)
     terms = sorted(t for t, c in counts.items() if c >= MIN_PHRASE_COUNT or " " not in t or t in keep_rare)
     return terms, np.array([counts[t] for t in terms], dtype=np.int64)
 
@@ -65,16 +76,47 @@ class Suggester:
     Args:
         terms: lowercase terms in sorted order (words joined by single spaces).
         weights: one weight per term; higher is suggested first.
+        delta: weight changes since the base was built (live updates, see :meth:`with_items`).
     """
 
-    def __init__(self, terms: Sequence[str], weights: np.ndarray) -> None:
+    def __init__(
+        self, terms: Sequence[str], weights: np.ndarray, delta: Mapping[str, int] | None = None
+    ) -> None:
         self.terms = list(terms)
         self.weights = np.asarray(weights, dtype=np.int64)
+        self.delta = {t: int(w) for t, w in (delta or {}).items() if w}
+        self._delta_terms = sorted(self.delta)
+
+    def with_items(
+        self,
+        added: Iterable[tuple[str, str, str]] = (),
+        removed: Iterable[tuple[str, str, str]] = (),
+    ) -> Suggester:
+        """A suggester that also counts the ``added`` items and no longer the ``removed`` ones.
+
+        Items are ``(title, brand, category path)``. The base is shared, not copied; only the
+        delta grows (by the changed items' terms). A new phrase of several words is suggested
+        once two live items added since the build use it (as :data:`MIN_PHRASE_COUNT` at build).
+        """
+        counts: Counter[str] = Counter(self.delta)
+        for title, brand, path in added:
+            counts.update(item_terms(title, brand, path)[0])
+        for title, brand, path in removed:
+            counts.subtract(item_terms(title, brand, path)[0])
+        return Suggester(self.terms, self.weights, counts)
+
+    def _delta_slice(self, prefix: str) -> list[str]:
+        lo = bisect.bisect_left(self._delta_terms, prefix)
+        hi = bisect.bisect_left(self._delta_terms, prefix + _END, lo)
+        return self._delta_terms[lo:hi]
 
     def _top(self, prefix: str, k: int) -> list[str]:
         """The ``k`` heaviest terms starting with ``prefix`` (ties: alphabetical)."""
         lo = bisect.bisect_left(self.terms, prefix)
         hi = bisect.bisect_left(self.terms, prefix + _END, lo)
+        changed = self._delta_slice(prefix) if self.delta else []
+        if changed:
+            return self._top_with_delta(lo, hi, changed, k)
         if lo >= hi:
             return []
         w = self.weights[lo:hi]
@@ -86,6 +128,24 @@ class Suggester:
         # lexsort's last key is primary: weight desc, then position (= alphabetical) asc
         pick = pick[np.lexsort((pick, -w[pick]))][:k]
         return [self.terms[lo + i] for i in pick]
+
+    def _top_with_delta(self, lo: int, hi: int, changed: list[str], k: int) -> list[str]:
+        """:meth:`_top` when live updates changed terms of this prefix: base + delta, weight > 0."""
+        w = self.weights[lo:hi].copy()
+        extra: list[tuple[int, str]] = []
+        for term in changed:
+            i = bisect.bisect_left(self.terms, term, lo, hi)
+            if i < hi and self.terms[i] == term:
+                w[i - lo] += self.delta[term]
+            elif self.delta[term] >= (MIN_PHRASE_COUNT if " " in term else 1):
+                extra.append((self.delta[term], term))
+        live = np.flatnonzero(w > 0)
+        if len(live) > k:
+            kth = np.partition(w[live], len(live) - k)[len(live) - k]
+            live = live[w[live] >= kth]
+        ranked = [(int(w[i]), self.terms[lo + i]) for i in live] + extra
+        ranked.sort(key=lambda pair: (-pair[0], pair[1]))
+        return [term for _, term in ranked[:k]]
 
     def complete(self, text: str, k: int) -> list[str]:
         """Complete what a shopper has typed so far.

@@ -1,7 +1,8 @@
 """The one place that turns errors into RFC 9457 problem details (``application/problem+json``).
 
 Routes never catch domain errors: ``models.errors`` exceptions propagate here and become
-422 (bad input), 404 (unknown id), 503 (model unavailable); framework errors keep their status;
+422 (bad input), 404 (unknown id), 503 (model or online-state backend unavailable); framework
+errors keep their status;
 anything else is a 500 that logs and leaks no internals. Every body has ``type``, ``title``,
 ``status`` and ``detail``; 422s add ``errors: [{field, message, type}]`` with locations like
 ``body.k`` or ``query.k``.
@@ -10,6 +11,7 @@ anything else is a 500 that logs and leaks no internals. Every body has ``type``
 from __future__ import annotations
 
 import logging
+import sqlite3
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from http import HTTPStatus
@@ -18,6 +20,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException
 
 from models.errors import (
@@ -35,7 +39,15 @@ PROBLEM_JSON = "application/problem+json"
 TYPE_VALIDATION = "urn:shelfwise:problem:validation-error"
 TYPE_UNKNOWN_ID = "urn:shelfwise:problem:unknown-id"
 TYPE_MODEL_UNAVAILABLE = "urn:shelfwise:problem:model-unavailable"
+TYPE_STATE_UNAVAILABLE = "urn:shelfwise:problem:state-unavailable"
 TYPE_INTERNAL = "urn:shelfwise:problem:internal-error"
+# The online state's backends failing in ways a retry can cure (Redis down or slow, the SQLite
+# event log locked or its disk failing): 503, never a 500, and nothing was acknowledged.
+STATE_BACKEND_ERRORS: tuple[type[Exception], ...] = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    sqlite3.OperationalError,
+)
 LOCATIONS = ("body", "query", "path", "header")
 
 
@@ -113,6 +125,18 @@ async def model_unavailable_handler(request: Request, exc: Exception) -> Problem
     )
 
 
+async def state_unavailable_handler(request: Request, exc: Exception) -> ProblemResponse:
+    """503 when the online state (Redis, the event log) cannot be read or written; retry later."""
+    logger.error("Online state backend failed on %s %s: %s", request.method, request.url.path, exc)
+    return problem_response(
+        503,
+        "The online state backend is unavailable, so nothing was recorded; retry shortly.",
+        type_=TYPE_STATE_UNAVAILABLE,
+        title="Online state unavailable",
+        headers={"Retry-After": "5"},
+    )
+
+
 async def http_exception_handler(request: Request, exc: HTTPException) -> ProblemResponse:
     """Framework and auth errors (401, 403, 404 route, 405, 413) as problem details."""
     detail = exc.detail if isinstance(exc.detail, str) else _phrase(exc.status_code)
@@ -146,6 +170,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InvalidInputError, invalid_input_handler)  # type: ignore[arg-type]
     for exc_type in (ModelUnavailableError, NotFittedError, ArtifactError):
         app.add_exception_handler(exc_type, model_unavailable_handler)
+    for backend_error in STATE_BACKEND_ERRORS:
+        app.add_exception_handler(backend_error, state_unavailable_handler)
     app.add_exception_handler(HTTPException, http_exception_handler)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, unhandled_error_handler)
 

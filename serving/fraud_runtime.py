@@ -46,8 +46,15 @@ class FraudRuntime:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_env(cls, *, default_dir: str | Path | None = None) -> FraudRuntime:
-        """Build from ``SHELFWISE_FRAUD_STATE_DIR`` (else ``default_dir``) and ``SHELFWISE_FRAUD_RULES``."""
+    def from_env(
+        cls, *, default_dir: str | Path | None = None, state: FraudState | None = None
+    ) -> FraudRuntime:
+        """Build from ``SHELFWISE_FRAUD_STATE_DIR`` (else ``default_dir``) and ``SHELFWISE_FRAUD_RULES``.
+
+        A given ``state`` (the shared Redis one) is used as is and no directory is read.
+        """
+        if state is not None:
+            return cls(state, rules_path=os.environ.get(RULES_ENV) or None)
         directory = os.environ.get(STATE_DIR_ENV) or (str(default_dir) if default_dir else None)
         if not directory:
             logger.warning("%s is not set: the fraud velocity state is in memory only.", STATE_DIR_ENV)

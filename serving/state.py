@@ -73,6 +73,7 @@ class InMemoryOnlineState:
     ):
         self.max_events_per_user = max_events_per_user
         self.max_users = max_users
+        self.max_feedback = max_feedback
         self._users: OrderedDict[str, deque[Event]] = OrderedDict()
         self._feedback: deque[FraudFeedback] = deque(maxlen=max_feedback)
         self._lock = threading.Lock()

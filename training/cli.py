@@ -69,13 +69,27 @@ def train(
     data: DataOpt,
     seed: SeedOpt = 0,
     promote: Annotated[bool, typer.Option("--promote", help="Move 'champion' even if not better.")] = False,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            help="Dask scheduler address (tcp://host:8786): fit the families on that cluster, "
+            "register here. Default SHELFWISE_DASK_SCHEDULER, else in this process.",
+        ),
+    ] = None,
 ) -> None:
     """Train FAMILY (or all) from a store data folder, log it to MLflow and register it."""
     from training.flows import train_from_folder
 
     try:
         outcomes = train_from_folder(
-            family, data, get_settings(), seed=seed, force_promote=promote, console=console
+            family,
+            data,
+            get_settings(),
+            seed=seed,
+            force_promote=promote,
+            console=console,
+            dask_scheduler=dask,
         )
     except ShelfwiseError as exc:
         _fail(exc)

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from models.settings import Settings
 from training.runner import JOBS, Outcome, resolve_families, train_family
+from training.store import StoreData
 
 DEMO_KEYS_FILE = "api_keys.json"
 
@@ -25,8 +26,13 @@ def train_from_folder(
     seed: int = 0,
     force_promote: bool = False,
     console: Console | None = None,
+    dask_scheduler: str | None = None,
 ) -> list[Outcome]:
-    """Load + validate the store folder, then train each requested family and print a summary."""
+    """Load + validate the store folder, then train each requested family and print a summary.
+
+    With ``dask_scheduler`` (default ``settings.dask_scheduler``) the families are fitted as tasks
+    on that Dask cluster and logged/registered here (``training.dask_runner``); else in this process.
+    """
     from training.data import load_store
 
     console = console or Console()
@@ -37,14 +43,47 @@ def train_from_folder(
     for name, notes in store.report.items():
         for note in notes:
             console.print(f"  [yellow]{name}:[/yellow] {note}")
-    outcomes = []
-    for fam in families:
-        with console.status(f"Training {fam} ..."):
-            outcome = train_family(fam, store, settings, seed=seed, force_promote=force_promote)
-        outcomes.append(outcome)
-        _print_outcome(console, outcome)
+    scheduler = dask_scheduler or settings.dask_scheduler
+    if scheduler:
+        outcomes = _train_on_dask(
+            families, data, store, needed, settings, scheduler, seed, force_promote, console
+        )
+    else:
+        outcomes = []
+        for fam in families:
+            with console.status(f"Training {fam} ..."):
+                outcome = train_family(fam, store, settings, seed=seed, force_promote=force_promote)
+            outcomes.append(outcome)
+            _print_outcome(console, outcome)
     _print_summary(console, outcomes, settings)
     return outcomes
+
+
+def _train_on_dask(
+    families: list[str],
+    data: Path,
+    store: StoreData,
+    needed: list[str],
+    settings: Settings,
+    scheduler: str,
+    seed: int,
+    force_promote: bool,
+    console: Console,
+) -> list[Outcome]:
+    from training.dask_runner import train_on_dask
+
+    with console.status(f"Training {', '.join(families)} on the Dask cluster at {scheduler} ..."):
+        return train_on_dask(
+            families,
+            data,
+            store,
+            needed,
+            settings,
+            scheduler=scheduler,
+            seed=seed,
+            force_promote=force_promote,
+            on_outcome=lambda o: _print_outcome(console, o),
+        )
 
 
 def _print_outcome(console: Console, o: Outcome) -> None:

@@ -69,6 +69,52 @@ def missing_inputs(family: str, store: StoreData) -> list[str]:
     return missing
 
 
+@dataclass
+class FittedFamily:
+    """A family fitted and saved, with everything registering it needs (small and picklable).
+
+    This is what a Dask worker hands back: the model itself stays in ``model_dir``.
+    """
+
+    family: str
+    model_dir: Path
+    metrics: dict[str, float]
+    primary_metric: str
+    greater_is_better: bool
+    params: dict[str, Any]  # the run parameters logged to MLflow
+    fingerprint: str  # of the store the model was fitted on
+    seconds: float
+
+
+def fit_family(family: str, store: StoreData, model_dir: Path, *, seed: int = 0) -> FittedFamily:
+    """Train and evaluate one family and save its model to ``model_dir`` (no registry involved)."""
+    start = time.perf_counter()
+    job = importlib.import_module(JOBS[family][0])
+    # implicit/OpenBLAS is ~9x faster single-threaded on 2 cores (ENVIRONMENT.md, gotcha 4).
+    with threadpool_limits(1, "blas"):
+        result = job.train(store, seed=seed)
+    metrics = {k: float(v) for k, v in result.metrics.items()}
+    result.model.save(model_dir)
+    update_meta(model_dir, metrics=metrics, data_window={"fingerprint": store.fingerprint()})
+    params: dict[str, Any] = {
+        "seed": seed,
+        "data_fingerprint": store.fingerprint(),
+        "model_type": getattr(result.model, "model_type", type(result.model).__name__),
+        **{f"model.{k}": v for k, v in _model_params(result.model).items()},
+        **result.params,
+    }
+    return FittedFamily(
+        family,
+        Path(model_dir),
+        metrics,
+        result.primary_metric,
+        result.greater_is_better,
+        params,
+        store.fingerprint(),
+        time.perf_counter() - start,
+    )
+
+
 def train_family(
     family: str,
     store: StoreData,
@@ -82,59 +128,47 @@ def train_family(
     """Train, evaluate, save and (when ``register``) log + register one family."""
     missing = missing_inputs(family, store)
     if missing:
-        reason = f"skipped: needs {', '.join(missing)} in the data folder (see docs/DATA.md)"
-        return Outcome(family, "skipped", reason)
+        return Outcome(family, "skipped", skip_reason(missing))
     start = time.perf_counter()
-    job = importlib.import_module(JOBS[family][0])
-    # implicit/OpenBLAS is ~9x faster single-threaded on 2 cores (ENVIRONMENT.md, gotcha 4).
-    with threadpool_limits(1, "blas"):
-        result = job.train(store, seed=seed)
-    metrics = {k: float(v) for k, v in result.metrics.items()}
     with tempfile.TemporaryDirectory(prefix=f"shelfwise-{family}-") as tmp:
         model_dir = save_dir / family if save_dir else Path(tmp) / "model"
-        result.model.save(model_dir)
-        update_meta(model_dir, metrics=metrics, data_window={"fingerprint": store.fingerprint()})
-        outcome = Outcome(
-            family,
-            "trained",
-            metrics=metrics,
-            primary_metric=result.primary_metric,
-            seconds=time.perf_counter() - start,
-        )
+        fitted = fit_family(family, store, model_dir, seed=seed)
+        outcome = trained_outcome(fitted)
         if register:
-            _register(outcome, result, model_dir, store, settings, seed=seed, force=force_promote)
+            register_fitted(outcome, fitted, settings, force=force_promote)
     outcome.seconds = time.perf_counter() - start
     return outcome
 
 
-def _register(
-    outcome: Outcome,
-    result: Any,
-    model_dir: Path,
-    store: StoreData,
-    settings: Settings,
-    *,
-    seed: int,
-    force: bool,
-) -> None:
+def skip_reason(missing: list[str]) -> str:
+    """The message of a family skipped for lack of input files."""
+    return f"skipped: needs {', '.join(missing)} in the data folder (see docs/DATA.md)"
+
+
+def trained_outcome(fitted: FittedFamily) -> Outcome:
+    """The outcome of a fitted family before it is registered."""
+    return Outcome(
+        fitted.family,
+        "trained",
+        metrics=dict(fitted.metrics),
+        primary_metric=fitted.primary_metric,
+        seconds=fitted.seconds,
+    )
+
+
+def register_fitted(outcome: Outcome, fitted: FittedFamily, settings: Settings, *, force: bool) -> None:
+    """Log ``fitted`` to MLflow, register its model directory and record the result in ``outcome``."""
     from models import registry  # lazy: mlflow import costs ~1 s
 
-    params: dict[str, Any] = {
-        "seed": seed,
-        "data_fingerprint": store.fingerprint(),
-        "model_type": getattr(result.model, "model_type", type(result.model).__name__),
-        **{f"model.{k}": v for k, v in _model_params(result.model).items()},
-        **result.params,
-    }
     reg = registry.log_and_register(
         settings,
-        family=outcome.family,
-        model_dir=model_dir,
-        params=params,
-        metrics=outcome.metrics,
-        primary_metric=result.primary_metric,
-        greater_is_better=result.greater_is_better,
-        tags={"shelfwise.data_fingerprint": store.fingerprint()},
+        family=fitted.family,
+        model_dir=fitted.model_dir,
+        params=fitted.params,
+        metrics=fitted.metrics,
+        primary_metric=fitted.primary_metric,
+        greater_is_better=fitted.greater_is_better,
+        tags={"shelfwise.data_fingerprint": fitted.fingerprint},
         force_promote=force,
     )
     outcome.version = reg.version

@@ -1,19 +1,23 @@
-"""InProcessFraudState: journal replay, compaction and bounded memory keep features unchanged."""
+"""InProcessFraudState: journal replay, compaction, migration and bounded memory keep features unchanged."""
 
 from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from fraud import online_state
-from fraud.online_state import JOURNAL, InProcessFraudState
+from fraud.online_state import JOURNAL, LEGACY_JOURNAL, InProcessFraudState
 
 DAY = 86400.0
 
 
 def _ops(n: int = 3000, seed: int = 0) -> list[tuple]:
     rng = np.random.default_rng(seed)
-    ops = []
+    ops: list[tuple] = []
     for i in range(n):
         ents = {
             "customer_id": f"c{rng.integers(30)}",
@@ -23,6 +27,11 @@ def _ops(n: int = 3000, seed: int = 0) -> list[tuple]:
         if rng.random() < 0.1:
             ops.append(("label", f"t{i}", bool(rng.random() < 0.7)))
     return ops
+
+
+def _entries(directory: Path) -> int:
+    with sqlite3.connect(directory / JOURNAL) as conn:
+        return conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0]
 
 
 def _apply(state: InProcessFraudState, ops: list[tuple]) -> None:
@@ -63,9 +72,10 @@ def test_restart_with_compaction_loses_nothing(tmp_path, monkeypatch: pytest.Mon
     disk = InProcessFraudState(tmp_path, retention_s=20 * DAY)
     _apply(disk, ops[:2500])
     disk.close()
-    lines_before = (tmp_path / JOURNAL).read_text().count("\n")
+    entries_before = _entries(tmp_path)
+    assert entries_before == 2500  # one committed entry per record and per label
     reopened = InProcessFraudState(tmp_path, retention_s=20 * DAY)  # compacts: most answers expired
-    assert (tmp_path / JOURNAL).read_text().count("\n") < lines_before / 2
+    assert _entries(tmp_path) < entries_before / 2
     assert _snapshot(reopened) == _snapshot(memory)
     assert len(reopened) == len(memory) < 2500
     assert reopened.recall("t2499") == memory.recall("t2499") and reopened.recall("t0") is None
@@ -78,14 +88,58 @@ def test_restart_with_compaction_loses_nothing(tmp_path, monkeypatch: pytest.Mon
     assert again.label("t2999", True) == memory.label("t2999", True)
 
 
-def test_torn_last_line_is_skipped(tmp_path) -> None:
+def test_legacy_jsonl_journal_is_migrated_once(tmp_path: Path) -> None:
+    """A JSON-lines journal of an earlier version (torn last line included) moves into SQLite."""
+    lines = [
+        {
+            "op": "tx",
+            "id": "a",
+            "t": 0.0,
+            "amount": 5.0,
+            "entities": {"customer_id": "c"},
+            "answer": {"s": 1},
+        },
+        {
+            "op": "tx",
+            "id": "b",
+            "t": 1.0,
+            "amount": 7.0,
+            "entities": {"customer_id": "c"},
+            "answer": {"s": 2},
+        },
+        {"op": "label", "id": "a", "fraud": 1},
+    ]
+    text = "".join(json.dumps(line) + "\n" for line in lines) + '{"op": "tx", "id": "z", "t": 1'
+    (tmp_path / LEGACY_JOURNAL).write_text(text)
     state = InProcessFraudState(tmp_path)
-    state.record("a", 0.0, 5.0, {"customer_id": "c"}, {"score": 0.1})
+    assert state.recall("b") == {"s": 2} and state.recall("z") is None
+    assert not (tmp_path / LEGACY_JOURNAL).exists()
+    assert (tmp_path / (LEGACY_JOURNAL + ".migrated")).read_text() == text
+    state.record("c", 2.0, 1.0, {"customer_id": "c"}, {"s": 3})
     state.close()
-    with open(tmp_path / JOURNAL, "a", encoding="utf-8") as fh:
-        fh.write('{"op": "tx", "id": "b", "t": 1')  # a crash mid-write
+    hist = InProcessFraudState(tmp_path).history("customer_id", "c")
+    assert hist is not None and (hist.ids, hist.frauds, hist.n_all) == (["a", "b", "c"], [1, 0, 0], 3)
+
+
+def test_migration_cut_short_before_the_rename_is_not_replayed_twice(tmp_path: Path) -> None:
+    state = InProcessFraudState(tmp_path)
+    state.record("a", 0.0, 5.0, {"customer_id": "c"}, {"s": 1})
+    state.close()
+    stale = {"op": "tx", "id": "old", "t": 0.0, "amount": 1.0, "entities": {"customer_id": "c"}, "answer": {}}
+    (tmp_path / LEGACY_JOURNAL).write_text(json.dumps(stale) + "\n")
     reopened = InProcessFraudState(tmp_path)
-    assert reopened.recall("a") == {"score": 0.1} and reopened.recall("b") is None
-    reopened.record("c", 2.0, 7.0, {"customer_id": "c"}, {"score": 0.2})
-    reopened.close()
-    assert InProcessFraudState(tmp_path).recall("c") == {"score": 0.2}
+    assert reopened.recall("a") == {"s": 1} and reopened.recall("old") is None
+    assert not (tmp_path / LEGACY_JOURNAL).exists()
+
+
+def test_failed_commit_changes_nothing_in_memory(tmp_path: Path) -> None:
+    state = InProcessFraudState(tmp_path)
+    state.record("a", 0.0, 5.0, {"customer_id": "c"}, {"s": 1})
+    assert state._db is not None
+    state._db.execute("CREATE TRIGGER refuse BEFORE INSERT ON journal BEGIN SELECT RAISE(ABORT, 'disk'); END")
+    with pytest.raises(sqlite3.IntegrityError):
+        state.record("b", 1.0, 5.0, {"customer_id": "c"}, {"s": 2})
+    with pytest.raises(sqlite3.IntegrityError):
+        state.label("a", True)
+    hist = state.history("customer_id", "c")
+    assert state.recall("b") is None and hist is not None and (hist.ids, hist.frauds) == (["a"], [0])

@@ -37,8 +37,9 @@ def test_no_cors_headers_without_origins(client: TestClient) -> None:
 
 
 def test_an_unsupported_state_backend_is_refused() -> None:
+    # redis:// URLs select the shared state (tests/serving/test_serving_redis_state.py).
     with pytest.raises(ValueError, match="SHELFWISE_STATE_URL"):
-        create_app(make_settings(state_url="redis://localhost:6379/0"))
+        create_app(make_settings(state_url="memcached://localhost:11211"))
 
 
 def test_create_app_from_env_serves_model_dirs(

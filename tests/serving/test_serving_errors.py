@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
 from serving_support import FAMILIES, BrokenRecommender, make_settings
 
@@ -259,3 +261,45 @@ def test_an_unfitted_model_is_503_not_500() -> None:
         response = client.post("/v1/recommendations", json={})
     assert response.status_code == 503
     assert "not fitted" in response.json()["detail"]
+
+
+class _DownState:
+    """An online state whose backend fails like a Redis server that went away."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def add_events(self, events: Any) -> None:
+        raise self.error
+
+    def user_history(self, user_id: str) -> tuple[list[str], list[str]]:
+        raise self.error
+
+    def add_fraud_feedback(self, feedback: Any) -> None:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused."),
+        redis.exceptions.TimeoutError("Timeout reading from socket"),
+        sqlite3.OperationalError("database is locked"),
+    ],
+    ids=["redis-down", "redis-timeout", "sqlite-locked"],
+)
+def test_an_unavailable_online_state_is_503_with_retry_after(
+    loaded_store: ModelStore, error: Exception
+) -> None:
+    app = create_app(make_settings(), model_store=loaded_store, online_state=_DownState(error))
+    event = {"user_id": "u1", "item_id": "i1", "event_type": "view", "timestamp": "2024-01-01T00:00:00"}
+    with TestClient(app, headers={"X-API-Key": "all-key"}) as client:
+        for response in (
+            client.post("/v1/events", json={"events": [event]}),
+            client.post("/v1/recommendations", json={"user_id": "u1"}),
+        ):
+            assert response.status_code == 503, response.text
+            assert response.headers["content-type"] == PROBLEM
+            assert response.headers["retry-after"] == "5"
+            assert response.json()["type"] == "urn:shelfwise:problem:state-unavailable"
+            assert "6379" not in response.text  # no backend internals in the answer
