@@ -30,7 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.loadgen import Scenario, measure_all, print_table, running_server  # noqa: E402
+from benchmarks.loadgen import SEQ, Scenario, measure_all, print_table, running_server  # noqa: E402
 from fraud.checks import seconds  # noqa: E402
 from fraud.online_state import InProcessFraudState  # noqa: E402
 from fraud.velocity import entity_values  # noqa: E402
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     def new_tx(_: int) -> dict[str, object]:
         n = next(ids)
         return {
-            "transaction_id": f"bench-{n}",
+            "transaction_id": f"bench-{n}-{SEQ}",
             "timestamp": f"2018-08-01T{(n // 3600) % 24:02d}:{(n // 60) % 60:02d}:{n % 60:02d}",
             "customer_id": str(customers[rng.integers(len(customers))]),
             "terminal_id": str(terminals[rng.integers(len(terminals))]),
@@ -116,7 +116,10 @@ def main(argv: list[str] | None = None) -> None:
         with running_server({"fraud": str(model_dir)}, env=env, ready_timeout=300) as (url, key):
             ready_s = time.perf_counter() - started
             rescore = Scenario(
-                "fraud score (known id, idempotent)", "POST", "/v1/fraud/score", body=new_tx(0)
+                "fraud score (known id, idempotent)",
+                "POST",
+                "/v1/fraud/score",
+                body=new_tx(0) | {"transaction_id": "bench-rescored"},
             )
             rows = measure_all(
                 url,

@@ -48,6 +48,9 @@ Body = dict[str, Any] | Callable[[int], dict[str, Any]] | None
 Path_ = str | Callable[[int], str]
 
 
+SEQ = "__SEQ__"  # in a wrk body: replaced by a per-request unique token (see _wrk_script)
+
+
 @dataclass
 class Scenario:
     """One endpoint to load: ``path``/``body`` may be functions of the request number."""
@@ -255,7 +258,11 @@ def _lua_str(text: str) -> str:
 
 
 def _wrk_script(sc: Scenario, key: str, samples: int = 256) -> str:
-    """A wrk Lua script cycling through ``samples`` generated (path, body) pairs of the scenario."""
+    """A wrk Lua script cycling through ``samples`` generated (path, body) pairs of the scenario.
+
+    ``SEQ`` in a body becomes ``<wrk thread>-<request number>``, unique per request, so a body
+    can carry ids that must never repeat (a new fraud transaction) although the samples cycle.
+    """
     reqs = []
     for i in range(samples):
         body = _resolve(sc.body, i)
@@ -266,12 +273,16 @@ def _wrk_script(sc: Scenario, key: str, samples: int = 256) -> str:
         [
             "local reqs = {" + ",".join(reqs) + "}",
             "local n = 0",
+            "local threads = 0",
+            "tid = 0",
+            "setup = function(thread) threads = threads + 1; thread:set('tid', threads) end",
             "request = function()",
             "  n = n + 1",
             "  local r = reqs[(n % #reqs) + 1]",
             f"  local h = {{['X-API-Key']={_lua_str(key)}, ['Content-Type']='application/json'}}",
             f"  if r[2] == '' then return wrk.format({method}, r[1], h) end",
-            f"  return wrk.format({method}, r[1], h, r[2])",
+            f"  local body = string.gsub(r[2], {_lua_str(SEQ)}, tid .. '-' .. n)",
+            f"  return wrk.format({method}, r[1], h, body)",
             "end",
             "",
         ]

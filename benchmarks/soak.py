@@ -72,8 +72,16 @@ def probe(pid: int) -> tuple[float, float, float]:
 
 
 async def server_time(client: httpx.AsyncClient) -> tuple[float, float]:
-    """Seconds spent in the app's handlers and requests counted, over all routes (``/metrics``)."""
-    text = (await client.get("/metrics")).text
+    """Seconds spent in the app's handlers and requests counted, over all routes (``/metrics``).
+
+    One retry on a transport error: a pooled connection idle for uvicorn's 5 s keep-alive can be
+    closed by the server just as the sampler (every 5 s) reuses it; that is the probe's race,
+    not a failed request of the workload.
+    """
+    try:
+        text = (await client.get("/metrics")).text
+    except httpx.TransportError:
+        text = (await client.get("/metrics")).text
     total = {"_sum": 0.0, "_count": 0.0}
     for line in text.splitlines():
         for suffix in total:
