@@ -18,7 +18,6 @@ measured too, with the booster's single-row ``predict`` alone for reference.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import itertools
 import sys
 import tempfile
@@ -30,16 +29,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import fraud_handbook as handbook  # noqa: E402
 from benchmarks.loadgen import SEQ, Scenario, measure_all, print_table, running_server  # noqa: E402
 from fraud.checks import seconds  # noqa: E402
 from fraud.online_state import InProcessFraudState  # noqa: E402
 from fraud.velocity import entity_values  # noqa: E402
 from fraud.velocity_model import VelocityFraudModel  # noqa: E402
 from training.real_data import dataset_path  # noqa: E402
-
-_spec = importlib.util.spec_from_file_location("fraud_handbook", ROOT / "benchmarks" / "fraud_handbook.py")
-handbook = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(handbook)  # type: ignore[union-attr]
 
 WARM = ("2018-07-01", "2018-08-01")
 

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import warnings
-from pathlib import Path
 
 import pytest
-
-BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "forecast_walmart.py"
 
 STORES = 8  # ~600 store x department series: the whole benchmark's method, a fraction of its time
 
@@ -16,9 +12,8 @@ STORES = 8  # ~600 store x department series: the whole benchmark's method, a fr
 @pytest.mark.slow
 def test_global_model_beats_seasonal_naive_on_walmart_stores(real_dataset):
     folder = real_dataset("walmart-store-sales")
-    spec = importlib.util.spec_from_file_location("forecast_walmart_benchmark", BENCHMARK)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    from benchmarks import forecast_walmart as bench
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = bench.run(folder, stores=STORES)

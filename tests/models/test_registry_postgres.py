@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from test_registry import _register  # the same registration call as the SQLite tests
 
 from models import registry
 from models.settings import Settings
@@ -83,19 +84,6 @@ def _popularity_dir(tmp_path: Path, name: str, top_item: str) -> Path:
     out = tmp_path / name
     PopularityRecommender(min_support=1).fit(events, catalog).save(out)
     return out
-
-
-def _register(settings: Settings, d: Path, value: float, force: bool = False) -> registry.Registration:
-    return registry.log_and_register(
-        settings,
-        family="recsys",
-        model_dir=d,
-        params={"seed": 0},
-        metrics={"ndcg_at_10": value},
-        primary_metric="ndcg_at_10",
-        greater_is_better=True,
-        force_promote=force,
-    )
 
 
 def test_postgres_registry_flow_and_served_champion(pg_settings: Settings, tmp_path: Path) -> None:

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "recsys_beauty.py"
-
-
-def _benchmark():
-    spec = importlib.util.spec_from_file_location("recsys_beauty_benchmark", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.slow
 def test_pipeline_beats_popularity_and_plain_als_on_beauty(real_dataset):
     folder = real_dataset("amazon-beauty-seq").parent
-    bench = _benchmark()
+    from benchmarks import recsys_beauty as bench
+
     # 2,000 users (seeded) keep this under a minute; the full run is in docs/benchmarks/recsys.md.
     table, info = bench.run(str(folder), target="test", max_users=2000, seed=0)
     pipeline = next(name for name in table.index if name.startswith("full pipeline"))

@@ -5,30 +5,17 @@ anything was is the benchmark's business, not this test's."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _soak_module() -> ModuleType:
-    # benchmarks/ is a script folder, not an installed package: load the file itself.
-    spec = importlib.util.spec_from_file_location("shelfwise_soak", ROOT / "benchmarks" / "soak.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_short_soak_has_no_errors_and_sane_windows(tmp_path: Path) -> None:
-    soak = _soak_module()
+    from benchmarks import soak
+
     dirs = soak.build_models(tmp_path, quick=True)
     rate, duration, window = 15.0, 20.0, 5.0
     windows, result = soak.run_soak(
