@@ -56,6 +56,10 @@ class PathAttribution:
         leaves = np.asarray(booster.predict(rows, pred_leaf=True, num_threads=1), dtype=np.int64)
         return self.table[self.offsets + leaves.reshape(len(rows), -1)].sum(axis=1)
 
+    def from_leaves(self, leaves: np.ndarray) -> np.ndarray:
+        """``(n_features,)`` contributions of one row given its leaf in every tree."""
+        return self.table[self.offsets + leaves].sum(axis=0)
+
 
 def _value(node: dict[str, Any]) -> float:
     return float(node["leaf_value"] if "leaf_index" in node else node["internal_value"])

@@ -259,27 +259,42 @@ def online_vector(
 
 
 def _online_block(time: float, amount: float, hist: History | None, config: VelocityConfig) -> list[float]:
-    times = np.asarray(hist.times if hist else (), dtype=float)
-    amounts = np.asarray(hist.amounts if hist else (), dtype=float)
-    frauds = np.asarray(hist.frauds if hist else (), dtype=float)
+    """One entity's features; all windows at once (one ``(windows, history)`` mask each)."""
+    nan = math.nan
+    nw = len(config.windows)
+    if hist is None or not hist.times:
+        n_all = float(hist.n_all) if hist else 0.0
+        mean_all = hist.sum_all / n_all if hist and n_all else nan
+        out = [0.0, 0.0, nan] * nw + [n_all, amount / mean_all if mean_all > 0 else nan]
+        if nw:
+            out.append(nan)
+        out.append(time - hist.last_time if hist and n_all else nan)
+        return out + [nan, 0.0] * len(config.risk_windows)
+    times = np.asarray(hist.times, dtype=float)
+    amounts = np.asarray(hist.amounts, dtype=float)
     past = times <= time
-    out: list[float] = []
-    for w in config.windows:
-        sel = past & (times > time - w)
-        n, s = float(sel.sum()), float(amounts[sel].sum())
-        out += [n, s, s / n if n else math.nan]
-    n_all = float(hist.n_all) if hist else 0.0
-    mean_all = hist.sum_all / n_all if hist and n_all else math.nan
-    out += [n_all, amount / mean_all if mean_all > 0 else math.nan]
-    if config.windows:
-        mean_w = out[3 * len(config.windows) - 1]
-        out.append(amount / mean_w if mean_w > 0 else math.nan)
-    prev = float(times[past].max()) if past.any() else (hist.last_time if hist and n_all else math.nan)
+    out = []
+    if nw:
+        sel = past & (times > time - np.asarray(config.windows, dtype=float)[:, None])
+        counts, sums = sel.sum(axis=1).tolist(), np.where(sel, amounts, 0.0).sum(axis=1).tolist()
+        for n, s in zip(counts, sums, strict=True):
+            out += [float(n), s, s / n if n else nan]
+    n_all = float(hist.n_all)
+    mean_all = hist.sum_all / n_all if n_all else nan
+    out += [n_all, amount / mean_all if mean_all > 0 else nan]
+    if nw:
+        mean_w = out[3 * nw - 1]
+        out.append(amount / mean_w if mean_w > 0 else nan)
+    prev = float(times[past].max()) if past.any() else (hist.last_time if n_all else nan)
     out.append(time - prev)
-    for r in config.risk_windows:
-        sel = (times > time - config.label_delay - r) & (times <= time - config.label_delay) & past
-        n = float(sel.sum())
-        out += [float(frauds[sel].sum()) / n if n else math.nan, n]
+    if config.risk_windows:
+        frauds = np.asarray(hist.frauds, dtype=float)
+        end = time - config.label_delay
+        known = past & (times <= end)
+        sel = known & (times > end - np.asarray(config.risk_windows, dtype=float)[:, None])
+        counts, fraud = sel.sum(axis=1).tolist(), np.where(sel, frauds, 0.0).sum(axis=1).tolist()
+        for n, f in zip(counts, fraud, strict=True):
+            out += [f / n if n else nan, float(n)]
     return out
 
 

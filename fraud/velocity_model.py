@@ -36,6 +36,7 @@ from fraud.boosting import train_binary_booster
 from fraud.calibration import apply_calibration, fit_calibration
 from fraud.checks import EPOCH, check_transaction
 from fraud.columns import AMOUNT, TIMESTAMP
+from fraud.fast_predict import SingleRowPredictor
 from fraud.features import TransactionFeatures, frame_seconds
 from fraud.online_state import FraudState
 from fraud.rules import RuleSet
@@ -297,9 +298,11 @@ class VelocityFraudModel(ModelBase):
         if state is not None and tx_id is not None and (stored := state.recall(str(tx_id))) is not None:
             return FraudScore(**stored)
         row = self.features_.row(tx, t, amount, state)
-        raw = float(self.booster_.predict(row[None, :], num_threads=1)[0])
+        raw = self._fast().predict(row)
         prob = float(np.clip(apply_calibration(self.calibration_, np.array([raw]))[0], 0.0, 1.0))
-        decision, rule = str(self.decide(np.array([prob]))[0]), None
+        th = self.thresholds_  # ``decide`` for one score, without building arrays
+        decision = DECLINE if prob >= th["decline"] else REVIEW if prob >= th["review"] else APPROVE
+        rule = None
         hit = rules.check(tx) if rules is not None else None
         if hit is not None:
             decision, rule = hit.decision, hit.rule
@@ -324,7 +327,7 @@ class VelocityFraudModel(ModelBase):
                 0, :-1
             ]
         else:
-            contrib = self._paths().contributions(self.booster_, row[None, :])[0]
+            contrib = self._paths().from_leaves(self._fast().leaves(row))
         return self.features_.reasons(contrib, row, tx)
 
     def _paths(self) -> PathAttribution:
@@ -332,6 +335,13 @@ class VelocityFraudModel(ModelBase):
         cached = self.__dict__.get("_path_attribution")
         if cached is None or cached[0] is not self.booster_:  # refit or reload: rebuild
             cached = self.__dict__["_path_attribution"] = (self.booster_, PathAttribution(self.booster_))
+        return cached[1]
+
+    def _fast(self) -> SingleRowPredictor:
+        """The booster's one-row predictor (``fraud.fast_predict``), built on first use."""
+        cached = self.__dict__.get("_single_row")
+        if cached is None or cached[0] is not self.booster_:  # refit or reload: rebuild
+            cached = self.__dict__["_single_row"] = (self.booster_, SingleRowPredictor(self.booster_))
         return cached[1]
 
     def decide(self, scores: Any) -> np.ndarray:

@@ -3,11 +3,12 @@
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from serving.deps import FraudDep, StateDep, StoreDep, require_scope
 from serving.fraud_runtime import FraudRuntime
 from serving.metrics import record_fraud_decision
+from serving.responses import json_response
 from serving.schemas.common import problem_responses
 from serving.schemas.events import Accepted
 from serving.schemas.fraud import FraudFeedbackIn, FraudScoreResponse, TransactionIn
@@ -30,9 +31,7 @@ router = APIRouter(
 
 
 @router.post("/score", response_model=FraudScoreResponse, responses=problem_responses(503))
-async def score_transaction(
-    body: TransactionIn, fraud: FraudDep, runtime: FraudRuntimeDep
-) -> FraudScoreResponse:
+async def score_transaction(body: TransactionIn, fraud: FraudDep, runtime: FraudRuntimeDep) -> Response:
     """Fraud probability, approve/review/decline, the reasons and the rule that decided, if any.
 
     A model with velocity features reads the entity histories of the online state, then records
@@ -48,13 +47,15 @@ async def score_transaction(
     else:
         result = model.score(payload)
     record_fraud_decision(result.decision)
-    return FraudScoreResponse(
-        transaction_id=body.transaction_id,
-        score=result.score,
-        decision=result.decision,
-        reasons=list(result.reasons),
-        rule=getattr(result, "rule", None),
-        model_version=version,
+    return json_response(  # FraudScoreResponse's shape, encoded with orjson (serving.responses)
+        {
+            "transaction_id": body.transaction_id,
+            "score": result.score,
+            "decision": result.decision,
+            "reasons": list(result.reasons),
+            "rule": getattr(result, "rule", None),
+            "model_version": version,
+        }
     )
 
 

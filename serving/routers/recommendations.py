@@ -9,11 +9,13 @@ parallelism. ``trending`` stays plain ``def`` (a cold, cacheable page), and slow
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
+from starlette.responses import Response
 
 from recsys.types import ItemFilter, Recommendations
 from serving.deps import RecsysDep, StateDep, require_scope
 from serving.metrics import record_recommendation_source
-from serving.schemas.common import ItemListResponse, ScoredItemOut, problem_responses
+from serving.responses import json_response
+from serving.schemas.common import ItemListResponse, problem_responses
 from serving.schemas.recommendations import ItemFilters, RecommendationRequest
 
 # Session context handed to the model: request items first, then the user's recent events.
@@ -39,14 +41,15 @@ def _item_filter(filters: ItemFilters) -> ItemFilter:
     )
 
 
-def _response(recs: Recommendations, version: str) -> ItemListResponse:
+def _response(recs: Recommendations, version: str) -> Response:
+    """``ItemListResponse``'s shape, encoded with orjson (``serving.responses``: no re-validation)."""
     record_recommendation_source(recs.source)
-    items = [ScoredItemOut(item_id=i.item_id, score=i.score, reason=i.reason) for i in recs.items]
-    return ItemListResponse(items=items, source=recs.source, model_version=version)
+    items = [{"item_id": i.item_id, "score": i.score, "reason": i.reason} for i in recs.items]
+    return json_response({"items": items, "source": recs.source, "model_version": version})
 
 
 @router.post("/recommendations", response_model=ItemListResponse)
-async def recommend(body: RecommendationRequest, recsys: RecsysDep, state: StateDep) -> ItemListResponse:
+async def recommend(body: RecommendationRequest, recsys: RecsysDep, state: StateDep) -> Response:
     """Items for a shopper: their purchases are excluded, their recent views and carts give context."""
     purchased, recent = state.user_history(body.user_id) if body.user_id else ([], [])
     session = list(dict.fromkeys([*body.session_item_ids, *recent]))[:MAX_SESSION_ITEMS]
@@ -66,7 +69,7 @@ async def recommend(body: RecommendationRequest, recsys: RecsysDep, state: State
 
 
 @router.get("/items/{item_id}/similar", response_model=ItemListResponse, responses=problem_responses(404))
-async def similar_items(item_id: ItemPath, recsys: RecsysDep, k: KQuery = 10) -> ItemListResponse:
+async def similar_items(item_id: ItemPath, recsys: RecsysDep, k: KQuery = 10) -> Response:
     """Items like this one (same category first), in stock."""
     model, version = recsys.get()
     return _response(model.similar_items(item_id, k=k, filters=ItemFilter()), version)
@@ -77,7 +80,7 @@ async def similar_items(item_id: ItemPath, recsys: RecsysDep, k: KQuery = 10) ->
 )
 async def bought_together(
     item_id: ItemPath, recsys: RecsysDep, k: KQuery = 10, in_stock_only: bool = True
-) -> ItemListResponse:
+) -> Response:
     """Items often bought in the same order as this one."""
     model, version = recsys.get()
     return _response(
@@ -90,7 +93,7 @@ def trending(
     recsys: RecsysDep,
     k: KQuery = 10,
     category: Annotated[str | None, Query(max_length=512, description="Category path prefix.")] = None,
-) -> ItemListResponse:
+) -> Response:
     """Items gaining popularity, optionally under a category."""
     model, version = recsys.get()
     return _response(model.trending(k=k, category=category), version)

@@ -3,11 +3,13 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from starlette.responses import Response
 
 from search.types import SearchFilters as DomainSearchFilters
 from serving.deps import SearchDep, StateDep, require_scope
+from serving.responses import json_response
 from serving.schemas.common import problem_responses
-from serving.schemas.search import SearchHitOut, SearchRequest, SearchResponse, SuggestResponse
+from serving.schemas.search import SearchRequest, SearchResponse, SuggestResponse
 
 MAX_HISTORY = 50  # recent items that shape a shopper's taste; older ones say little
 router = APIRouter(
@@ -19,7 +21,7 @@ router = APIRouter(
 
 
 @router.post("", response_model=SearchResponse)
-def search(body: SearchRequest, searcher: SearchDep, online: StateDep) -> SearchResponse:
+def search(body: SearchRequest, searcher: SearchDep, online: StateDep) -> Response:
     """Ranked matches for a query, with facet counts over every filtered match.
 
     With ``user_id`` a hybrid model mildly boosts the shopper's categories and brands, read from
@@ -32,13 +34,14 @@ def search(body: SearchRequest, searcher: SearchDep, online: StateDep) -> Search
         purchased, recent = online.user_history(body.user_id)
         kwargs["history"] = (recent + purchased)[:MAX_HISTORY]
     result = model.search(body.query, k=body.k, filters=filters, **kwargs)
-    hits = [SearchHitOut(item_id=h.item_id, title=h.title, score=h.score) for h in result.hits]
-    return SearchResponse(
-        results=hits,
-        facets=result.facets,
-        total=result.total,
-        corrected_query=getattr(result, "corrected_query", None),
-        model_version=version,
+    return json_response(  # SearchResponse's shape, encoded with orjson (serving.responses)
+        {
+            "results": [{"item_id": h.item_id, "title": h.title, "score": h.score} for h in result.hits],
+            "facets": result.facets,
+            "total": result.total,
+            "corrected_query": getattr(result, "corrected_query", None),
+            "model_version": version,
+        }
     )
 
 
