@@ -3,7 +3,8 @@
 Usage::
 
     .venv/bin/python benchmarks/forecast_walmart.py [DATASETS_DIR] [--stores N] [--max-series N]
-        [--objective l2] [--strategy recursive|direct|ensemble] [--seasonal-blend 0.0] [--stl]
+        [--objective l2] [--strategy recursive|direct|ensemble] [--seasonal-blend 0.0]
+        [--denoise-rank K] [--stl]
 
 ``DATASETS_DIR`` defaults to ``$SHELFWISE_DATASETS``, then ``../shared/data`` next to the repo. It
 must hold ``walmart-store-sales/`` (read in place, never copied).
@@ -103,6 +104,7 @@ def run(
     objective: str = "l2",
     strategy: str = STRATEGY,
     seasonal_blend: float = SEASONAL_BLEND,
+    denoise_rank: int | None = None,
     seed: int = 0,
     stl: bool = False,
 ) -> dict:
@@ -120,6 +122,7 @@ def run(
             objective=objective,
             strategy=strategy,
             seasonal_blend=seasonal_blend,
+            denoise_rank=denoise_rank,
             calibration_windows=3,
             calibration_step=2,
             random_state=seed,
@@ -197,6 +200,9 @@ def main() -> None:
     parser.add_argument("--objective", default="l2", choices=["l1", "l2", "tweedie", "poisson"])
     parser.add_argument("--strategy", default=STRATEGY, choices=["recursive", "direct", "ensemble"])
     parser.add_argument("--seasonal-blend", type=float, default=SEASONAL_BLEND)
+    parser.add_argument(
+        "--denoise-rank", type=int, default=None, help="GlobalForecaster's denoise_rank (default: off)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--stl", action="store_true", help="add the STL + AutoETS baseline (slower)")
     args = parser.parse_args()
@@ -211,13 +217,15 @@ def main() -> None:
         objective=args.objective,
         strategy=args.strategy,
         seasonal_blend=args.seasonal_blend,
+        denoise_rank=args.denoise_rank,
         seed=args.seed,
         stl=args.stl,
     )
     print(
         f"\nWalmart weekly sales: {result['series']:,} series, cutoff {result['cutoff']}, "
         f"{HOLDOUT}-week holdout ({result['cells']:,} scored cells per model), objective {args.objective}, "
-        f"strategy {args.strategy}, seasonal blend {args.seasonal_blend:.3f}\n"
+        f"strategy {args.strategy}, seasonal blend {args.seasonal_blend:.3f}, "
+        f"denoise rank {args.denoise_rank}\n"
     )
     print(table(result))
     t = result["timings"]

@@ -37,8 +37,13 @@ def week_of_year(dates: pd.DatetimeIndex) -> np.ndarray:
     return dates.isocalendar().week.to_numpy(dtype=np.int64)
 
 
-def make_forecaster(freq: str, objective: str, lgbm_params: dict[str, Any]) -> Any:
+def make_forecaster(
+    freq: str, objective: str, lgbm_params: dict[str, Any], *, seasonal_lag: bool = True
+) -> Any:
     """An unfitted ``mlforecast.MLForecast`` with one LightGBM model named ``lgbm``.
+
+    ``seasonal_lag=False`` leaves out the lag of one season (7, 52, 12): with ``denoise_rank``
+    the model gets that lag from the denoised history instead (``forecasting.denoise``).
 
     mlforecast and LightGBM are imported here, lazily: serving loads precomputed forecasts and
     must not need either package.
@@ -68,6 +73,8 @@ def make_forecaster(freq: str, objective: str, lgbm_params: dict[str, Any]) -> A
         lags = [1, 2, 3, 12]
         transforms = {1: [RollingMean(3), RollingMean(12)]}
         dates = ["month"]
+    if not seasonal_lag:
+        lags = [lag for lag in lags if lag != SEASON[family]]
     model = LGBMRegressor(
         objective=OBJECTIVE[objective],
         # One thread: OpenMP spin-waits made 2 threads ~10x slower on the shared 2-core machine.
@@ -84,7 +91,7 @@ def make_forecaster(freq: str, objective: str, lgbm_params: dict[str, Any]) -> A
     return MLForecast(
         models={"lgbm": model},
         freq=freq,
-        lags=lags,
+        lags=lags or None,
         lag_transforms=transforms,
         date_features=dates,
         target_transforms=scalers,

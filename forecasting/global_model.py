@@ -4,7 +4,8 @@ One LightGBM model learns from every (item, store) series at once (mlforecast bu
 rolling means, calendar features and covariates; ``forecasting.features`` lists them). Forecasts
 are recursive by default: each step feeds the previous prediction back into the lags;
 ``strategy="direct"`` (``forecasting.direct``) forecasts every step from the origin instead, and
-``"ensemble"`` averages both. ``seasonal_blend`` mixes in the seasonal naive.
+``"ensemble"`` averages both. ``seasonal_blend`` mixes in the seasonal naive. ``denoise_rank``
+takes the recursive model's seasonal lag from the history denoised across stores (``forecasting.denoise``).
 
 **Intervals** come from split conformal calibration on backtest windows. A calibration model is
 fit on the history before the first of ``calibration_windows`` origins (``calibration_step``
@@ -26,14 +27,13 @@ from __future__ import annotations
 
 import datetime
 import math
-import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from forecasting import direct, features
+from forecasting import direct, features, recursive
 from forecasting.panel import Panel, build_panel, freq_family, future_covariates, known_future, series_scale
 from forecasting.types import ForecastPoint
 from models.artifact import check_is_fitted, load_npz, save_npz
@@ -63,6 +63,9 @@ class GlobalForecaster(ModelBase):
         seasonal_blend: weight in [0, 1] of the seasonal naive in the served mean
             (``(1 - w) * model + w * seasonal naive``); choose it on backtest windows.
         max_train_rows: (series, origin, step) rows the direct strategy samples for training.
+        denoise_rank: None (off) or ``k``: the recursive model's seasonal lag comes from each
+            item's (stores x periods) history reduced to its top ``k`` singular components
+            (``forecasting.denoise``; series born inside the window and items in <= k stores stay raw).
         n_estimators, learning_rate, num_leaves, min_child_samples: LightGBM's.
         calibration_windows: forecast origins whose errors calibrate the intervals.
         calibration_step: periods between those origins (None: a quarter of ``max_horizon``).
@@ -94,6 +97,7 @@ class GlobalForecaster(ModelBase):
         strategy: str = "recursive",
         seasonal_blend: float = 0.0,
         max_train_rows: int = 200_000,
+        denoise_rank: int | None = None,
         n_estimators: int = 300,
         learning_rate: float = 0.05,
         num_leaves: int = 31,
@@ -109,6 +113,7 @@ class GlobalForecaster(ModelBase):
         self.strategy = strategy
         self.seasonal_blend = seasonal_blend
         self.max_train_rows = max_train_rows
+        self.denoise_rank = denoise_rank
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -162,7 +167,8 @@ class GlobalForecaster(ModelBase):
         return self
 
     def _check_params(self) -> None:
-        for name in ("max_horizon", "max_train_rows", "calibration_windows"):
+        counts = ("max_horizon", "max_train_rows", "calibration_windows")
+        for name in (*counts, "denoise_rank") if self.denoise_rank is not None else counts:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
                 raise InvalidInputError(f"{name} must be an integer >= 1, got {value!r}", field=name)
@@ -200,21 +206,9 @@ class GlobalForecaster(ModelBase):
         return self._train_recursive(panel)
 
     def _train_recursive(self, panel: Panel) -> Any:
-        forecaster = features.make_forecaster(panel.freq, self.objective, self._lgbm_params())
-        frame = panel.long()
-        kwargs = {}
-        if self.objective in ("l1", "l2"):
-            # The target is standardised per series, so plain l2 would weigh a 5-unit series like
-            # a 5,000-unit one; weighting rows by the series' spread makes the loss count units,
-            # as WAPE and WMAE do (first 15 Walmart stores: WMAE 1.01x -> 0.98x seasonal naive).
-            spread = np.nanstd(panel.values, axis=1)
-            spread = np.where(
-                spread > 0, spread, np.nanmean(spread[spread > 0]) if (spread > 0).any() else 1.0
-            )
-            frame["weight"] = (spread / spread.mean())[frame["unique_id"].to_numpy()]
-            kwargs["weight_col"] = "weight"
-        forecaster.fit(frame, static_features=list(features.STATIC), dropna=False, **kwargs)
-        return forecaster
+        return recursive.train(
+            panel, objective=self.objective, lgbm_params=self._lgbm_params(), denoise_rank=self.denoise_rank
+        )
 
     def _lgbm_params(self) -> dict[str, Any]:
         return {
@@ -235,12 +229,14 @@ class GlobalForecaster(ModelBase):
         elif isinstance(forecaster, direct.DirectModel):
             mean = direct.predict(forecaster, panel, self.max_horizon, future)
         else:
-            kwargs = {} if future is None else {"X_df": future}
-            with warnings.catch_warnings():  # NaN lags of young series are expected: LightGBM routes them
-                warnings.filterwarnings("ignore", "Found null values", UserWarning)
-                frame = forecaster.predict(self.max_horizon, new_df=panel.long(), **kwargs)
-            frame = frame.sort_values(["unique_id", "ds"])
-            mean = frame["lgbm"].to_numpy(float).reshape(len(panel.item_ids), self.max_horizon)
+            mean = recursive.predict(
+                forecaster,
+                panel,
+                self.max_horizon,
+                future,
+                objective=self.objective,
+                denoise_rank=self.denoise_rank,
+            )
         if blend and self.seasonal_blend:
             season = features.season_length(panel.freq)
             naive = direct.seasonal_naive(panel.values, self.max_horizon, season)
