@@ -126,13 +126,34 @@ def neighbours_by_score(table, seeds: np.ndarray) -> np.ndarray:
     return np.asarray(list(dict.fromkeys(items.tolist())), np.int64)
 
 
-def seed_values(table, seeds: np.ndarray, item: int) -> np.ndarray:
-    """``table[seeds, item]`` as a dense float32 vector (0 where a seed does not list the item)."""
-    pos, lengths = _gather(table, seeds)
-    hit = table.indices[pos] == item
-    values = np.zeros(len(seeds), np.float32)
-    values[np.repeat(np.arange(len(seeds)), lengths)[hit]] = table.data[pos[hit]]
-    return values
+def best_seed(
+    table, seeds: np.ndarray, item: int, lookups: dict[int, SeedLookup] | None = None
+) -> int | None:
+    """The seed with the highest ``table[seed, item]`` (None: no seed lists the item); ``lookups``
+    keeps each table's gathered rows between calls for the same seeds (one response)."""
+    if not len(seeds):
+        return None
+    lookups = {} if lookups is None else lookups
+    lookup = lookups.get(id(table)) or lookups.setdefault(id(table), SeedLookup(table, seeds))
+    values = lookup.values(item)
+    return int(seeds[int(np.argmax(values))]) if values.max() > 0 else None
+
+
+class SeedLookup:
+    """``table[seeds, item]`` for many items against the same seeds: the seeds' rows are gathered
+    once (a response's ten reasons ask the same rows ten times)."""
+
+    def __init__(self, table, seeds: np.ndarray) -> None:
+        pos, lengths = _gather(table, seeds)
+        self.n, self.cols, self.data = len(seeds), table.indices[pos], table.data[pos]
+        self.owner = np.repeat(np.arange(len(seeds)), lengths)
+
+    def values(self, item: int) -> np.ndarray:
+        """``table[seeds, item]`` as a dense float32 vector."""
+        hit = self.cols == item
+        values = np.zeros(self.n, np.float32)
+        values[self.owner[hit]] = self.data[hit]
+        return values
 
 
 def _spread(table, seeds: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -10,7 +10,7 @@ import numpy as np
 
 from models.errors import UnknownIdError
 from recsys.candidates import CandidateSet, assemble
-from recsys.candidates_one import candidates_one, csr_row, neighbours_by_score, seed_values, similar_ranking
+from recsys.candidates_one import best_seed, candidates_one, csr_row, neighbours_by_score, similar_ranking
 from recsys.filters import check_filter, check_k, positions
 from recsys.profiles import ProfileRow, merge_online
 from recsys.reranker import source_order, source_order_of
@@ -250,8 +250,8 @@ class QueryMixin:
         keep = np.flatnonzero(allowed)
         order = keep[self._order_features(cands.features[rows][keep])]
         items, best = items[order], cands.best_source[rows][order]
-        best_of = dict(zip(items.tolist(), best.tolist(), strict=True))
-        yield items, lambda item: self._reason(item, best_of[item], query.row)
+        best_of, lookups = dict(zip(items.tolist(), best.tolist(), strict=True)), dict[int, Any]()
+        yield items, lambda item: self._reason(item, best_of[item], query.row, lookups)
         yield self._similar_tier(query.row)
         yield self._trending_tier(query.rules.flt)
 
@@ -269,13 +269,7 @@ class QueryMixin:
     def _seeds(self, row: ProfileRow) -> np.ndarray:
         return row.items[-int(self.max_recent) :][::-1]  # newest first
 
-    def _best_seed(self, table, seeds: np.ndarray, item: int) -> int | None:
-        if not len(seeds):
-            return None
-        values = seed_values(table, seeds, item)
-        return int(seeds[int(np.argmax(values))]) if values.max() > 0 else None
-
-    def _reason(self, item: int, best: int, row: ProfileRow) -> str:
+    def _reason(self, item: int, best: int, row: ProfileRow, lookups: dict | None = None) -> str:
         titles, seeds = self.popular_.titles_, self._seeds(row)
         name = SOURCE_NAMES[best] if best < len(SOURCE_NAMES) else "popular"
         if name == "category" and self.popular_.categories_[item]:
@@ -289,15 +283,15 @@ class QueryMixin:
             "copurchase": (self.tables_.copurchase, "Often bought with {}", row.items[row.bought]),
             "content": (self.tables_.content, "Similar to {}", seeds),
         }.get(name, (None, "", seeds))
-        seed: int | None = self._best_seed(table, pool, item) if table is not None else None
+        seed: int | None = best_seed(table, pool, item, lookups) if table is not None else None
         return template.format(titles[seed]) if seed is not None else "Trending now"
 
     def _similar_tier(self, row: ProfileRow) -> tuple[np.ndarray, Callable[[int], str]]:
         """Fallback: content neighbours of the newest profile items."""
         seeds = self._seeds(row)[:3]
         items = neighbours_by_score(self.tables_.content, seeds)
-        titles = self.popular_.titles_
-        return items, lambda item: f"Similar to {titles[self._best_seed(self.tables_.content, seeds, item)]}"
+        titles, table, lookups = self.popular_.titles_, self.tables_.content, dict[int, Any]()
+        return items, lambda item: f"Similar to {titles[best_seed(table, seeds, item, lookups)]}"
 
     def _trending_tier(self, flt: ItemFilter) -> tuple[np.ndarray, Callable[[int], str]]:
         """Fallback: time-decayed popularity, within the filter's category when there is one."""
