@@ -24,6 +24,7 @@ from models.artifact import check_is_fitted, load_npz, save_npz
 from models.base import ModelBase
 from models.errors import InvalidInputError
 from models.frames import require_columns
+from models.trees import TreeScorer
 from recsys import hybrid_fit as hf
 from recsys.candidates import FEATURE_NAMES, ItemAttributes
 from recsys.candidates_one import AlsRetriever
@@ -344,3 +345,18 @@ class HybridRecommender(QueryMixin, ModelBase):
 
     def _check_fitted(self) -> None:
         check_is_fitted(self, ("popular_", "tables_"))
+
+    def warm_up(self) -> HybridRecommender:
+        """Prepare the query path before the first request: compile the re-ranker (``models.trees``)."""
+        self._check_fitted()
+        self._scorer()
+        return self
+
+    def _scorer(self) -> TreeScorer | None:
+        """The re-ranker's compiled scorer, built on first use (derived, never saved)."""
+        if self.booster_ is None:
+            return None
+        cached = self.__dict__.get("_tree_scorer")
+        if cached is None or cached[0] is not self.booster_:  # refit or reload: rebuild
+            cached = self.__dict__["_tree_scorer"] = (self.booster_, TreeScorer(self.booster_).compile())
+        return cached[1]

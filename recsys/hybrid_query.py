@@ -54,6 +54,9 @@ class QueryMixin:
     def _check_fitted(self) -> None:  # pragma: no cover - HybridRecommender overrides it
         raise NotImplementedError
 
+    def _scorer(self) -> Any:  # pragma: no cover - HybridRecommender overrides it
+        raise NotImplementedError
+
     # ------------------------------------------------------------------ recommendations
     def recommend(
         self,
@@ -262,8 +265,8 @@ class QueryMixin:
         """Best-first order of candidate feature rows: re-ranker scores, else the best source's rank."""
         if not len(features):
             return np.zeros(0, np.int64)
-        if self.booster_ is not None:
-            return np.argsort(-self.booster_.predict(features, num_threads=1), kind="stable")
+        if (scorer := self._scorer()) is not None:  # the re-ranker, compiled (models.trees)
+            return np.argsort(-scorer.predict(features), kind="stable")
         return source_order_of(features, SOURCE_NAMES.index(self.order_source_))
 
     def _seeds(self, row: ProfileRow) -> np.ndarray:

@@ -300,10 +300,14 @@ def smoke_check(family: str, model: Any) -> None:
         ArtifactError: the model loaded but fails its smoke query.
     """
     query = _SMOKE.get(family)
-    if query is None:
+    warm_up = getattr(model, "warm_up", None)  # e.g. compile a re-ranker before the first request
+    if query is None and warm_up is None:
         return
     try:
-        query(model)
+        if warm_up is not None:
+            warm_up()
+        if query is not None:
+            query(model)
     except (InvalidInputError, UnknownIdError):
         pass
     except Exception as exc:  # noqa: BLE001 - any other failure means it cannot answer requests
