@@ -3,6 +3,7 @@
 Usage::
 
     .venv/bin/python benchmarks/search_homedepot.py [DATASETS_DIR] [--seed 0] [--max-queries N]
+        [--hnsw-min-items N]
 
 ``DATASETS_DIR`` defaults to ``$SHELFWISE_DATASETS``, then ``../shared/data`` next to the repo. It
 must hold ``homedepot-search-relevance/train.parquet`` (read in place, never copied).
@@ -117,7 +118,9 @@ def quality(model: HybridSearch, bm25: BM25Search, test: dict) -> dict[str, dict
     """Top-100 rankings per method on the test half (candidates computed once per query)."""
     rows: dict[str, dict[str, list[str]]] = {"BM25 baseline (BM25Search)": {}}
     labels = {
-        "semantic": "semantic (MiniLM int8 ONNX, exact)",
+        "semantic": "semantic (MiniLM int8 ONNX, "
+        + ("HNSW" if model.state_ is not None and model.state_.vectors.approximate else "exact")
+        + ")",
         "rrf": "hybrid, RRF",
         "hybrid": f"hybrid, score fusion (tuned: semantic w={model.semantic_weight_:.2f}, "
         f"coverage c={model.coverage_weight_:.2f})"
@@ -183,6 +186,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("datasets", nargs="?", help="folder holding homedepot-search-relevance/")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-queries", type=int, default=0, help="cap each half (0 = all)")
+    parser.add_argument(
+        "--hnsw-min-items", type=int, default=None, help="HybridSearch's hnsw_min_items (default: its own)"
+    )
     args = parser.parse_args(argv)
 
     catalog, judgments = load(args.datasets)
@@ -197,7 +203,10 @@ def main(argv: list[str] | None = None) -> None:
     bm25 = BM25Search(random_state=args.seed).fit(catalog)
     bm25_s = time.perf_counter() - start
     start = time.perf_counter()
-    model = HybridSearch(random_state=args.seed).fit(catalog, vectors=vectors, encoder_dir=encoder_dir)
+    index_params = {} if args.hnsw_min_items is None else {"hnsw_min_items": args.hnsw_min_items}
+    model = HybridSearch(random_state=args.seed, **index_params).fit(
+        catalog, vectors=vectors, encoder_dir=encoder_dir
+    )
     index_s = time.perf_counter() - start
     start = time.perf_counter()
     model.tune(tune, k=K)
@@ -233,8 +242,8 @@ def speed(model, catalog, vectors, queries, encoder_dir, bm25_s, index_s, encode
     print(f"| catalog encoding (ONNX int8, batches of 32) | {enc} |")
     print(f"| BM25 baseline index | {bm25_s * per10k:.2f} s |")
     print(
-        f"| hybrid index (field BM25 + FAISS flat + speller + suggester; vectors given) "
-        f"| {index_s * per10k:.2f} s |"
+        f"| hybrid index (field BM25 + FAISS {'HNSW' if model.state_.vectors.approximate else 'flat'} "
+        f"+ speller + suggester; vectors given) | {index_s * per10k:.2f} s |"
     )
     sample = queries[:300]
     recall, hnsw_s, hnsw_ms = hnsw_recall(vectors, QueryEncoder(encoder_dir).encode(sample))

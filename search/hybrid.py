@@ -62,7 +62,7 @@ class HybridSearch(ModelBase):
         semantic_k: nearest neighbours added to the keyword matches.
         keyword_k: best keyword matches that are fused (all matches still count in total/facets).
         min_similarity: cosine a neighbour needs to become a candidate (keeps nonsense out).
-        hnsw_min_items: catalog size from which unfiltered queries use HNSW instead of exact.
+        hnsw_min_items: catalog size from which unfiltered queries use HNSW (filtered stay exact).
         ef_search: HNSW search breadth.
         max_length: tokens the encoder keeps per text.
         out_of_stock_penalty: subtracted from an out-of-stock item's fused score (in [0, 1]).
@@ -90,7 +90,7 @@ class HybridSearch(ModelBase):
         semantic_k: int = 100,
         keyword_k: int = 1000,
         min_similarity: float = 0.25,
-        hnsw_min_items: int = 200_000,
+        hnsw_min_items: int = 50_000,
         ef_search: int = 128,
         max_length: int = 128,
         out_of_stock_penalty: float = 0.3,
@@ -260,8 +260,8 @@ class HybridSearch(ModelBase):
         return [ids[r] for r in rows]
 
     def _rescore(self, state: cat.CatalogState):  # -> the re-ranker with the state's titles, or None
-        reranker, titles = self.reranker_, state.items.titles
-        return None if reranker is None else lambda c, fused: reranker.rescore(c, fused, titles)
+        reranker, items = self.reranker_, state.items
+        return None if reranker is None else lambda c, fused: reranker.rescore(c, fused, items)
 
     def _method(self) -> str:
         return "rrf" if self.fusion_ == "rrf" else "hybrid"

@@ -7,6 +7,7 @@ matches costs a few vectorised array lookups instead of string comparisons per i
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from models.errors import InvalidInputError
+from search.text import tokenize
 from search.types import SearchFilters
 
 FACET_SIZE = 20
@@ -59,8 +61,10 @@ class ItemTable:
     in_stock: np.ndarray
     top_labels: list[str] = field(init=False)
     brand_labels: list[str] = field(init=False)
+    _title_tokens: list[tuple[str, ...] | None] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        self._title_tokens = [None] * len(self.item_ids)
         self.prices = np.asarray(self.prices, dtype=np.float64)
         self.in_stock = np.asarray(self.in_stock, dtype=bool)
         self.brand_codes, self.brand_labels, self._brand_lookup = _codes(
@@ -125,6 +129,21 @@ class ItemTable:
             in_stock=frame["in_stock"].to_numpy(dtype=bool),
         )
 
+    def title_tokens(self, rows: Sequence[int] | np.ndarray) -> list[tuple[str, ...]]:
+        """:func:`~search.text.tokenize` of the titles at ``rows``, each computed once per table.
+
+        The re-ranker reads ~100 titles per query; tokenising them was most of its cost. The
+        cache fills lazily (a few MB at 50k items: interned words); a racing thread at worst
+        tokenises the same title twice.
+        """
+        cache, out = self._title_tokens, []
+        for r in rows:
+            tokens = cache[r]
+            if tokens is None:
+                tokens = cache[r] = tuple(sys.intern(w) for w in tokenize(self.titles[r]))
+            out.append(tokens)
+        return out
+
     def keep_mask(self, rows: np.ndarray, filters: SearchFilters) -> np.ndarray:
         """Boolean mask over ``rows`` (item positions) of the items that pass ``filters``.
 
@@ -187,7 +206,11 @@ def price_bands(prices: np.ndarray) -> dict[str, int]:
 
 def _top_counts(codes: np.ndarray, labels: list[str], size: int) -> dict[str, int]:
     counts = np.bincount(codes[codes >= 0], minlength=len(labels))
-    order = sorted(np.flatnonzero(counts), key=lambda i: (-counts[i], labels[i]))[:size]
+    present = np.flatnonzero(counts)
+    if len(present) > size:  # only counts tied with or above the size-th largest can be shown
+        floor = np.partition(counts[present], len(present) - size)[len(present) - size]
+        present = present[counts[present] >= floor]
+    order = sorted(present.tolist(), key=lambda i: (-counts[i], labels[i]))[:size]
     return {labels[i]: int(counts[i]) for i in order}
 
 

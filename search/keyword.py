@@ -76,9 +76,12 @@ class KeywordIndex:
     b: float
     delta: tuple[Counter, ...] = ()
     _df: np.ndarray = field(init=False, repr=False, compare=False)
+    _sorted: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_df", np.diff(self.base.scores["indptr"]).astype(np.int64))
+        indptr, indices = self.base.scores["indptr"], self.base.scores["indices"]
+        object.__setattr__(self, "_df", np.diff(indptr).astype(np.int64))
+        object.__setattr__(self, "_sorted", _postings_sorted(indptr, indices))
 
     @property
     def n_base(self) -> int:
@@ -115,7 +118,10 @@ class KeywordIndex:
         if ids:
             dense = self.base.get_scores_from_ids(ids)
             indptr, indices = self.base.scores["indptr"], self.base.scores["indices"]
-            rows = np.unique(np.concatenate([indices[indptr[t] : indptr[t + 1]] for t in ids]))
+            hit = np.zeros(self.n_base, dtype=bool)  # a mask, not np.unique: no sort of the postings
+            for t in ids:
+                hit[indices[indptr[t] : indptr[t + 1]]] = True
+            rows = np.flatnonzero(hit)
             scores = dense[rows].astype(np.float32)
         if self.delta:
             d_rows, d_scores = self._delta_scores(unique)
@@ -137,10 +143,19 @@ class KeywordIndex:
         for t in known:
             if t in self.vocab:
                 i = self.vocab[t]
-                share += np.isin(rows, indices[indptr[i] : indptr[i + 1]])
+                share += self._contains(indices[indptr[i] : indptr[i + 1]], rows)
             if in_delta.any():
                 share[in_delta] += [t in self.delta[r - self.n_base] for r in rows[in_delta]]
         return share / len(known)
+
+    def _contains(self, posting: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Whether each of ``rows`` is in ``posting``: a binary search when postings are sorted."""
+        if not self._sorted:
+            return np.isin(rows, posting)
+        if not len(posting):
+            return np.zeros(len(rows), dtype=bool)
+        at = np.minimum(np.searchsorted(posting, rows), len(posting) - 1)
+        return posting[at] == rows
 
     def _delta_scores(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Lucene BM25 of the delta documents, with the base statistics (see the module notes)."""
@@ -172,3 +187,11 @@ class KeywordIndex:
         base = bm25s.BM25.load(path / INDEX_DIR, allow_pickle=False, show_progress=False)
         stats = json.loads((path / STATS_FILE).read_text())
         return cls(base, base.vocab_dict, float(stats["avgdl"]), float(stats["k1"]), float(stats["b"]))
+
+
+def _postings_sorted(indptr: np.ndarray, indices: np.ndarray) -> bool:
+    """Whether every token's document list (a CSC column) is strictly ascending."""
+    rising = np.diff(indices.astype(np.int64)) > 0
+    ends = np.asarray(indptr[1:-1], dtype=np.int64) - 1  # a new column may start lower
+    rising[ends[(ends >= 0) & (ends < len(rising))]] = True
+    return bool(rising.all())

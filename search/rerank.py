@@ -8,7 +8,9 @@ last word (usually the product noun: "deck *stain*") is in the title, adjacent q
 found adjacent in the title, and number/size tokens ("3/4", "2x4", "60") matched exactly.
 
 The features are computed by :func:`features` from the candidates and the item titles only, the
-same code at tuning and at serving time. The booster is saved as LightGBM text (pickle-free).
+same code at tuning and at serving time; titles are tokenised once per item
+(:meth:`search.items.ItemTable.title_tokens`), not once per query. The booster is saved as
+LightGBM text (pickle-free).
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from typing import Any
 import numpy as np
 
 from models.errors import ArtifactError
+from models.trees import TreeScorer
 from search.fusion import Candidates, fused_scores
 from search.items import ItemTable
-from search.text import tokenize
 
 RERANK_FILE = "rerank.txt"
 VALID_SHARE = 0.2
@@ -77,7 +79,7 @@ def features(
     fused: np.ndarray,
     top: np.ndarray,
     query_tokens: Sequence[str],
-    titles: Sequence[str],
+    title_tokens: Sequence[Sequence[str]],
     *,
     corrected: bool,
 ) -> np.ndarray:
@@ -88,7 +90,7 @@ def features(
         fused: the fusion score of every candidate (aligned with ``c.rows``).
         top: indices into ``c.rows`` of the candidates to describe.
         query_tokens: the query's tokens (:func:`search.text.tokenize`, typed + corrected words).
-        titles: the title of each row in ``top`` (aligned with ``top``).
+        title_tokens: the tokenised title of each row in ``top`` (aligned with ``top``).
         corrected: whether a spelling correction was applied.
     """
     q = list(dict.fromkeys(query_tokens))
@@ -109,14 +111,14 @@ def features(
     rows[:, 6] = np.log1p(np.where(bm25[top] > 0, _ranks(bm25)[top], len(bm25) + 1))
     rows[:, 7] = np.log1p(_ranks(cosine)[top])
     rows[:, 8] = c.coverage[top]
-    for i, title in enumerate(titles):
-        t = tokenize(title)
+    first, last = (q[0], q[-1]) if q else (None, None)
+    for i, t in enumerate(title_tokens):
         t_set = set(t)
         rows[i, 9] = len(t_set & q_set) / len(t_set) if t_set else 0.0
-        rows[i, 10] = float(bool(q) and q[-1] in t_set)
-        rows[i, 11] = float(bool(q) and q[0] in t_set)
-        pairs = set(zip(t, t[1:], strict=False))
-        rows[i, 12] = len(q_pairs & pairs) / len(q_pairs) if q_pairs else 0.0
+        rows[i, 10] = float(last in t_set)
+        rows[i, 11] = float(first in t_set)
+        if q_pairs:  # the distinct adjacent title pairs that are query pairs
+            rows[i, 12] = len({p for p in zip(t, t[1:], strict=False) if p in q_pairs}) / len(q_pairs)
         rows[i, 13] = len(q_numbers & t_set) / len(q_numbers) if q_numbers else -1.0
         rows[i, 15] = len(t)
     rows[:, 14] = len(q)
@@ -149,14 +151,15 @@ class Reranker:
     def __init__(self, booster: Any, top_k: int) -> None:
         self.booster = booster
         self.top_k = top_k
+        self.scorer = TreeScorer(booster)  # compiled on first use (the smoke query, before serving)
 
-    def rescore(self, c: Candidates, fused: np.ndarray, titles: Sequence[str]) -> np.ndarray:
+    def rescore(self, c: Candidates, fused: np.ndarray, items: ItemTable) -> np.ndarray:
         """New scores, one per candidate: the window in [0, 1] by the booster, the rest below 0."""
         if not len(fused):
             return fused
         top = top_window(fused, c.rows, self.top_k)
-        x = features(c, fused, top, c.tokens, [titles[r] for r in c.rows[top]], corrected=c.corrected)
-        pred = self.booster.predict(x, num_threads=1)
+        x = features(c, fused, top, c.tokens, items.title_tokens(c.rows[top]), corrected=c.corrected)
+        pred = self.scorer.predict(x)
         best = float(fused.max())
         out = (fused / best if best > 0 else fused) - 1.0 - 1e-6  # below every re-ranked item
         lo, hi = float(pred.min()), float(pred.max())
@@ -201,7 +204,7 @@ def fit_reranker(
         top = top_window(fused, c.rows, top_k)
         labels = np.array([max(float(judged.get(items.item_ids[r], 0.0)), 0.0) for r in c.rows[top]])
         if len(top) > 1 and labels.max() > 0:
-            titles = [items.titles[r] for r in c.rows[top]]
+            titles = items.title_tokens(c.rows[top])
             groups.append((features(c, fused, top, c.tokens, titles, corrected=c.corrected), labels))
     order = np.random.default_rng(seed).permutation(len(groups))
     n_valid = int(len(groups) * VALID_SHARE)

@@ -8,8 +8,9 @@ are scored exactly. Positions are shared with the keyword side: base vectors are
 Exact flat inner product (vectors are unit length, so it is cosine) is the default; above
 ``hnsw_min_items`` vectors an HNSW graph answers unfiltered queries. Filtered queries never ask
 the approximate index: they score the allowed positions exactly (a flat scan restricted by an
-``IDSelectorBitmap``, or a product over the gathered subset when it is small), so a filter can
-never empty a page that a post-filtered top-k would have.
+``IDSelectorBitmap`` -- over the HNSW graph's own flat storage when there is a graph -- or a
+product over the gathered subset when it is small), so a filter can never empty a page that a
+post-filtered top-k would have.
 
 One query is searched with one OpenMP thread: serving parallelises over requests, and FAISS's
 two-thread team per query measured 35 ms instead of 6 ms for 54k vectors on the shared 2-core
@@ -30,7 +31,10 @@ import faiss
 import numpy as np
 
 INDEX_FILE = "vectors.faiss"
-GATHER_MAX = 4096  # allowed sets up to this size are gathered and scored directly
+# Allowed sets up to this size are gathered and scored directly; larger ones are a FAISS scan
+# with a bitmap. Gathering copies the vectors: from ~1,000 rows (1.5 MB, past malloc's mmap
+# threshold) it measured 3x slower than the bitmap scan at 54k items (docs/benchmarks/search.md).
+GATHER_MAX = 512
 
 
 @contextlib.contextmanager
@@ -117,7 +121,7 @@ class VectorIndex:
                 mask the search is exact over the allowed positions (see the module notes).
         """
         n = len(self.base)
-        if allowed is not None and (allowed.sum() <= GATHER_MAX or self.approximate):
+        if allowed is not None and allowed.sum() <= GATHER_MAX:
             rows = np.flatnonzero(allowed)
             return _best(rows, self.similarity(query, rows), k)
         rows, sims = self._search_base(query, min(k, n), None if allowed is None else allowed[:n])
@@ -130,19 +134,22 @@ class VectorIndex:
         return _best(rows, sims, k)
 
     def _search_base(self, query: np.ndarray, k: int, allowed: np.ndarray | None):
-        """FAISS top-``k`` of the base; ``allowed`` (flat index only) restricts the exact scan."""
+        """FAISS top-``k`` of the base; ``allowed`` restricts an exact scan (the flat storage of HNSW)."""
         if not k:
             return np.empty(0, np.int64), np.empty(0, np.float32)
         bitmap = None
+        index = self.index
         if allowed is not None:
             bitmap = np.packbits(allowed, bitorder="little")  # kept alive during the search
             params = faiss.SearchParameters(sel=faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bitmap)))  # type: ignore[call-arg]
+            if self.approximate:  # the graph's own flat storage: exact, and no copy of the vectors
+                index = faiss.downcast_index(index.storage)  # type: ignore[attr-defined]
         elif self.approximate:
             params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k))  # type: ignore[attr-defined]
         else:
             params = None
         with _one_thread():
-            sims, ids = self.index.search(query[None, :].astype(np.float32), k, params=params)
+            sims, ids = index.search(query[None, :].astype(np.float32), k, params=params)
         del bitmap
         keep = ids[0] >= 0
         return ids[0][keep].astype(np.int64), sims[0][keep]

@@ -12,6 +12,7 @@ import pytest
 from search.fusion import Candidates
 from search.hybrid import HybridSearch
 from search.rerank import FEATURES, RERANK_FILE, features
+from search.text import tokenize
 
 COLORS = ("red", "blue", "green", "black", "white", "grey")
 MATERIALS = ("steel", "wood", "glass", "plastic")
@@ -87,10 +88,10 @@ def test_the_reranker_reorders_only_within_the_window(reranked: HybridSearch) ->
     assert reranked.reranker_ is not None, reranked.tuning_
     c = reranked.candidates("red pan")
     fused = np.linspace(1.0, 0.0, len(c.rows))
-    titles = reranked._fitted().items.titles
+    items = reranked._fitted().items
     reranked.reranker_.top_k = 5
     try:
-        out = reranked.reranker_.rescore(c, fused, titles)
+        out = reranked.reranker_.rescore(c, fused, items)
     finally:
         reranked.reranker_.top_k = reranked.rerank_k
     assert np.all((out[:5] >= 0) & (out[:5] <= 1)) and np.all(out[5:] < 0)
@@ -105,9 +106,8 @@ def test_match_features_read_the_titles() -> None:
         coverage=np.array([1.0, 0.5]),
         tokens=("red", "pan", "3"),
     )
-    x = features(
-        c, np.array([0.9, 0.4]), np.array([0, 1]), c.tokens, ["Red Pan 3 in", "Blue Pot"], corrected=False
-    )
+    titles = [tokenize("Red Pan 3 in"), tokenize("Blue Pot")]
+    x = features(c, np.array([0.9, 0.4]), np.array([0, 1]), c.tokens, titles, corrected=False)
     col = {name: x[:, i] for i, name in enumerate(FEATURES)}
     assert col["last_word"].tolist() == [1.0, 0.0] and col["numbers"].tolist() == [1.0, 0.0]
     assert col["bigrams"].tolist() == [1.0, 0.0] and col["bm25_share"].tolist() == [1.0, 0.5]
