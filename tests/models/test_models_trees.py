@@ -26,11 +26,12 @@ def boosters() -> dict[str, lgb.Booster]:
     groups = [20] * (len(x) // 20)
     grades = np.clip(np.round(y - y.min()), 0, 4).astype(int)
     base = {"verbose": -1, "num_leaves": 15, "seed": 0}
-    return {
-        "regression": lgb.train({**base, "objective": "regression"}, lgb.Dataset(x, y), 60),
-        "lambdarank": lgb.train({**base, "objective": "lambdarank"}, lgb.Dataset(x, grades, group=groups), 60),
-        "binary": lgb.train({**base, "objective": "binary"}, lgb.Dataset(x, (y > 1).astype(int)), 60),
+    data = {
+        "regression": lgb.Dataset(x, y),
+        "lambdarank": lgb.Dataset(x, grades, group=groups),
+        "binary": lgb.Dataset(x, (y > 1).astype(int)),
     }
+    return {kind: lgb.train({**base, "objective": kind}, d, 60) for kind, d in data.items()}
 
 
 @pytest.mark.parametrize("kind", ["regression", "lambdarank", "binary"])
