@@ -13,6 +13,10 @@ loaded model, under a lock; serving triggers it before a model goes live (``warm
 models that use it, called by ``serving.model_store.smoke_check``). Nothing compiled is saved:
 the artifact stays the LightGBM text file. Without lleaves (or when compiling fails) scoring
 falls back to ``Booster.predict`` with the same results, only slower.
+
+The price is memory: loading LLVM (llvmlite) and compiling a 150-tree model adds ~130 MB to the
+process's RSS (measured: 235 -> 367 MB). The recommender pays it for ~0.5 ms per request; the
+search re-ranker (100 rows, a 700 MB RSS budget) keeps LightGBM's predictor.
 """
 
 from __future__ import annotations

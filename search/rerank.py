@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 
 from models.errors import ArtifactError
-from models.trees import TreeScorer
 from search.fusion import Candidates, fused_scores
 from search.items import ItemTable
 
@@ -151,7 +150,6 @@ class Reranker:
     def __init__(self, booster: Any, top_k: int) -> None:
         self.booster = booster
         self.top_k = top_k
-        self.scorer = TreeScorer(booster)  # compiled on first use (the smoke query, before serving)
 
     def rescore(self, c: Candidates, fused: np.ndarray, items: ItemTable) -> np.ndarray:
         """New scores, one per candidate: the window in [0, 1] by the booster, the rest below 0."""
@@ -159,7 +157,9 @@ class Reranker:
             return fused
         top = top_window(fused, c.rows, self.top_k)
         x = features(c, fused, top, c.tokens, items.title_tokens(c.rows[top]), corrected=c.corrected)
-        pred = self.scorer.predict(x)
+        # LightGBM's own predictor, not models.trees' compiled one: LLVM adds ~130 MB of RSS and
+        # the search process has a 700 MB budget (docs/benchmarks/search.md).
+        pred = self.booster.predict(x, num_threads=1)
         best = float(fused.max())
         out = (fused / best if best > 0 else fused) - 1.0 - 1e-6  # below every re-ranked item
         lo, hi = float(pred.min()), float(pred.max())
