@@ -51,7 +51,7 @@ def window_forecasts(
 ) -> tuple[pd.DataFrame, float]:
     """Model and seasonal naive means for ``horizon`` weeks after ``origin``; fit CPU seconds."""
     past = sales[sales["date"] <= origin]
-    panel = build_panel(past.assign(quantity=past["quantity"].clip(lower=0)), "W-FRI")
+    raw = panel = build_panel(past.assign(quantity=past["quantity"].clip(lower=0)), "W-FRI")
     kind, rank = variant
     model = GlobalForecaster(
         freq="W-FRI",
@@ -66,7 +66,6 @@ def window_forecasts(
     future = future_covariates(panel, horizon, calendar[calendar["date"] > origin])
     mean = model._predict(model._train(panel), panel, future, clip=True)
     cpu = time.process_time() - cpu
-    raw = build_panel(past.assign(quantity=past["quantity"].clip(lower=0)), "W-FRI")
     naive = direct.seasonal_naive(raw.values, horizon, SEASON)
     dates = panel.future_dates(horizon)
     n = len(panel.item_ids)

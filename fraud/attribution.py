@@ -54,11 +54,12 @@ class PathAttribution:
     def contributions(self, booster: lgb.Booster, rows: np.ndarray) -> np.ndarray:
         """``(n_rows, n_features)`` contributions to the raw margin of each row."""
         leaves = np.asarray(booster.predict(rows, pred_leaf=True, num_threads=1), dtype=np.int64)
-        return self.table[self.offsets + leaves.reshape(len(rows), -1)].sum(axis=1)
+        return self.from_leaves(leaves.reshape(len(rows), -1))
 
     def from_leaves(self, leaves: np.ndarray) -> np.ndarray:
-        """``(n_features,)`` contributions of one row given its leaf in every tree."""
-        return self.table[self.offsets + leaves].sum(axis=0)
+        """Contributions given each tree's leaf: ``(n_trees,)`` -> ``(n_features,)``, or a batch
+        ``(n_rows, n_trees)`` -> ``(n_rows, n_features)``."""
+        return self.table[self.offsets + leaves].sum(axis=-2)
 
 
 def _value(node: dict[str, Any]) -> float:

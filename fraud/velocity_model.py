@@ -300,9 +300,7 @@ class VelocityFraudModel(ModelBase):
         row = self.features_.row(tx, t, amount, state)
         raw = self._fast().predict(row)
         prob = float(np.clip(apply_calibration(self.calibration_, np.array([raw]))[0], 0.0, 1.0))
-        th = self.thresholds_  # ``decide`` for one score, without building arrays
-        decision = DECLINE if prob >= th["decline"] else REVIEW if prob >= th["review"] else APPROVE
-        rule = None
+        decision, rule = str(self.decide(np.array([prob]))[0]), None
         hit = rules.check(tx) if rules is not None else None
         if hit is not None:
             decision, rule = hit.decision, hit.rule
@@ -332,17 +330,11 @@ class VelocityFraudModel(ModelBase):
 
     def _paths(self) -> PathAttribution:
         """The booster's path-attribution table, built on first use (derived, never saved)."""
-        cached = self.__dict__.get("_path_attribution")
-        if cached is None or cached[0] is not self.booster_:  # refit or reload: rebuild
-            cached = self.__dict__["_path_attribution"] = (self.booster_, PathAttribution(self.booster_))
-        return cached[1]
+        return self._derived("_path_attribution", self.booster_, PathAttribution)
 
     def _fast(self) -> SingleRowPredictor:
         """The booster's one-row predictor (``fraud.fast_predict``), built on first use."""
-        cached = self.__dict__.get("_single_row")
-        if cached is None or cached[0] is not self.booster_:  # refit or reload: rebuild
-            cached = self.__dict__["_single_row"] = (self.booster_, SingleRowPredictor(self.booster_))
-        return cached[1]
+        return self._derived("_single_row", self.booster_, SingleRowPredictor)
 
     def decide(self, scores: Any) -> np.ndarray:
         """Decline at or above ``thresholds_["decline"]``, review at or above ``["review"]``."""

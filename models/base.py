@@ -9,10 +9,13 @@ place that writes and checks ``meta.json`` for a family, so no class repeats tha
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from models.artifact import read_meta, write_meta
+
+T = TypeVar("T")
 
 
 class ModelBase:
@@ -60,6 +63,17 @@ class ModelBase:
             data_window=getattr(self, "data_window_", None),
             extra=extra,
         )
+
+    def _derived(self, name: str, source: Any, build: Callable[[Any], T]) -> T:
+        """``build(source)``, kept on the instance until ``source`` is replaced (refit, reload).
+
+        For query-time structures derived from a fitted attribute (a compiled booster, a lookup
+        table): built on first use, never saved, rebuilt when the attribute is a new object.
+        """
+        cached = self.__dict__.get(name)
+        if cached is None or cached[0] is not source:
+            cached = self.__dict__[name] = (source, build(source))
+        return cached[1]
 
     @classmethod
     def _read_meta(cls, directory: str | Path) -> dict[str, Any]:

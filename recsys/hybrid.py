@@ -356,7 +356,4 @@ class HybridRecommender(QueryMixin, ModelBase):
         """The re-ranker's compiled scorer, built on first use (derived, never saved)."""
         if self.booster_ is None:
             return None
-        cached = self.__dict__.get("_tree_scorer")
-        if cached is None or cached[0] is not self.booster_:  # refit or reload: rebuild
-            cached = self.__dict__["_tree_scorer"] = (self.booster_, TreeScorer(self.booster_).compile())
-        return cached[1]
+        return self._derived("_tree_scorer", self.booster_, lambda b: TreeScorer(b).compile())
