@@ -98,6 +98,7 @@ def running_server(
     *,
     env: dict[str, str] | None = None,
     ready_timeout: float = 120.0,
+    workers: int = 1,
 ) -> Iterator[Served]:
     """Start ``uvicorn --factory serving.app:create_app_from_env`` on a free port; yield (url, key).
 
@@ -107,17 +108,19 @@ def running_server(
     server loads champions from the registry under ``SHELFWISE_HOME`` (pass it in ``env``).
     Without a ``SHELFWISE_HOME`` the server's durable state (event log, fraud journal) goes to a
     temporary directory removed afterwards, so runs neither share nor accumulate state.
+    ``workers`` > 1 runs uvicorn's multi-process mode (``--workers``): give them a shared online
+    state (``SHELFWISE_STATE_URL``), since each process otherwise keeps its own.
     """
     with tempfile.TemporaryDirectory(prefix="shelfwise-bench-home-") as home:
         if "SHELFWISE_HOME" not in (env or {}):
             env = {**(env or {}), "SHELFWISE_HOME": home}
-        with _serve(model_dirs, env=env, ready_timeout=ready_timeout) as served:
+        with _serve(model_dirs, env=env, ready_timeout=ready_timeout, workers=workers) as served:
             yield served
 
 
 @contextmanager
 def _serve(
-    model_dirs: dict[str, str] | None, *, env: dict[str, str] | None, ready_timeout: float
+    model_dirs: dict[str, str] | None, *, env: dict[str, str] | None, ready_timeout: float, workers: int = 1
 ) -> Iterator[Served]:
     key = "bench-" + secrets.token_urlsafe(12)
     port = _free_port()
@@ -142,6 +145,7 @@ def _serve(
         "--timeout-graceful-shutdown",
         "5",
         "--no-access-log",
+        *(["--workers", str(workers)] if workers > 1 else []),
     ]
     proc = subprocess.Popen(cmd, env=full_env, cwd=Path(__file__).resolve().parents[1])
     url = f"http://127.0.0.1:{port}"

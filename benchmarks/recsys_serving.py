@@ -104,6 +104,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--users", type=int, default=50_000)
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--state-url",
+        default=None,
+        help="shared online state for several workers, e.g. redis://127.0.0.1:6379/14",
+    )
     args = parser.parse_args(argv)
     catalog, events, vectors = synthetic_store(args.items, args.users, args.seed)
     started = time.perf_counter()
@@ -142,9 +148,15 @@ def main(argv: list[str] | None = None) -> None:
             Scenario("similar", "GET", lambda i: f"/v1/items/{popular[i % 200]}/similar"),
             Scenario("bought-together", "GET", lambda i: f"/v1/items/{popular[i % 200]}/bought-together"),
         ]
-        with running_server({"recsys": str(path)}, env={"OPENBLAS_NUM_THREADS": "1"}) as (url, key):
+        env = {"OPENBLAS_NUM_THREADS": "1"}
+        if args.state_url:
+            env["SHELFWISE_STATE_URL"] = args.state_url
+        with running_server({"recsys": str(path)}, env=env, workers=args.workers) as (url, key):
+            if args.workers > 1:
+                time.sleep(10)  # /ready answered by one worker; give the others time to load
             rows = measure_all(url, key, scenarios, duration=args.duration)
-    print_table(rows, title=f"{args.items} items, concurrency 8, {args.duration:.0f}s per endpoint")
+    setup = f"{args.workers} worker(s), state {'in process' if not args.state_url else args.state_url}"
+    print_table(rows, title=f"{args.items} items, concurrency 8, {args.duration:.0f}s per endpoint, {setup}")
 
 
 if __name__ == "__main__":

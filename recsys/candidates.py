@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys.profiles import Profiles
-from recsys.sources import SOURCE_NAMES, SourceTables
+from recsys.sources import SOURCE_NAMES, SourceTables, unique_ids
 
 FEATURE_NAMES = (
     *(f"{s}_{kind}" for s in SOURCE_NAMES for kind in ("score", "rank")),
@@ -162,7 +162,7 @@ def user_candidates(
     per_user = _source_tops(sig, tables, n)
     pops = pop_order(tables, attrs)[: n + len(no)]
     pops = (pops[~np.isin(pops, no)] if len(no) else pops)[:n]
-    cand = np.unique(np.concatenate([*per_user, pops]))
+    cand = unique_ids(np.concatenate([*per_user, pops]))
     rank_cols = np.full((len(SOURCE_NAMES) + 1, len(cand)), float(n), np.float32)
     for j, found in enumerate([*per_user, pops]):
         rank_cols[j, np.searchsorted(cand, found)] = np.arange(len(found))

@@ -17,7 +17,7 @@ import numpy as np
 
 from recsys.candidates import ItemAttributes, UserSignals, als_top, user_candidates
 from recsys.profiles import ProfileRow
-from recsys.sources import SourceTables, _blas
+from recsys.sources import SourceTables, one_blas_thread
 
 FIRST_BLOCK = 4096  # items scored before the first norm-bound check; each next block is 2x larger
 _EMPTY_ROW = (np.zeros(0, np.int32), np.zeros(0, np.float32))
@@ -265,7 +265,7 @@ def candidates_one(
     milliseconds of spinning on a busy machine (serving parallelises over requests).
     """
     n = min(per_source, len(attrs.popularity))
-    with _blas().limit(limits=1, user_api="blas"):
+    with one_blas_thread():
         sig = signals_one(
             row,
             tables,
@@ -296,7 +296,7 @@ def similar_ranking(
             values.append((data / data.max()).astype(np.float64))
     at = int(np.searchsorted(unit_ids, item))
     if at < len(unit_ids) and unit_ids[at] == item:
-        with _blas().limit(limits=1, user_api="blas"):
+        with one_blas_thread():
             cosine = unit @ unit[at]
         top = np.argpartition(-cosine, min(pool, len(cosine) - 1))[:pool]
         indices.append(unit_ids[top])
