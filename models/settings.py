@@ -69,6 +69,11 @@ class Settings(BaseSettings):
         default="json",
         description="Log lines: one JSON object per line (ts, level, logger, msg, request_id ...) or text.",
     )
+    freeze_heap: bool = Field(
+        default=True,
+        description="gc.freeze the loaded models after start and each hot swap, so full garbage "
+        "collections skip them (a ~33 ms pause per pass on a 100k-item recommender).",
+    )
     reload_interval_s: float = Field(
         default=30.0,
         ge=0,

@@ -23,6 +23,7 @@ from serving.auth import API_KEY_HEADER, ApiKeyAuth
 from serving.errors import install_error_handlers
 from serving.eventlog import DurableOnlineState
 from serving.fraud_runtime import FraudRuntime
+from serving.heap import settle_heap
 from serving.hotswap import poll_registry
 from serving.logs import REQUEST_ID_HEADER, configure_logging
 from serving.metrics import instrument
@@ -145,6 +146,8 @@ def _lifespan(
             app.state.models = await anyio.to_thread.run_sync(ModelStore.from_registry, settings)
         for family, entry in app.state.models.entries().items():
             logger.info("Serving %s: %s %s", family, entry.status, entry.version or entry.reason)
+        if settings.freeze_heap:
+            settle_heap()  # models and replayed state out of the collector's full passes (p99 pauses)
         # Hot swap: only a registry-backed store has aliases that can move.
         async with poll_registry(app.state.models, settings.reload_interval_s if load_from_registry else 0):
             yield

@@ -23,6 +23,7 @@ from typing import Any, Literal
 from models.errors import ArtifactError, InvalidInputError, ModelUnavailableError, UnknownIdError
 from models.loader import load_model
 from models.settings import Settings
+from serving.heap import resettle_heap
 from serving.metrics import record_registry_check, record_swap
 
 logger = logging.getLogger("shelfwise.serving.models")
@@ -204,10 +205,13 @@ class ModelStore:
         """
         if self._probe is None or self._loader is None:
             self.reload()
+            resettle_heap()
             return dict.fromkeys(self.families, "reloaded")
         with self._load_lock:
             outcomes = {family: self._refresh_one(family, force) for family in self.families}
         record_registry_check(reachable="unreachable" not in outcomes.values())
+        if "swapped" in outcomes.values():
+            resettle_heap()  # the old model's cycles collected, the new one frozen
         return outcomes
 
     def _refresh_one(self, family: str, force: bool) -> Outcome:

@@ -105,8 +105,10 @@ def fitted_models() -> dict[str, object]:
 
 
 def make_settings(**overrides: object) -> Settings:
-    """Test settings: the scope keys, no .env, overrides on top."""
-    return Settings(_env_file=None, api_keys=KEYS, **overrides)  # type: ignore[call-arg]
+    """Test settings: the scope keys, no .env, heap not frozen (a full collection per app would
+    cost ~0.2 s in a test process), overrides on top."""
+    options: dict[str, object] = {"freeze_heap": False} | overrides
+    return Settings(_env_file=None, api_keys=KEYS, **options)  # type: ignore[call-arg]
 
 
 def as_scope(scope: str) -> dict[str, str]:
