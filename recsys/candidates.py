@@ -13,8 +13,9 @@ from typing import cast
 import numpy as np
 import scipy.sparse as sp
 
+from models.arrays import unique_ids
 from recsys.profiles import Profiles
-from recsys.sources import SOURCE_NAMES, SourceTables, unique_ids
+from recsys.sources import SOURCE_NAMES, SourceTables
 
 FEATURE_NAMES = (
     *(f"{s}_{kind}" for s in SOURCE_NAMES for kind in ("score", "rank")),

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from models.arrays import union_ids
 from models.artifact import check_is_fitted
 from models.base import ModelBase
 from models.errors import ArtifactError, InvalidInputError
@@ -296,11 +297,11 @@ class HybridSearch(ModelBase):
             live = allowed[sem_rows]
             sem_rows, sims = sem_rows[live][: self.semantic_k], sims[live][: self.semantic_k]
         sem_rows = sem_rows[sims >= self.min_similarity]
-        matched = np.union1d(kw_rows, sem_rows).astype(np.int64)  # what total and facets count
+        matched = union_ids(kw_rows, sem_rows)  # what total and facets count
         if len(kw_rows) > self.keyword_k:  # only the best keyword matches can reach a page
             best = np.argpartition(-kw_scores, self.keyword_k - 1)[: self.keyword_k]
             kw_rows, kw_scores = kw_rows[best], kw_scores[best]
-        rows = np.union1d(kw_rows, sem_rows).astype(np.int64)
+        rows = union_ids(kw_rows, sem_rows)
         bm25 = np.zeros(len(rows), dtype=np.float32)
         bm25[np.searchsorted(rows, kw_rows)] = kw_scores
         cosine = state.vectors.similarity(vec, rows)
