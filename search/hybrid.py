@@ -389,7 +389,7 @@ class HybridSearch(ModelBase):
         config = model._config()
         vectors = VectorIndex.load(path, ef_search=config.ef_search)
         model.state_ = cat.read_state(path, config, vectors, KeywordIndex.load(path))
-        model.encoder_ = QueryEncoder(path / ENCODER_DIR, max_length=model.max_length)
+        model.encoder_ = QueryEncoder(path / ENCODER_DIR, max_length=model.max_length, threads=1)  # serving
         extra = meta["extra"]
         model.fusion_ = extra["fusion"]
         model.semantic_weight_ = extra["semantic_weight"]
