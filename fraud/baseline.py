@@ -18,8 +18,8 @@ import pandas as pd
 
 from fraud.boosting import train_binary_booster
 from fraud.columns import AMOUNT, TIMESTAMP, FeatureSpec
-from fraud.thresholds import decision_thresholds
-from fraud.types import APPROVE, DECLINE, REVIEW, FraudScore
+from fraud.thresholds import decision_thresholds, decisions
+from fraud.types import FraudScore
 from models.artifact import check_is_fitted
 from models.base import ModelBase
 from models.errors import ArtifactError, DataValidationError, InvalidInputError
@@ -204,7 +204,7 @@ class RawFeatureFraudModel(ModelBase):
         # One row gains nothing from OpenMP threads but pays their start-up; batches split rows.
         threads = 1 if len(items) == 1 else 0
         probs = np.asarray(self.booster_.predict(rows, num_threads=threads))
-        decisions = self.decide(probs)
+        decided = self.decide(probs)
         # SHAP values (TreeSHAP: most of the scoring time) explain the raw margin; the last column
         # is the expected value (bias).
         contribs = np.asarray(self.booster_.predict(rows, pred_contrib=True, num_threads=threads))[:, :-1]
@@ -213,7 +213,7 @@ class RawFeatureFraudModel(ModelBase):
             top = np.argsort(-contribs[i], kind="stable")[:MAX_REASONS]
             reasons = [spec.describe(j, float(rows[i, j]), items[i]) for j in top if contribs[i, j] > 0]
             results.append(
-                FraudScore(score=min(max(float(prob), 0.0), 1.0), decision=str(decisions[i]), reasons=reasons)
+                FraudScore(score=min(max(float(prob), 0.0), 1.0), decision=str(decided[i]), reasons=reasons)
             )
         return results
 
@@ -225,12 +225,7 @@ class RawFeatureFraudModel(ModelBase):
             NotFittedError: before ``fit``/``load``.
         """
         check_is_fitted(self, ("thresholds_",))
-        scores = np.asarray(scores, dtype=float)
-        return np.select(
-            [scores >= self.thresholds_["decline"], scores >= self.thresholds_["review"]],
-            [DECLINE, REVIEW],
-            default=APPROVE,
-        )
+        return decisions(scores, self.thresholds_)
 
     def predict_proba(self, transactions: pd.DataFrame) -> np.ndarray:
         """Fraud probabilities of a transactions frame, shape (rows,), for evaluation.

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from fraud.types import APPROVE, DECLINE, REVIEW
+
 MIN_DECLINE_SUPPORT = 10
 FALLBACK_DECLINE_QUANTILE = 0.999
 
@@ -62,3 +64,12 @@ def decision_thresholds(
         "decline_precision_reached": reached,
         "calibration_rows": int(len(scores)),
     }
+
+
+def decisions(scores: Any, thresholds: dict[str, Any]) -> np.ndarray:
+    """``decline`` at or above ``thresholds["decline"]``, ``review`` at or above ``["review"]``,
+    else ``approve`` (NaN approves). Two ``np.where``: ``np.select`` cost ~30 µs per checkout call."""
+    scores = np.asarray(scores, dtype=float)
+    return np.where(
+        scores >= thresholds["decline"], DECLINE, np.where(scores >= thresholds["review"], REVIEW, APPROVE)
+    )

@@ -40,8 +40,8 @@ from fraud.fast_predict import SingleRowPredictor
 from fraud.features import TransactionFeatures, frame_seconds
 from fraud.online_state import FraudState
 from fraud.rules import RuleSet
-from fraud.thresholds import decision_thresholds
-from fraud.types import APPROVE, DECLINE, REVIEW, FraudScore
+from fraud.thresholds import decision_thresholds, decisions
+from fraud.types import APPROVE, FraudScore
 from fraud.velocity import DAY, HOUR, VelocityConfig, entity_values
 from models.artifact import check_is_fitted
 from models.base import ModelBase
@@ -339,12 +339,7 @@ class VelocityFraudModel(ModelBase):
     def decide(self, scores: Any) -> np.ndarray:
         """Decline at or above ``thresholds_["decline"]``, review at or above ``["review"]``."""
         check_is_fitted(self, ("thresholds_",))
-        scores = np.asarray(scores, dtype=float)
-        return np.select(
-            [scores >= self.thresholds_["decline"], scores >= self.thresholds_["review"]],
-            [DECLINE, REVIEW],
-            default=APPROVE,
-        )
+        return decisions(scores, self.thresholds_)
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | Path) -> Path:
