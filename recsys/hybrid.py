@@ -28,9 +28,11 @@ from models.trees import TreeScorer
 from recsys import hybrid_fit as hf
 from recsys.candidates import FEATURE_NAMES, ItemAttributes
 from recsys.candidates_one import AlsRetriever
+from recsys.hybrid_pages import ItemPagesMixin
 from recsys.hybrid_query import QueryMixin
 from recsys.interactions import CoPurchases, resolve_event_weights
 from recsys.popularity import CATALOG_COLUMNS, EVENT_COLUMNS, PopularityRecommender
+from recsys.precomputed import RankedLists
 from recsys.profiles import History
 from recsys.reranker import load_booster, train_reranker
 from recsys.sources import (
@@ -60,7 +62,7 @@ class _Clock:
         self._last = now
 
 
-class HybridRecommender(QueryMixin, ModelBase):
+class HybridRecommender(QueryMixin, ItemPagesMixin, ModelBase):
     """Multi-source candidates + LambdaRank re-ranking + business rules (see the module docstring).
 
     Args:
@@ -82,6 +84,9 @@ class HybridRecommender(QueryMixin, ModelBase):
         label_event_types: event types that count as a positive label (``None``: any).
         exclude_seen: never recommend items already in the profile (leave-one-out protocols).
         consumable_categories: category prefixes whose purchased items may be recommended again.
+        precompute_users: rank this many known users' candidates at fit time (longest histories
+            first; 0: none), so their requests without new events skip candidate generation and
+            re-ranking (``recsys.precomputed``; same answers, ~5 bytes per candidate).
         random_state: seeds ALS, the label-window sample and LightGBM.
     """
 
@@ -114,6 +119,7 @@ class HybridRecommender(QueryMixin, ModelBase):
         label_event_types: Sequence[str] | None = ("purchase", "add_to_cart"),
         exclude_seen: bool = False,
         consumable_categories: Sequence[str] = (),
+        precompute_users: int = 100_000,
         random_state: int = 0,
     ) -> None:
         self.half_life_days, self.event_weights, self.min_support = half_life_days, event_weights, min_support
@@ -129,6 +135,7 @@ class HybridRecommender(QueryMixin, ModelBase):
         self.rerank_max_users, self.rerank_rounds = rerank_max_users, rerank_rounds
         self.label_event_types, self.exclude_seen = label_event_types, exclude_seen
         self.consumable_categories, self.random_state = consumable_categories, random_state
+        self.precompute_users = precompute_users
 
     _PARAMS = (
         "half_life_days",
@@ -151,6 +158,7 @@ class HybridRecommender(QueryMixin, ModelBase):
         "label_event_types",
         "exclude_seen",
         "consumable_categories",
+        "precompute_users",
         "random_state",
     )
 
@@ -196,6 +204,8 @@ class HybridRecommender(QueryMixin, ModelBase):
             popular, fitted.history, fitted.item_factors, fitted.covisit, content, fitted.attrs, base
         )
         self.booster_, self.order_source_, self.report_ = booster, best, report
+        self.ranked_ = self._precompute(int(self.precompute_users))
+        clock.lap("precompute")
         self.timings_ = clock.laps
         self.data_window_ = dict(popular.data_window_)
         return self
@@ -231,6 +241,7 @@ class HybridRecommender(QueryMixin, ModelBase):
             "per_source": (self.per_source, int, 1),
             "rerank_max_users": (self.rerank_max_users, int, 1),
             "rerank_rounds": (self.rerank_rounds, int, 1),
+            "precompute_users": (self.precompute_users, int, 0),
             "regularization": (self.regularization, float, 0),
             "alpha": (self.alpha, float, 0),
             "recent_half_life": (self.recent_half_life, float, 1e-9),
@@ -304,6 +315,7 @@ class HybridRecommender(QueryMixin, ModelBase):
             )
         arrays.update({f"attr_{n}": getattr(self.attrs_, n) for n in _ATTRS})
         arrays.update({f"base_{n}": v for n, v in self.base_.items()})
+        arrays.update(self.ranked_.arrays() if self.ranked_ is not None else {})
         save_npz(path / PAYLOAD, **arrays)
         reranker = path / RERANKER
         if self.booster_ is not None:
@@ -337,6 +349,7 @@ class HybridRecommender(QueryMixin, ModelBase):
         )
         text = (path / RERANKER).read_text(encoding="utf-8") if (path / RERANKER).exists() else None
         model.booster_ = load_booster(text) if text else None
+        model.ranked_ = RankedLists.from_arrays(arrays)
         extra = meta.get("extra", meta)
         model.order_source_ = str(extra.get("order_source", "als"))
         model.report_ = dict(extra.get("report", {}))

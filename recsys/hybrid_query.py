@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from models.errors import UnknownIdError
 from recsys.candidates import CandidateSet, assemble
-from recsys.candidates_one import best_seed, candidates_one, csr_row, neighbours_by_score, similar_ranking
+from recsys.candidates_one import best_seed, candidates_one, neighbours_by_score
 from recsys.filters import check_filter, check_k, positions
+from recsys.precomputed import RankedLists, chosen_users, rank_users
 from recsys.profiles import ProfileRow, merge_online
 from recsys.reranker import source_order, source_order_of
 from recsys.rules import Rules, check_cap, consumable_mask, pick
@@ -19,7 +19,6 @@ from recsys.sources import SOURCE_NAMES
 from recsys.types import ItemFilter, Recommendations, ScoredItem
 
 BATCH = 256
-SIMILAR_POOL = 100
 _EMPTY = ProfileRow(np.zeros(0, np.int64), np.zeros(0), np.zeros(0, bool))
 
 
@@ -28,6 +27,7 @@ class _Query:
     row: ProfileRow
     known_user: bool
     rules: Rules
+    user_row: int | None = None  # the stored profile's row when no online events were merged
 
 
 class QueryMixin:
@@ -47,6 +47,7 @@ class QueryMixin:
     order_source_: Any
     per_source: Any
     popular_: Any
+    ranked_: Any
     recent_half_life: Any
     tables_: Any
     user_index_: Any
@@ -209,7 +210,8 @@ class QueryMixin:
         excluded.update(bought.tolist())
         if self.exclude_seen:
             excluded.update(row.items.tolist())
-        return _Query(row, stored_row is not None, Rules(flt, excluded, max_cat, max_brand))
+        plain = stored_row if stored_row is not None and row is stored else None
+        return _Query(row, stored_row is not None, Rules(flt, excluded, max_cat, max_brand), plain)
 
     def _weights(self) -> dict[str, float]:
         from recsys.interactions import resolve_event_weights
@@ -217,15 +219,43 @@ class QueryMixin:
         return resolve_event_weights(self.event_weights)
 
     def _answer(self, queries: list[_Query], k: int) -> list[Recommendations]:
-        active = [i for i, q in enumerate(queries) if len(q.row.items)]
+        stored = [self._stored_list(q) for q in queries]  # known users without new events
+        active = [i for i, q in enumerate(queries) if len(q.row.items) and stored[i] is None]
         cands = self._candidates([queries[i] for i in active]) if active else None
         slot = {i: j for j, i in enumerate(active)}
-        return [self._finish(q, cands, slot.get(i), k) for i, q in enumerate(queries)]
+        return [self._finish(q, cands, slot.get(i), k, stored[i]) for i, q in enumerate(queries)]
 
-    def _finish(self, query: _Query, cands: CandidateSet | None, u: int | None, k: int) -> Recommendations:
-        ranked = cands is not None and u is not None
+    def _precompute(self, limit: int) -> RankedLists | None:
+        """Up to ``limit`` known users' candidates in the re-ranker's order, by the request code."""
+        users = chosen_users(np.diff(self.history_.indptr), limit)
+        if not len(users):
+            return None
+        no_rules = Rules(ItemFilter())
+
+        def ranked(u: int) -> tuple[np.ndarray, np.ndarray]:
+            cands = self._candidates([_Query(ProfileRow(*self.history_.row(u)), True, no_rules)])
+            rows = cands.user(0)
+            order = self._order_features(cands.features[rows])
+            return cands.items[rows][order], cands.best_source[rows][order]
+
+        return rank_users(users, len(self.history_.user_ids), ranked)
+
+    def _stored_list(self, query: _Query) -> tuple[np.ndarray, np.ndarray] | None:
+        """The fit's ranked candidates of this user (``recsys.precomputed``), if it applies."""
+        if query.user_row is None or getattr(self, "ranked_", None) is None:
+            return None
+        return self.ranked_.of(query.user_row)
+
+    def _finish(
+        self, query: _Query, cands: CandidateSet | None, u: int | None, k: int, stored: Any = None
+    ) -> Recommendations:
+        ranked = stored is not None or (cands is not None and u is not None)
+        if stored is not None:  # the same cut as ``_tiers``, on the stored order
+            tiers = self._ranked_tiers(query, *(a[self._allowed(stored[0], query.rules)] for a in stored))
+        else:
+            tiers = self._tiers(query, cands, u) if ranked else iter([self._trending_tier(query.rules.flt)])
         picked = pick(
-            self._tiers(query, cands, u) if ranked else iter([self._trending_tier(query.rules.flt)]),
+            tiers,
             query.rules,
             self.popular_.ranking_.filter,
             self.base_["leaf"],
@@ -247,12 +277,19 @@ class QueryMixin:
         rows = cands.user(u)
         items = cands.items[rows]
         # Score only what the rules allow: rows score independently and the sort is stable.
-        allowed = self.popular_.ranking_.filter.mask(items, query.rules.flt)
-        if query.rules.excluded:
-            allowed &= ~np.isin(items, np.fromiter(query.rules.excluded, np.int64))
-        keep = np.flatnonzero(allowed)
+        keep = np.flatnonzero(self._allowed(items, query.rules))
         order = keep[self._order_features(cands.features[rows][keep])]
-        items, best = items[order], cands.best_source[rows][order]
+        yield from self._ranked_tiers(query, items[order], cands.best_source[rows][order])
+
+    def _allowed(self, items: np.ndarray, rules: Rules) -> np.ndarray:
+        allowed = self.popular_.ranking_.filter.mask(items, rules.flt)
+        if rules.excluded:
+            allowed &= ~np.isin(items, np.fromiter(rules.excluded, np.int64))
+        return allowed
+
+    def _ranked_tiers(
+        self, query: _Query, items: np.ndarray, best: np.ndarray
+    ) -> Iterator[tuple[np.ndarray, Callable[[int], str]]]:
         best_of, lookups = dict(zip(items.tolist(), best.tolist(), strict=True)), dict[int, Any]()
         yield items, lambda item: self._reason(item, best_of[item], query.row, lookups)
         yield self._similar_tier(query.row)
@@ -304,93 +341,3 @@ class QueryMixin:
             name = ranking.categories.names[found]
             return ranking.categories.members[found], lambda _: f"Trending in {name}"
         return ranking.order, lambda _: "Trending now"
-
-    # ------------------------------------------------------------------ item pages
-    def similar_items(
-        self, item_id: str, *, k: int = 10, filters: ItemFilter | None = None
-    ) -> Recommendations:
-        """Items like this one: content + co-visitation + ALS neighbours, then same-category popular.
-
-        Raises:
-            UnknownIdError: the item is not in the catalog.
-        """
-        k, flt = check_k(k), check_filter(filters)
-        item = self._position(item_id)
-        title = self.popular_.titles_[item]
-        ranked = similar_ranking(
-            item, (self.tables_.content, self.tables_.covisit), *self._unit_factors, pool=SIMILAR_POOL
-        )
-        tiers = [(ranked, lambda _: f"Similar to {title}"), *self._context_tiers(item)]
-        return self._page(tiers, Rules(flt, {item}), k, "similar")
-
-    def bought_together(
-        self, item_id: str, *, k: int = 10, filters: ItemFilter | None = None
-    ) -> Recommendations:
-        """Co-purchase partners (lift > 1), then co-viewed items, then same-category popular.
-
-        Raises:
-            UnknownIdError: the item is not in the catalog.
-        """
-        k, flt = check_k(k), check_filter(filters)
-        item = self._position(item_id)
-        title = self.popular_.titles_[item]
-        partners, _ = self.popular_.pairs_.partners(item)
-        indices, data = csr_row(self.tables_.covisit, item)
-        viewed = indices[np.argsort(-data, kind="stable")]
-        tiers = [
-            (partners, lambda _: f"Often bought with {title}"),
-            (viewed, lambda _: f"Often viewed with {title}"),
-            *self._context_tiers(item),
-        ]
-        return self._page(tiers, Rules(flt, {item}), k, "bought_together")
-
-    def _context_tiers(self, item: int) -> Iterator[tuple[np.ndarray, Callable[[int], str]]]:
-        for tier in self.popular_.ranking_.context_tiers(item):
-            yield tier.items, tier.reason
-
-    def _page(self, tiers, rules: Rules, k: int, source: str) -> Recommendations:
-        picked = pick(tiers, rules, self.popular_.ranking_.filter, self.base_["leaf"], self.base_["brand"], k)
-        ids = self.popular_.item_ids_
-        return Recommendations(
-            [ScoredItem(str(ids[i]), 1.0 / (1 + n), r) for n, (i, r, _) in enumerate(picked)], source
-        )
-
-    @property
-    def _unit_factors(self) -> tuple[np.ndarray, np.ndarray]:
-        """Positions of the items with non-zero ALS factors and their unit-length factors."""
-        cached = getattr(self, "_unit_cache", None)
-        if cached is None:
-            norms = np.linalg.norm(self.item_factors_, axis=1, keepdims=True)
-            ids = np.flatnonzero(norms[:, 0] > 0) if self.item_factors_.shape[1] else np.zeros(0, np.int64)
-            cached = self._unit_cache = (ids, self.item_factors_[ids] / np.maximum(norms[ids], 1e-12))
-        return cached
-
-    # ------------------------------------------------------------------ catalog state
-    def trending(
-        self, *, k: int = 10, category: str | None = None, filters: ItemFilter | None = None
-    ) -> Recommendations:
-        """Time-decayed popularity, optionally under a category path prefix (the baseline's)."""
-        self._check_fitted()
-        return self.popular_.trending(k=k, category=category, filters=filters)
-
-    def has_item(self, item_id: str) -> bool:
-        """Whether the item is in the catalog the model knows."""
-        self._check_fitted()
-        return self.popular_.has_item(item_id)
-
-    def item_title(self, item_id: str) -> str:
-        """The catalog title of an item. Raises ``UnknownIdError`` for an unknown item."""
-        self._check_fitted()
-        return self.popular_.item_title(item_id)
-
-    def set_stock(self, item_ids: Sequence[str] | str, in_stock: Sequence[bool] | bool) -> list[str]:
-        """Update stock flags in place (the next query sees them); returns the unknown ids."""
-        self._check_fitted()
-        return self.popular_.set_stock(item_ids, in_stock)
-
-    def _position(self, item_id: str) -> int:
-        self._check_fitted()
-        pos = self.popular_.index_.get(str(item_id))
-        if pos is None:
-            raise UnknownIdError("item", item_id, field="item_id")
-        return pos

@@ -1,0 +1,119 @@
+"""Item pages and catalog state of ``HybridRecommender``: similar items, bought together, trending."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from models.errors import UnknownIdError
+from recsys.candidates_one import csr_row, similar_ranking
+from recsys.filters import check_filter, check_k
+from recsys.rules import Rules, pick
+from recsys.types import ItemFilter, Recommendations, ScoredItem
+
+SIMILAR_POOL = 100
+
+
+class ItemPagesMixin:
+    """Item-page and catalog methods; the host class provides the fitted state."""
+
+    # Declared for type checkers: set by HybridRecommender's fit and load.
+    base_: Any
+    item_factors_: Any
+    popular_: Any
+    tables_: Any
+
+    def _check_fitted(self) -> None:  # pragma: no cover - HybridRecommender overrides it
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ item pages
+    def similar_items(
+        self, item_id: str, *, k: int = 10, filters: ItemFilter | None = None
+    ) -> Recommendations:
+        """Items like this one: content + co-visitation + ALS neighbours, then same-category popular.
+
+        Raises:
+            UnknownIdError: the item is not in the catalog.
+        """
+        k, flt = check_k(k), check_filter(filters)
+        item = self._position(item_id)
+        title = self.popular_.titles_[item]
+        ranked = similar_ranking(
+            item, (self.tables_.content, self.tables_.covisit), *self._unit_factors, pool=SIMILAR_POOL
+        )
+        tiers = [(ranked, lambda _: f"Similar to {title}"), *self._context_tiers(item)]
+        return self._page(tiers, Rules(flt, {item}), k, "similar")
+
+    def bought_together(
+        self, item_id: str, *, k: int = 10, filters: ItemFilter | None = None
+    ) -> Recommendations:
+        """Co-purchase partners (lift > 1), then co-viewed items, then same-category popular.
+
+        Raises:
+            UnknownIdError: the item is not in the catalog.
+        """
+        k, flt = check_k(k), check_filter(filters)
+        item = self._position(item_id)
+        title = self.popular_.titles_[item]
+        partners, _ = self.popular_.pairs_.partners(item)
+        indices, data = csr_row(self.tables_.covisit, item)
+        viewed = indices[np.argsort(-data, kind="stable")]
+        tiers = [
+            (partners, lambda _: f"Often bought with {title}"),
+            (viewed, lambda _: f"Often viewed with {title}"),
+            *self._context_tiers(item),
+        ]
+        return self._page(tiers, Rules(flt, {item}), k, "bought_together")
+
+    def _context_tiers(self, item: int) -> Iterator[tuple[np.ndarray, Callable[[int], str]]]:
+        for tier in self.popular_.ranking_.context_tiers(item):
+            yield tier.items, tier.reason
+
+    def _page(self, tiers, rules: Rules, k: int, source: str) -> Recommendations:
+        picked = pick(tiers, rules, self.popular_.ranking_.filter, self.base_["leaf"], self.base_["brand"], k)
+        ids = self.popular_.item_ids_
+        return Recommendations(
+            [ScoredItem(str(ids[i]), 1.0 / (1 + n), r) for n, (i, r, _) in enumerate(picked)], source
+        )
+
+    @property
+    def _unit_factors(self) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of the items with non-zero ALS factors and their unit-length factors."""
+        cached = getattr(self, "_unit_cache", None)
+        if cached is None:
+            norms = np.linalg.norm(self.item_factors_, axis=1, keepdims=True)
+            ids = np.flatnonzero(norms[:, 0] > 0) if self.item_factors_.shape[1] else np.zeros(0, np.int64)
+            cached = self._unit_cache = (ids, self.item_factors_[ids] / np.maximum(norms[ids], 1e-12))
+        return cached
+
+    # ------------------------------------------------------------------ catalog state
+    def trending(
+        self, *, k: int = 10, category: str | None = None, filters: ItemFilter | None = None
+    ) -> Recommendations:
+        """Time-decayed popularity, optionally under a category path prefix (the baseline's)."""
+        self._check_fitted()
+        return self.popular_.trending(k=k, category=category, filters=filters)
+
+    def has_item(self, item_id: str) -> bool:
+        """Whether the item is in the catalog the model knows."""
+        self._check_fitted()
+        return self.popular_.has_item(item_id)
+
+    def item_title(self, item_id: str) -> str:
+        """The catalog title of an item. Raises ``UnknownIdError`` for an unknown item."""
+        self._check_fitted()
+        return self.popular_.item_title(item_id)
+
+    def set_stock(self, item_ids: Sequence[str] | str, in_stock: Sequence[bool] | bool) -> list[str]:
+        """Update stock flags in place (the next query sees them); returns the unknown ids."""
+        self._check_fitted()
+        return self.popular_.set_stock(item_ids, in_stock)
+
+    def _position(self, item_id: str) -> int:
+        self._check_fitted()
+        pos = self.popular_.index_.get(str(item_id))
+        if pos is None:
+            raise UnknownIdError("item", item_id, field="item_id")
+        return pos
