@@ -233,7 +233,7 @@ def content_table(
     if embeddings is None and not use_content:
         return CoPurchases.empty(n_items)
     if embeddings is None:
-        embeddings = encode_texts(item_texts(frame), batch_size=32 if n_items < 2000 else 64)
+        embeddings = encode_texts(item_texts(frame))
     embeddings = np.asarray(embeddings)
     if embeddings.ndim != 2 or len(embeddings) != n_items:
         raise InvalidInputError(

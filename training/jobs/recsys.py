@@ -137,7 +137,7 @@ def embed_catalog(catalog: pd.DataFrame) -> np.ndarray:
     if key not in _EMBEDDINGS:
         while len(_EMBEDDINGS) >= 4:
             _EMBEDDINGS.pop(next(iter(_EMBEDDINGS)))
-        _EMBEDDINGS[key] = encode_texts(texts, batch_size=32 if len(texts) < 2000 else 64)
+        _EMBEDDINGS[key] = encode_texts(texts)
     return _EMBEDDINGS[key]
 
 
