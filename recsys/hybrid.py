@@ -32,7 +32,7 @@ from recsys.hybrid_pages import ItemPagesMixin
 from recsys.hybrid_query import QueryMixin
 from recsys.interactions import CoPurchases, resolve_event_weights
 from recsys.popularity import CATALOG_COLUMNS, EVENT_COLUMNS, PopularityRecommender
-from recsys.precomputed import RankedLists
+from recsys.precomputed import PrefixLists, RankedLists
 from recsys.profiles import History
 from recsys.reranker import load_booster, train_reranker
 from recsys.sources import (
@@ -87,6 +87,8 @@ class HybridRecommender(QueryMixin, ItemPagesMixin, ModelBase):
         precompute_users: rank this many known users' candidates at fit time (longest histories
             first; 0: none), so their requests without new events skip candidate generation and
             re-ranking (``recsys.precomputed``; same answers, ~5 bytes per candidate).
+        precompute_items: keep the start of the similar-items ranking of this many items (most
+            popular first; 0: none); their pages read it unless a filter reads past it.
         random_state: seeds ALS, the label-window sample and LightGBM.
     """
 
@@ -120,6 +122,7 @@ class HybridRecommender(QueryMixin, ItemPagesMixin, ModelBase):
         exclude_seen: bool = False,
         consumable_categories: Sequence[str] = (),
         precompute_users: int = 100_000,
+        precompute_items: int = 100_000,
         random_state: int = 0,
     ) -> None:
         self.half_life_days, self.event_weights, self.min_support = half_life_days, event_weights, min_support
@@ -135,7 +138,7 @@ class HybridRecommender(QueryMixin, ItemPagesMixin, ModelBase):
         self.rerank_max_users, self.rerank_rounds = rerank_max_users, rerank_rounds
         self.label_event_types, self.exclude_seen = label_event_types, exclude_seen
         self.consumable_categories, self.random_state = consumable_categories, random_state
-        self.precompute_users = precompute_users
+        self.precompute_users, self.precompute_items = precompute_users, precompute_items
 
     _PARAMS = (
         "half_life_days",
@@ -159,6 +162,7 @@ class HybridRecommender(QueryMixin, ItemPagesMixin, ModelBase):
         "exclude_seen",
         "consumable_categories",
         "precompute_users",
+        "precompute_items",
         "random_state",
     )
 
@@ -205,6 +209,7 @@ class HybridRecommender(QueryMixin, ItemPagesMixin, ModelBase):
         )
         self.booster_, self.order_source_, self.report_ = booster, best, report
         self.ranked_ = self._precompute(int(self.precompute_users))
+        self.similar_ = self._precompute_similar(int(self.precompute_items))
         clock.lap("precompute")
         self.timings_ = clock.laps
         self.data_window_ = dict(popular.data_window_)
@@ -242,6 +247,7 @@ class HybridRecommender(QueryMixin, ItemPagesMixin, ModelBase):
             "rerank_max_users": (self.rerank_max_users, int, 1),
             "rerank_rounds": (self.rerank_rounds, int, 1),
             "precompute_users": (self.precompute_users, int, 0),
+            "precompute_items": (self.precompute_items, int, 0),
             "regularization": (self.regularization, float, 0),
             "alpha": (self.alpha, float, 0),
             "recent_half_life": (self.recent_half_life, float, 1e-9),
@@ -316,6 +322,7 @@ class HybridRecommender(QueryMixin, ItemPagesMixin, ModelBase):
         arrays.update({f"attr_{n}": getattr(self.attrs_, n) for n in _ATTRS})
         arrays.update({f"base_{n}": v for n, v in self.base_.items()})
         arrays.update(self.ranked_.arrays() if self.ranked_ is not None else {})
+        arrays.update(self.similar_.arrays() if self.similar_ is not None else {})
         save_npz(path / PAYLOAD, **arrays)
         reranker = path / RERANKER
         if self.booster_ is not None:
@@ -350,6 +357,7 @@ class HybridRecommender(QueryMixin, ItemPagesMixin, ModelBase):
         text = (path / RERANKER).read_text(encoding="utf-8") if (path / RERANKER).exists() else None
         model.booster_ = load_booster(text) if text else None
         model.ranked_ = RankedLists.from_arrays(arrays)
+        model.similar_ = PrefixLists.from_arrays(arrays)
         extra = meta.get("extra", meta)
         model.order_source_ = str(extra.get("order_source", "als"))
         model.report_ = dict(extra.get("report", {}))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -10,19 +11,23 @@ import numpy as np
 from models.errors import UnknownIdError
 from recsys.candidates_one import csr_row, similar_ranking
 from recsys.filters import check_filter, check_k
+from recsys.precomputed import PrefixLists, prefix_lists
 from recsys.rules import Rules, pick
 from recsys.types import ItemFilter, Recommendations, ScoredItem
 
 SIMILAR_POOL = 100
+SIMILAR_PREFIX = 64  # similar items kept per precomputed item (pages ask for k <= 100, mostly 10)
 
 
 class ItemPagesMixin:
     """Item-page and catalog methods; the host class provides the fitted state."""
 
     # Declared for type checkers: set by HybridRecommender's fit and load.
+    attrs_: Any
     base_: Any
     item_factors_: Any
     popular_: Any
+    similar_: Any
     tables_: Any
 
     def _check_fitted(self) -> None:  # pragma: no cover - HybridRecommender overrides it
@@ -40,11 +45,28 @@ class ItemPagesMixin:
         k, flt = check_k(k), check_filter(filters)
         item = self._position(item_id)
         title = self.popular_.titles_[item]
-        ranked = similar_ranking(
-            item, (self.tables_.content, self.tables_.covisit), *self._unit_factors, pool=SIMILAR_POOL
-        )
-        tiers = [(ranked, lambda _: f"Similar to {title}"), *self._context_tiers(item)]
-        return self._page(tiers, Rules(flt, {item}), k, "similar")
+        reason, rules = (lambda _: f"Similar to {title}"), Rules(flt, {item})
+        stored = self.similar_.of(item) if getattr(self, "similar_", None) is not None else None
+        if stored is not None:  # the fit's prefix of this ranking (recsys.precomputed)
+            prefix, truncated = stored
+            picked = self._pick(chain([(prefix, reason)], self._context_tiers(item)), rules, k)
+            # Exact when the page filled from the prefix, or when the prefix is the whole ranking.
+            if not truncated or (len(picked) == k and all(tier == 0 for *_, tier in picked)):
+                return self._recs(picked, "similar")
+        tiers = chain([(self._similar_ranking(item), reason)], self._context_tiers(item))
+        return self._recs(self._pick(tiers, rules, k), "similar")
+
+    def _similar_ranking(self, item: int) -> np.ndarray:
+        tables = (self.tables_.content, self.tables_.covisit)
+        return similar_ranking(item, tables, *self._unit_factors, pool=SIMILAR_POOL)
+
+    def _precompute_similar(self, limit: int) -> PrefixLists | None:
+        """The first ``SIMILAR_PREFIX`` similar items of the ``limit`` most popular items."""
+        n_items = len(self.popular_.item_ids_)
+        if limit <= 0 or not n_items:
+            return None
+        popular = np.lexsort((np.arange(n_items), -self.attrs_.popularity))[:limit]
+        return prefix_lists(np.sort(popular), n_items, self._similar_ranking, SIMILAR_PREFIX)
 
     def bought_together(
         self, item_id: str, *, k: int = 10, filters: ItemFilter | None = None
@@ -63,16 +85,19 @@ class ItemPagesMixin:
         tiers = [
             (partners, lambda _: f"Often bought with {title}"),
             (viewed, lambda _: f"Often viewed with {title}"),
-            *self._context_tiers(item),
         ]
-        return self._page(tiers, Rules(flt, {item}), k, "bought_together")
+        picked = self._pick(chain(tiers, self._context_tiers(item)), Rules(flt, {item}), k)
+        return self._recs(picked, "bought_together")
 
     def _context_tiers(self, item: int) -> Iterator[tuple[np.ndarray, Callable[[int], str]]]:
         for tier in self.popular_.ranking_.context_tiers(item):
             yield tier.items, tier.reason
 
-    def _page(self, tiers, rules: Rules, k: int, source: str) -> Recommendations:
-        picked = pick(tiers, rules, self.popular_.ranking_.filter, self.base_["leaf"], self.base_["brand"], k)
+    def _pick(self, tiers: Iterable[Any], rules: Rules, k: int) -> list[tuple[int, str, int]]:
+        """``rules.pick`` over lazily built tiers (category fallbacks only when reached)."""
+        return pick(tiers, rules, self.popular_.ranking_.filter, self.base_["leaf"], self.base_["brand"], k)
+
+    def _recs(self, picked: list[tuple[int, str, int]], source: str) -> Recommendations:
         ids = self.popular_.item_ids_
         return Recommendations(
             [ScoredItem(str(ids[i]), 1.0 / (1 + n), r) for n, (i, r, _) in enumerate(picked)], source

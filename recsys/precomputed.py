@@ -88,3 +88,56 @@ def rank_users(
     else:
         items, best = np.zeros(0, np.int32), np.zeros(0, np.int8)
     return RankedLists(slot, bounds, items, best)
+
+
+@dataclass(frozen=True)
+class PrefixLists:
+    """Per precomputed item, the first entries of its similar-items ranking.
+
+    Attributes:
+        slot: per catalog position, its index here (-1: not precomputed).
+        bounds: list offsets, ``len + 1``.
+        items: catalog positions, all prefixes concatenated (int32).
+        truncated: per list, whether the full ranking was longer than the stored prefix.
+    """
+
+    slot: np.ndarray
+    bounds: np.ndarray
+    items: np.ndarray
+    truncated: np.ndarray
+
+    def of(self, item: int) -> tuple[np.ndarray, bool] | None:
+        """``(prefix, truncated)`` of an item, or ``None`` when it was not precomputed."""
+        s = int(self.slot[item]) if 0 <= item < len(self.slot) else -1
+        if s < 0:
+            return None
+        return self.items[int(self.bounds[s]) : int(self.bounds[s + 1])].astype(np.int64), bool(
+            self.truncated[s]
+        )
+
+    def __len__(self) -> int:
+        return len(self.bounds) - 1
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The arrays to save, prefixed ``similar_``."""
+        return {f"similar_{k}": getattr(self, k) for k in ("slot", "bounds", "items", "truncated")}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> PrefixLists | None:
+        """Rebuild from ``arrays()``; ``None`` for an artifact saved without them."""
+        if "similar_slot" not in arrays:
+            return None
+        return cls(*(arrays[f"similar_{k}"] for k in ("slot", "bounds", "items", "truncated")))
+
+
+def prefix_lists(
+    items: np.ndarray, n_items: int, ranking: Callable[[int], np.ndarray], length: int
+) -> PrefixLists:
+    """``PrefixLists`` of ``items`` (ascending positions): the first ``length`` of ``ranking(item)``."""
+    slot = np.full(n_items, -1, np.int32)
+    slot[items] = np.arange(len(items), dtype=np.int32)
+    full = [ranking(int(i)) for i in items]
+    bounds = np.zeros(len(full) + 1, np.int64)
+    bounds[1:] = np.cumsum([min(len(r), length) for r in full])
+    kept = np.concatenate([r[:length] for r in full]).astype(np.int32) if full else np.zeros(0, np.int32)
+    return PrefixLists(slot, bounds, kept, np.array([len(r) > length for r in full], bool))

@@ -105,3 +105,71 @@ def test_precompute_can_be_turned_off_and_is_validated() -> None:
     assert off.fit(events, catalog, embeddings=fake_embeddings(catalog)).ranked_ is None
     with pytest.raises(InvalidInputError, match="precompute_users"):
         HybridRecommender(precompute_users=-1).fit(events, catalog, embeddings=fake_embeddings(catalog))
+
+
+def _without_similar(model: HybridRecommender) -> HybridRecommender:
+    other = copy.copy(model)
+    other.similar_ = None
+    return other
+
+
+@pytest.mark.parametrize(
+    "k, flt",
+    [
+        (10, ItemFilter()),
+        (100, ItemFilter(in_stock_only=False)),  # longer than the stored prefix
+        (5, ItemFilter(category="Kitchen")),
+        (10, ItemFilter(price_min=70)),  # filters that read past the prefix
+        (3, ItemFilter(category="Nowhere")),
+    ],
+)
+def test_precomputed_similar_pages_equal_the_full_ranking(model: HybridRecommender, k, flt) -> None:
+    assert model.similar_ is not None and len(model.similar_) == len(model.popular_.item_ids_)
+    full = _without_similar(model)
+    for item_id in model.popular_.item_ids_:
+        assert model.similar_items(str(item_id), k=k, filters=flt) == full.similar_items(
+            str(item_id), k=k, filters=flt
+        )
+
+
+def test_similar_prefixes_are_the_start_of_the_ranking(model: HybridRecommender) -> None:
+    for item in range(len(model.popular_.item_ids_)):
+        prefix, truncated = model.similar_.of(item)
+        ranking = model._similar_ranking(item)
+        np.testing.assert_array_equal(prefix, ranking[: len(prefix)])
+        assert truncated == (len(ranking) > len(prefix))
+
+
+def test_similar_precompute_limit_and_save_load(tmp_path: Path) -> None:
+    events, catalog = shop(seed=7, n_users=60)
+    some = HybridRecommender(factors=8, iterations=3, rerank_rounds=10, precompute_items=5).fit(
+        events, catalog, embeddings=fake_embeddings(catalog)
+    )
+    assert len(some.similar_) == 5
+    by_popularity = np.lexsort((np.arange(len(some.attrs_.popularity)), -some.attrs_.popularity))
+    stored = [i for i in range(len(some.popular_.item_ids_)) if some.similar_.of(i) is not None]
+    assert stored == sorted(by_popularity[:5].tolist())
+    loaded = HybridRecommender.load(some.save(tmp_path / "m"))
+    full = _without_similar(some)
+    for item_id in some.popular_.item_ids_:
+        assert loaded.similar_items(str(item_id), k=10) == full.similar_items(str(item_id), k=10)
+    off = HybridRecommender(factors=8, iterations=3, rerank_rounds=10, precompute_items=0)
+    assert off.fit(events, catalog, embeddings=fake_embeddings(catalog)).similar_ is None
+
+
+def test_truncated_similar_prefixes_fall_back_exactly(monkeypatch) -> None:
+    from recsys import hybrid_pages
+
+    monkeypatch.setattr(hybrid_pages, "SIMILAR_PREFIX", 3)
+    events, catalog = shop(seed=8, n_users=80)
+    short = HybridRecommender(factors=8, iterations=3, rerank_rounds=10).fit(
+        events, catalog, embeddings=fake_embeddings(catalog)
+    )
+    truncated = sum(short.similar_.of(i)[1] for i in range(len(short.popular_.item_ids_)))
+    assert truncated > len(short.popular_.item_ids_) // 2, "most rankings are longer than 3"
+    full = _without_similar(short)
+    for flt in (ItemFilter(), ItemFilter(category="Kitchen"), ItemFilter(price_max=40)):
+        for k in (2, 3, 5, 10):
+            for item_id in short.popular_.item_ids_:
+                got = short.similar_items(str(item_id), k=k, filters=flt)
+                assert got == full.similar_items(str(item_id), k=k, filters=flt)
