@@ -12,6 +12,10 @@ anonymous session or a user outside the precomputed set takes the full path.
 
 Cost: about one request's time per user at fit (~1 ms on a 100k-item catalog), and ~5 bytes
 per candidate (~150 per user) in memory and in the artifact.
+
+Item pages get the same treatment (``PrefixLists``): the fit keeps the first entries of each
+popular item's similar-items ranking, and a page reads them unless its filter reads past a
+truncated prefix, in which case it ranks in full as before.
 """
 
 from __future__ import annotations
