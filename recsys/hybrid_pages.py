@@ -42,10 +42,8 @@ class ItemPagesMixin:
         Raises:
             UnknownIdError: the item is not in the catalog.
         """
-        k, flt = check_k(k), check_filter(filters)
-        item = self._position(item_id)
-        title = self.popular_.titles_[item]
-        reason, rules = (lambda _: f"Similar to {title}"), Rules(flt, {item})
+        k, item, title, rules = self._item_page(item_id, k, filters)
+        reason = lambda _: f"Similar to {title}"  # noqa: E731
         stored = self.similar_.of(item) if getattr(self, "similar_", None) is not None else None
         if stored is not None:  # the fit's prefix of this ranking (recsys.precomputed)
             prefix, truncated = stored
@@ -76,9 +74,7 @@ class ItemPagesMixin:
         Raises:
             UnknownIdError: the item is not in the catalog.
         """
-        k, flt = check_k(k), check_filter(filters)
-        item = self._position(item_id)
-        title = self.popular_.titles_[item]
+        k, item, title, rules = self._item_page(item_id, k, filters)
         partners, _ = self.popular_.pairs_.partners(item)
         indices, data = csr_row(self.tables_.covisit, item)
         viewed = indices[np.argsort(-data, kind="stable")]
@@ -86,8 +82,14 @@ class ItemPagesMixin:
             (partners, lambda _: f"Often bought with {title}"),
             (viewed, lambda _: f"Often viewed with {title}"),
         ]
-        picked = self._pick(chain(tiers, self._context_tiers(item)), Rules(flt, {item}), k)
+        picked = self._pick(chain(tiers, self._context_tiers(item)), rules, k)
         return self._recs(picked, "bought_together")
+
+    def _item_page(self, item_id: str, k: int, filters: ItemFilter | None) -> tuple[int, int, str, Rules]:
+        """Checked ``k``, the item's position and title, and the page's rules (never the item itself)."""
+        k, flt = check_k(k), check_filter(filters)  # bad options first, as every query method
+        item = self._position(item_id)
+        return k, item, self.popular_.titles_[item], Rules(flt, {item})
 
     def _context_tiers(self, item: int) -> Iterator[tuple[np.ndarray, Callable[[int], str]]]:
         for tier in self.popular_.ranking_.context_tiers(item):

@@ -20,49 +20,77 @@ truncated prefix, in which case it ranks in full as before.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import ClassVar, Self
 
 import numpy as np
 
 
 @dataclass(frozen=True)
-class RankedLists:
-    """Per precomputed user row, its candidates best first and each one's best source.
+class KeyedLists:
+    """Variable-length lists of catalog positions keyed by a position (CSR style).
 
     Attributes:
-        slot: per user row of the history, its index here (-1: not precomputed).
-        bounds: list offsets, ``len(users) + 1``.
+        slot: per key (a user row, a catalog position), its list's index (-1: none stored).
+        bounds: list offsets, ``len + 1``.
         items: catalog positions, all lists concatenated (int32).
-        best: per item, the source index the reason names (int8, as ``CandidateSet.best_source``).
+        extra: the subclass's companion array (per item or per list, see there).
     """
+
+    PREFIX: ClassVar[str] = ""
 
     slot: np.ndarray
     bounds: np.ndarray
     items: np.ndarray
-    best: np.ndarray
+    extra: np.ndarray
 
-    def of(self, user_row: int) -> tuple[np.ndarray, np.ndarray] | None:
-        """``(items, best)`` of a user row, or ``None`` when it was not precomputed."""
-        s = int(self.slot[user_row]) if 0 <= user_row < len(self.slot) else -1
-        if s < 0:
-            return None
-        lo, hi = int(self.bounds[s]), int(self.bounds[s + 1])
-        return self.items[lo:hi].astype(np.int64), self.best[lo:hi].astype(np.int64)
+    def _find(self, key: int) -> tuple[int, int, int] | None:
+        """``(list index, lo, hi)`` of ``key``'s list, or ``None``."""
+        s = int(self.slot[key]) if 0 <= key < len(self.slot) else -1
+        return None if s < 0 else (s, int(self.bounds[s]), int(self.bounds[s + 1]))
 
     def __len__(self) -> int:
         return len(self.bounds) - 1
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """The arrays to save, prefixed ``ranked_``."""
-        return {f"ranked_{k}": getattr(self, k) for k in ("slot", "bounds", "items", "best")}
+        """The arrays to save, named ``PREFIX + field``."""
+        return {self.PREFIX + name: getattr(self, name) for name in _FIELDS}
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> RankedLists | None:
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> Self | None:
         """Rebuild from ``arrays()``; ``None`` for an artifact saved without them."""
-        if "ranked_slot" not in arrays:
+        if cls.PREFIX + "slot" not in arrays:
             return None
-        return cls(*(arrays[f"ranked_{k}"] for k in ("slot", "bounds", "items", "best")))
+        return cls(*(arrays[cls.PREFIX + name] for name in _FIELDS))
+
+    @classmethod
+    def build(cls, keys: np.ndarray, n_keys: int, lists: list[np.ndarray], extra: np.ndarray) -> Self:
+        """Lists for ``keys`` (ascending), out of ``n_keys`` possible keys."""
+        slot = np.full(n_keys, -1, np.int32)
+        slot[keys] = np.arange(len(keys), dtype=np.int32)
+        bounds = np.zeros(len(lists) + 1, np.int64)
+        bounds[1:] = np.cumsum([len(items) for items in lists])
+        items = np.concatenate(lists).astype(np.int32) if lists else np.zeros(0, np.int32)
+        return cls(slot, bounds, items, extra)
+
+
+_FIELDS = ("slot", "bounds", "items", "extra")
+
+
+class RankedLists(KeyedLists):
+    """Per precomputed user row, its candidates best first; ``extra`` holds each candidate's best
+    source (int8, as ``CandidateSet.best_source``: the reason shown)."""
+
+    PREFIX = "ranked_"
+
+    def of(self, user_row: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(items, best)`` of a user row, or ``None`` when it was not precomputed."""
+        found = self._find(user_row)
+        if found is None:
+            return None
+        _, lo, hi = found
+        return self.items[lo:hi].astype(np.int64), self.extra[lo:hi].astype(np.int64)
 
 
 def chosen_users(lengths: np.ndarray, limit: int) -> np.ndarray:
@@ -80,68 +108,30 @@ def rank_users(
     users: np.ndarray, n_users: int, ranked: Callable[[int], tuple[np.ndarray, np.ndarray]]
 ) -> RankedLists:
     """``RankedLists`` of ``users`` (ascending rows) from ``ranked(row) -> (items, best)``."""
-    slot = np.full(n_users, -1, np.int32)
-    slot[users] = np.arange(len(users), dtype=np.int32)
-    parts: Iterable[tuple[np.ndarray, np.ndarray]] = [ranked(int(u)) for u in users]
-    parts = list(parts)
-    bounds = np.zeros(len(parts) + 1, np.int64)
-    bounds[1:] = np.cumsum([len(items) for items, _ in parts])
-    if parts:
-        items = np.concatenate([p[0] for p in parts]).astype(np.int32)
-        best = np.concatenate([p[1] for p in parts]).astype(np.int8)
-    else:
-        items, best = np.zeros(0, np.int32), np.zeros(0, np.int8)
-    return RankedLists(slot, bounds, items, best)
+    parts = [ranked(int(u)) for u in users]
+    best = np.concatenate([b for _, b in parts]).astype(np.int8) if parts else np.zeros(0, np.int8)
+    return RankedLists.build(users, n_users, [items for items, _ in parts], best)
 
 
-@dataclass(frozen=True)
-class PrefixLists:
-    """Per precomputed item, the first entries of its similar-items ranking.
+class PrefixLists(KeyedLists):
+    """Per precomputed item, the first entries of its similar-items ranking; ``extra`` holds, per
+    list, whether the full ranking was longer than the stored prefix."""
 
-    Attributes:
-        slot: per catalog position, its index here (-1: not precomputed).
-        bounds: list offsets, ``len + 1``.
-        items: catalog positions, all prefixes concatenated (int32).
-        truncated: per list, whether the full ranking was longer than the stored prefix.
-    """
-
-    slot: np.ndarray
-    bounds: np.ndarray
-    items: np.ndarray
-    truncated: np.ndarray
+    PREFIX = "similar_"
 
     def of(self, item: int) -> tuple[np.ndarray, bool] | None:
         """``(prefix, truncated)`` of an item, or ``None`` when it was not precomputed."""
-        s = int(self.slot[item]) if 0 <= item < len(self.slot) else -1
-        if s < 0:
+        found = self._find(item)
+        if found is None:
             return None
-        return self.items[int(self.bounds[s]) : int(self.bounds[s + 1])].astype(np.int64), bool(
-            self.truncated[s]
-        )
-
-    def __len__(self) -> int:
-        return len(self.bounds) - 1
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        """The arrays to save, prefixed ``similar_``."""
-        return {f"similar_{k}": getattr(self, k) for k in ("slot", "bounds", "items", "truncated")}
-
-    @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> PrefixLists | None:
-        """Rebuild from ``arrays()``; ``None`` for an artifact saved without them."""
-        if "similar_slot" not in arrays:
-            return None
-        return cls(*(arrays[f"similar_{k}"] for k in ("slot", "bounds", "items", "truncated")))
+        s, lo, hi = found
+        return self.items[lo:hi].astype(np.int64), bool(self.extra[s])
 
 
 def prefix_lists(
     items: np.ndarray, n_items: int, ranking: Callable[[int], np.ndarray], length: int
 ) -> PrefixLists:
     """``PrefixLists`` of ``items`` (ascending positions): the first ``length`` of ``ranking(item)``."""
-    slot = np.full(n_items, -1, np.int32)
-    slot[items] = np.arange(len(items), dtype=np.int32)
     full = [ranking(int(i)) for i in items]
-    bounds = np.zeros(len(full) + 1, np.int64)
-    bounds[1:] = np.cumsum([min(len(r), length) for r in full])
-    kept = np.concatenate([r[:length] for r in full]).astype(np.int32) if full else np.zeros(0, np.int32)
-    return PrefixLists(slot, bounds, kept, np.array([len(r) > length for r in full], bool))
+    truncated = np.array([len(r) > length for r in full], bool)
+    return PrefixLists.build(items, n_items, [r[:length] for r in full], truncated)
