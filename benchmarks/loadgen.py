@@ -108,8 +108,7 @@ def running_server(
     server loads champions from the registry under ``SHELFWISE_HOME`` (pass it in ``env``).
     Without a ``SHELFWISE_HOME`` the server's durable state (event log, fraud journal) goes to a
     temporary directory removed afterwards, so runs neither share nor accumulate state.
-    ``workers`` > 1 runs uvicorn's multi-process mode (``--workers``): give them a shared online
-    state (``SHELFWISE_STATE_URL``), since each process otherwise keeps its own.
+    ``workers`` > 1: uvicorn ``--workers`` (give them a shared ``SHELFWISE_STATE_URL``).
     """
     with tempfile.TemporaryDirectory(prefix="shelfwise-bench-home-") as home:
         if "SHELFWISE_HOME" not in (env or {}):
