@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from models.errors import UnknownIdError
+from recsys.candidates import pop_order
 from recsys.candidates_one import csr_row, similar_ranking
 from recsys.filters import check_filter, check_k
 from recsys.precomputed import PrefixLists, prefix_lists
@@ -30,6 +31,8 @@ class ItemPagesMixin:
     similar_: Any
     tables_: Any
 
+    _derived: Callable[..., Any]  # models.base.ModelBase's, by the host class
+
     def _check_fitted(self) -> None:  # pragma: no cover - HybridRecommender overrides it
         raise NotImplementedError
 
@@ -44,7 +47,7 @@ class ItemPagesMixin:
         """
         k, item, title, rules = self._item_page(item_id, k, filters)
         reason = lambda _: f"Similar to {title}"  # noqa: E731
-        stored = self.similar_.of(item) if getattr(self, "similar_", None) is not None else None
+        stored = self.similar_.of(item) if self.similar_ is not None else None
         if stored is not None:  # the fit's prefix of this ranking (recsys.precomputed)
             prefix, truncated = stored
             picked = self._pick(chain([(prefix, reason)], self._context_tiers(item)), rules, k)
@@ -63,7 +66,7 @@ class ItemPagesMixin:
         n_items = len(self.popular_.item_ids_)
         if limit <= 0 or not n_items:
             return None
-        popular = np.lexsort((np.arange(n_items), -self.attrs_.popularity))[:limit]
+        popular = pop_order(self.tables_, self.attrs_)[:limit]
         return prefix_lists(np.sort(popular), n_items, self._similar_ranking, SIMILAR_PREFIX)
 
     def bought_together(
@@ -107,13 +110,9 @@ class ItemPagesMixin:
 
     @property
     def _unit_factors(self) -> tuple[np.ndarray, np.ndarray]:
-        """Positions of the items with non-zero ALS factors and their unit-length factors."""
-        cached = getattr(self, "_unit_cache", None)
-        if cached is None:
-            norms = np.linalg.norm(self.item_factors_, axis=1, keepdims=True)
-            ids = np.flatnonzero(norms[:, 0] > 0) if self.item_factors_.shape[1] else np.zeros(0, np.int64)
-            cached = self._unit_cache = (ids, self.item_factors_[ids] / np.maximum(norms[ids], 1e-12))
-        return cached
+        """Positions of the items with non-zero ALS factors and their unit-length factors (derived
+        from ``item_factors_``, rebuilt after a refit)."""
+        return self._derived("_unit_rows", self.item_factors_, _unit_rows)
 
     # ------------------------------------------------------------------ catalog state
     def trending(
@@ -144,3 +143,9 @@ class ItemPagesMixin:
         if pos is None:
             raise UnknownIdError("item", item_id, field="item_id")
         return pos
+
+
+def _unit_rows(factors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    norms = np.linalg.norm(factors, axis=1, keepdims=True)
+    ids = np.flatnonzero(norms[:, 0] > 0) if factors.shape[1] else np.zeros(0, np.int64)
+    return ids, factors[ids] / np.maximum(norms[ids], 1e-12)

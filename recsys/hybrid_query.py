@@ -242,7 +242,7 @@ class QueryMixin:
 
     def _stored_list(self, query: _Query) -> tuple[np.ndarray, np.ndarray] | None:
         """The fit's ranked candidates of this user (``recsys.precomputed``), if it applies."""
-        if query.user_row is None or getattr(self, "ranked_", None) is None:
+        if query.user_row is None or self.ranked_ is None:
             return None
         return self.ranked_.of(query.user_row)
 
@@ -251,7 +251,8 @@ class QueryMixin:
     ) -> Recommendations:
         ranked = stored is not None or (cands is not None and u is not None)
         if stored is not None:  # the same cut as ``_tiers``, on the stored order
-            tiers = self._ranked_tiers(query, *(a[self._allowed(stored[0], query.rules)] for a in stored))
+            allowed = self._allowed(stored[0], query.rules)
+            tiers = self._ranked_tiers(query, stored[0][allowed], stored[1][allowed])
         else:
             tiers = self._tiers(query, cands, u) if ranked else iter([self._trending_tier(query.rules.flt)])
         picked = pick(
