@@ -3,7 +3,8 @@
 Usage::
 
     .venv/bin/python benchmarks/forecast_walmart_validate.py [DATASETS_DIR] [--denoise-rank K ...]
-        [--denoise-target K ...] [--stores N]
+        [--denoise-target K ...] [--seasonal-blend W ... [--seasonal-baseline naive|regression]]
+        [--stores N]
 
 Method (docs/benchmarks/forecasting.md, "validation"): three origins before the 39-week holdout,
 2011-04-29 + 26 weeks, 2011-07-29 + 26 and 2011-10-28 + 13 (the holdout starts 2012-02-03, so no
@@ -15,7 +16,8 @@ little history for the calibration windows); only the mean is compared.
 
 Variants: the default model; ``--denoise-rank K`` (the model's ``denoise_rank``: the rank-K
 denoised lag 52 in place of the raw one, raw target); ``--denoise-target K`` (experiment: train
-on and forecast the rank-K denoised history itself, target included).
+on and forecast the rank-K denoised history itself, target included); ``--seasonal-blend W`` (the
+model's ``seasonal_blend=W`` with ``seasonal_baseline``, default ``regression``).
 """
 
 from __future__ import annotations
@@ -46,22 +48,25 @@ def window_forecasts(
     calendar: pd.DataFrame,
     origin: pd.Timestamp,
     horizon: int,
-    variant: tuple[str, int],
+    variant: tuple[str, float],
     seed: int = 0,
+    baseline: str = "regression",
 ) -> tuple[pd.DataFrame, float]:
     """Model and seasonal naive means for ``horizon`` weeks after ``origin``; fit CPU seconds."""
     past = sales[sales["date"] <= origin]
     raw = panel = build_panel(past.assign(quantity=past["quantity"].clip(lower=0)), "W-FRI")
-    kind, rank = variant
+    kind, value = variant
     model = GlobalForecaster(
         freq="W-FRI",
         max_horizon=horizon,
-        denoise_rank=rank if kind == "feature" else None,
+        denoise_rank=int(value) if kind == "feature" else None,
+        seasonal_blend=value if kind == "blend" else 0.0,
+        seasonal_baseline=baseline,
         random_state=seed,
     )
     model._check_params()
     if kind == "target":
-        panel = replace(panel, values=denoise.low_rank(panel.values, panel.item_ids, rank))
+        panel = replace(panel, values=denoise.low_rank(panel.values, panel.item_ids, int(value)))
     cpu = time.process_time()
     future = future_covariates(panel, horizon, calendar[calendar["date"] > origin])
     mean = model._predict(model._train(panel), panel, future, clip=True)
@@ -99,27 +104,34 @@ def main() -> None:
     parser.add_argument("--no-default", action="store_true", help="skip the default model")
     parser.add_argument("--denoise-rank", type=int, nargs="*", default=[], help="feature variant ranks")
     parser.add_argument("--denoise-target", type=int, nargs="*", default=[], help="target variant ranks")
+    parser.add_argument("--seasonal-blend", type=float, nargs="*", default=[], help="blend variant weights")
+    parser.add_argument("--seasonal-baseline", default="regression", choices=["naive", "regression"])
     args = parser.parse_args()
     try:
         folder = dataset_path("walmart-store-sales", args.datasets)
     except FileNotFoundError as exc:
         sys.exit(str(exc))
     sales, calendar = load_sales(folder, args.stores)
-    variants = [] if args.no_default else [("default", 0)]
+    variants: list[tuple[str, float]] = [] if args.no_default else [("default", 0)]
     variants += [("feature", k) for k in args.denoise_rank] + [("target", k) for k in args.denoise_target]
+    variants += [("blend", w) for w in args.seasonal_blend]
     print("| variant (validation) | " + " | ".join(o[5:] for o, _ in ORIGINS) + " | mean | fit CPU s |")
     print("|---|" + "---|" * (len(ORIGINS) + 2))
-    for kind, rank in variants:
+    for kind, value in variants:
         ratios, cpu = [], 0.0
         for origin, horizon in ORIGINS:
+            cut = pd.Timestamp(origin)
+            variant = (kind, value)
             frame, seconds = window_forecasts(
-                sales, calendar, pd.Timestamp(origin), horizon, (kind, rank), args.seed
+                sales, calendar, cut, horizon, variant, args.seed, args.seasonal_baseline
             )
             ratios.append(score(sales, frame))
             cpu += seconds
-        name = {"default": "default", "feature": f"denoise_rank={rank}"}.get(
-            kind, f"denoised target, rank {rank}"
-        )
+        name = {
+            "default": "default",
+            "feature": f"denoise_rank={value:g}",
+            "blend": f"seasonal_blend={value:g}, {args.seasonal_baseline}",
+        }.get(kind, f"denoised target, rank {value:g}")
         cells = " | ".join(f"{r:.3f}" for r in ratios)
         print(f"| {name} | {cells} | {np.mean(ratios):.3f} | {cpu:.0f} |", flush=True)
 

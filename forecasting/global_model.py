@@ -4,8 +4,9 @@ One LightGBM model learns from every (item, store) series at once (mlforecast bu
 rolling means, calendar features and covariates; ``forecasting.features`` lists them). Forecasts
 are recursive by default: each step feeds the previous prediction back into the lags;
 ``strategy="direct"`` (``forecasting.direct``) forecasts every step from the origin instead, and
-``"ensemble"`` averages both. ``seasonal_blend`` mixes in the seasonal naive. ``denoise_rank``
-takes the recursive model's seasonal lag from the history denoised across stores (``forecasting.denoise``).
+``"ensemble"`` averages both. ``seasonal_blend`` mixes in a statistical baseline
+(``forecasting.seasonal``: the seasonal naive or a seasonal regression). ``denoise_rank`` takes the
+recursive model's seasonal lag from the history denoised across stores (``forecasting.denoise``).
 
 **Intervals** come from split conformal calibration on backtest windows. A calibration model is
 fit on the history before the first of ``calibration_windows`` origins (``calibration_step``
@@ -33,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecasting import direct, features, recursive
+from forecasting import direct, features, recursive, seasonal
 from forecasting.panel import Panel, build_panel, freq_family, future_covariates, known_future, series_scale
 from forecasting.types import ForecastPoint
 from models.artifact import check_is_fitted, load_npz, save_npz
@@ -44,6 +45,7 @@ PAYLOAD = "forecasts.npz"
 BOOSTER = "booster.txt"
 OBJECTIVES = ("l1", "l2", "tweedie", "poisson")
 STRATEGIES = ("recursive", "direct", "ensemble")
+CHOICES = {"objective": OBJECTIVES, "strategy": STRATEGIES, "seasonal_baseline": seasonal.BASELINES}
 ARRAYS = ("item_ids", "store_ids", "dates", "mean", "lower", "upper", "scale", "quantiles")  # the npz
 
 
@@ -60,8 +62,11 @@ class GlobalForecaster(ModelBase):
             the lags), ``direct`` (one model forecasts every step from the origin, target relative
             to the series' level: ``forecasting.direct``; always l1 or, for tweedie/poisson, that
             objective) or ``ensemble`` (the mean of both).
-        seasonal_blend: weight in [0, 1] of the seasonal naive in the served mean
-            (``(1 - w) * model + w * seasonal naive``); choose it on backtest windows.
+        seasonal_blend: weight in [0, 1] of the baseline in the served mean
+            (``(1 - w) * model + w * baseline``); choose it on backtest windows.
+        seasonal_baseline: ``naive`` (the seasonal naive) or ``regression`` (the mean of every
+            earlier season's value plus the yearly trend, on the history denoised across stores:
+            ``forecasting.seasonal``; for weekly data with a year or more of history).
         max_train_rows: (series, origin, step) rows the direct strategy samples for training.
         denoise_rank: None (off) or ``k``: the recursive model's seasonal lag comes from each
             item's (stores x periods) history reduced to its top ``k`` singular components
@@ -96,6 +101,7 @@ class GlobalForecaster(ModelBase):
         objective: str = "l2",
         strategy: str = "recursive",
         seasonal_blend: float = 0.0,
+        seasonal_baseline: str = "naive",
         max_train_rows: int = 200_000,
         denoise_rank: int | None = None,
         n_estimators: int = 300,
@@ -112,6 +118,7 @@ class GlobalForecaster(ModelBase):
         self.objective = objective
         self.strategy = strategy
         self.seasonal_blend = seasonal_blend
+        self.seasonal_baseline = seasonal_baseline
         self.max_train_rows = max_train_rows
         self.denoise_rank = denoise_rank
         self.n_estimators = n_estimators
@@ -172,7 +179,7 @@ class GlobalForecaster(ModelBase):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
                 raise InvalidInputError(f"{name} must be an integer >= 1, got {value!r}", field=name)
-        for name, options in (("objective", OBJECTIVES), ("strategy", STRATEGIES)):
+        for name, options in CHOICES.items():
             if getattr(self, name) not in options:
                 raise InvalidInputError(
                     f"{name} must be one of {list(options)}, got {getattr(self, name)!r}", field=name
@@ -222,7 +229,7 @@ class GlobalForecaster(ModelBase):
     def _predict(
         self, forecaster: Any, panel: Panel, future: pd.DataFrame | None, clip: bool, blend: bool = True
     ) -> np.ndarray:
-        """(series, max_horizon) forecasts from the end of ``panel``, blended with the seasonal naive."""
+        """(series, max_horizon) forecasts from the end of ``panel``, blended with the baseline."""
         if isinstance(forecaster, tuple):  # the ensemble: the mean of the recursive and direct forecasts
             parts = [self._predict(part, panel, future, clip=False, blend=False) for part in forecaster]
             mean = np.mean(parts, axis=0)
@@ -238,9 +245,8 @@ class GlobalForecaster(ModelBase):
                 denoise_rank=self.denoise_rank,
             )
         if blend and self.seasonal_blend:
-            season = features.season_length(panel.freq)
-            naive = direct.seasonal_naive(panel.values, self.max_horizon, season)
-            mean = (1 - self.seasonal_blend) * mean + self.seasonal_blend * naive
+            base = seasonal.baseline(self.seasonal_baseline, panel, self.max_horizon)
+            mean = (1 - self.seasonal_blend) * mean + self.seasonal_blend * base
         return np.maximum(mean, 0.0) if clip else mean
 
     def _calibrate(self, panel: Panel, season: int, known: list[str], clip: bool) -> np.ndarray:
