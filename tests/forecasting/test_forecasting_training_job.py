@@ -73,3 +73,30 @@ def test_job_on_the_demo_store_beats_seasonal_naive(tmp_path):
     assert m["wape"] < m["baseline_snaive_wape"] and m["mase"] < m["baseline_snaive_mase"]
     assert 0.7 <= m["coverage_80"] <= 0.95
     assert result.model.predict(7).groupby(["item_id", "store_id"]).size().eq(7).all()
+
+
+def test_job_on_weekly_sales_blends_the_seasonal_regression():
+    """Weekly sales get the validated blend (model + seasonal regression), and it beats the naive."""
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    weeks = np.arange(150)
+    dates = pd.date_range("2021-01-01", periods=len(weeks), freq="W-FRI")
+    shape = 1 + 0.4 * np.sin(2 * np.pi * weeks / 52)
+    frames = [
+        pd.DataFrame(
+            {
+                "item_id": item,
+                "store_id": store,
+                "date": dates,
+                "quantity": np.maximum(size * shape + rng.normal(0, 0.15 * size, len(weeks)), 0).round(),
+            }
+        )
+        for item, store, size in [("a", "s1", 100), ("a", "s2", 60), ("b", "s1", 300), ("b", "s2", 40)]
+    ]
+    result = job.train(StoreData(sales=pd.concat(frames, ignore_index=True)), seed=0)
+    params = result.model.get_params()
+    assert (params["seasonal_blend"], params["seasonal_baseline"]) == (0.5, "regression")
+    assert result.params["freq"] == "W-FRI" and result.model.max_horizon == 39
+    m = result.metrics
+    assert m["wape"] < m["baseline_snaive_wape"]
