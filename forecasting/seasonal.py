@@ -10,8 +10,8 @@ on the week of the year plus a yearly trend, R's ``tslm(y ~ trend + season)``). 
    (``denoise.low_rank``): what the stores share is signal, what one store shows alone in one
    week is mostly noise.
 2. The seasonal level of a future period is the mean of every earlier season's value at the same
-   phase (two years of the same week average out half of the week-to-week noise that the seasonal
-   naive carries).
+   phase (two years of the same week halve the variance of the week-to-week noise that the
+   seasonal naive carries).
 3. The trend is the mean of all year-on-year differences ``y[t] - y[t - season]`` in the history
    (with exactly two seasons: this year's mean minus last year's), added once per season between
    the averaged seasons and the forecast period -- least squares for ``y = week effect + trend x
@@ -32,8 +32,8 @@ import warnings
 
 import numpy as np
 
-from forecasting import denoise, direct
-from forecasting.panel import SEASON, Panel, freq_family
+from forecasting import denoise, direct, features
+from forecasting.panel import Panel
 
 BASELINES = ("naive", "regression")
 RANK = 10  # validation: ranks 8-20 within 0.002 of each other, 5 worse, none (raw) 0.003 worse
@@ -77,7 +77,7 @@ def seasonal_regression(
 
 def baseline(kind: str, panel: Panel, horizon: int) -> np.ndarray:
     """The ``kind`` baseline's (series, horizon) forecasts from the end of ``panel`` (``BASELINES``)."""
-    season = SEASON[freq_family(panel.freq)]
+    season = features.season_length(panel.freq)
     if kind == "regression":
         return seasonal_regression(panel.values, horizon, season, groups=panel.item_ids)
     return direct.seasonal_naive(panel.values, horizon, season)
