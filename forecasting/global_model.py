@@ -299,13 +299,13 @@ class GlobalForecaster(ModelBase):
         check_is_fitted(self, ("mean_",))
         steps = self._check_horizon(horizon)
         rows = self._series_rows(item_id, store_id)
+        # One series (the usual request) is a slice; an item's total sums the rows of its stores.
+        one = rows[0] if len(rows) == 1 else None
         mean, lower, upper = (
-            part[rows, :steps].sum(axis=0) for part in (self.mean_, self.lower_, self.upper_)
+            (part[one, :steps] if one is not None else part[rows, :steps].sum(axis=0)).tolist()
+            for part in (self.mean_, self.lower_, self.upper_)
         )
-        return [
-            ForecastPoint(date, float(m), float(lo), float(up))
-            for date, m, lo, up in zip(self._dates[:steps], mean, lower, upper, strict=True)
-        ]
+        return [ForecastPoint(*point) for point in zip(self._dates[:steps], mean, lower, upper, strict=True)]
 
     def predict(self, horizon: int) -> pd.DataFrame:
         """Every series' forecast: item_id, store_id, date, mean, lower, upper (``horizon`` rows each)."""
