@@ -44,15 +44,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from forecasting.backtest import run_backtest, score  # noqa: E402
 from forecasting.global_model import GlobalForecaster  # noqa: E402
 from forecasting.panel import build_panel  # noqa: E402
+from forecasting.seasonal import BASELINES  # noqa: E402
+from training.jobs.forecasting import BLEND as WEEKLY_BLEND  # noqa: E402
 from training.real_data import dataset_path  # noqa: E402
 
 HOLDOUT = 39
-# Chosen on the validation origins (benchmarks/forecast_walmart_validate.py): the recursive model
-# blended equally with the seasonal regression (0.865 x seasonal naive there, against 0.981 for
-# the model alone and 0.920 for the blend with the seasonal naive); docs/benchmarks/forecasting.md.
+# The training job's setting for weekly sales (training.jobs.forecasting.BLEND), chosen on the
+# validation origins (benchmarks/forecast_walmart_validate.py): the recursive model blended equally
+# with the seasonal regression (0.865 x seasonal naive there, against 0.981 for the model alone and
+# 0.920 for the blend with the seasonal naive); docs/benchmarks/forecasting.md.
 STRATEGY = "recursive"
-SEASONAL_BLEND = 0.5
-SEASONAL_BASELINE = "regression"
+SEASONAL_BLEND = float(WEEKLY_BLEND["W"]["seasonal_blend"])
+SEASONAL_BASELINE = str(WEEKLY_BLEND["W"]["seasonal_baseline"])
 NAMES = {
     "model": "Shelfwise lgbm_global",
     "baseline_snaive": "seasonal naive (52 w)",
@@ -203,7 +206,7 @@ def main() -> None:
     parser.add_argument("--objective", default="l2", choices=["l1", "l2", "tweedie", "poisson"])
     parser.add_argument("--strategy", default=STRATEGY, choices=["recursive", "direct", "ensemble"])
     parser.add_argument("--seasonal-blend", type=float, default=SEASONAL_BLEND)
-    parser.add_argument("--seasonal-baseline", default=SEASONAL_BASELINE, choices=["naive", "regression"])
+    parser.add_argument("--seasonal-baseline", default=SEASONAL_BASELINE, choices=BASELINES)
     parser.add_argument(
         "--denoise-rank", type=int, default=None, help="GlobalForecaster's denoise_rank (default: off)"
     )

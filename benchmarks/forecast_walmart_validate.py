@@ -34,7 +34,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
 from benchmarks.forecast_walmart import load_sales  # noqa: E402
-from forecasting import denoise, direct  # noqa: E402
+from forecasting import denoise, direct, seasonal  # noqa: E402
 from forecasting.global_model import GlobalForecaster  # noqa: E402
 from forecasting.panel import build_panel, future_covariates  # noqa: E402
 from training.real_data import dataset_path  # noqa: E402
@@ -105,7 +105,7 @@ def main() -> None:
     parser.add_argument("--denoise-rank", type=int, nargs="*", default=[], help="feature variant ranks")
     parser.add_argument("--denoise-target", type=int, nargs="*", default=[], help="target variant ranks")
     parser.add_argument("--seasonal-blend", type=float, nargs="*", default=[], help="blend variant weights")
-    parser.add_argument("--seasonal-baseline", default="regression", choices=["naive", "regression"])
+    parser.add_argument("--seasonal-baseline", default="regression", choices=seasonal.BASELINES)
     args = parser.parse_args()
     try:
         folder = dataset_path("walmart-store-sales", args.datasets)
