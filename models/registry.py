@@ -2,8 +2,9 @@
 
 Every training run logs params, the data fingerprint, holdout metrics and the saved model
 directory as artifacts, registers a version of ``shelfwise-<family>`` and moves the ``champion``
-alias only when the new version beats the current champion on the family's primary metric (or
-when promotion is forced). Serving pulls an alias into a local cache, so a server restarts from
+alias only when the promotion gate (``models.gate``) says the new version beats its baselines and
+the current champion beyond noise, case by case on the same holdout (or when promotion is
+forced); otherwise the version gets the ``challenger`` alias. Serving pulls an alias into a local cache, so a server restarts from
 the cache when the registry is unreachable.
 """
 
@@ -19,12 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from models import gate
 from models.errors import ArtifactError, ModelUnavailableError
+from models.evaluation import Evaluation
 from models.settings import Settings
 
 log = logging.getLogger(__name__)
 CHAMPION = "champion"
+CHALLENGER = "challenger"
 MODEL_SUBDIR = "model"
+REPORT_SUBDIR = "evaluation"
+EVALUATION_FILE = "evaluation.npz"
 
 
 def model_name(family: str) -> str:
@@ -95,13 +101,6 @@ def _experiment_id(mlflow: Any, client: Any, settings: Settings) -> str:
     return client.create_experiment(settings.experiment, artifact_location=location)
 
 
-def _metric_of_version(client: Any, mv: Any, metric: str) -> float | None:
-    if not mv.run_id:
-        return None
-    value = client.get_run(mv.run_id).data.metrics.get(metric)
-    return None if value is None or math.isnan(value) else float(value)
-
-
 def _champion(client: Any, name: str) -> Any | None:
     try:
         return client.get_model_version_by_alias(name, CHAMPION)
@@ -109,19 +108,18 @@ def _champion(client: Any, name: str) -> Any | None:
         return None
 
 
-def _decide(
-    new: float | None, old: float | None, greater_is_better: bool, force: bool, has_champion: bool
-) -> tuple[bool, str]:
-    if force:
-        return True, "forced with --promote"
-    if not has_champion:
-        return True, "no champion yet"
-    if new is None:
-        return False, "new version has no primary metric to compare"
-    if old is None:
-        return True, "champion has no primary metric"
-    better = new > old if greater_is_better else new < old
-    return better, f"new {new:.6g} vs champion {old:.6g}: {'better' if better else 'not better'}"
+def _champion_evaluation(mlflow: Any, champion: Any) -> Evaluation | None:
+    """The per-case evaluation logged with the champion's run, if it has one."""
+    if champion is None or not champion.run_id:
+        return None
+    try:
+        local = mlflow.artifacts.download_artifacts(
+            run_id=champion.run_id, artifact_path=f"{REPORT_SUBDIR}/{EVALUATION_FILE}"
+        )
+        return Evaluation.load(local)
+    except Exception as exc:  # noqa: BLE001 - an older run without one, or an unreadable file
+        log.info("champion v%s has no per-case evaluation (%s)", champion.version, type(exc).__name__)
+        return None
 
 
 def _register(client: Any, name: str, source: str, run_id: str) -> Any:
@@ -146,12 +144,20 @@ def log_and_register(
     tags: Mapping[str, str] | None = None,
     force_promote: bool = False,
     run_name: str | None = None,
+    report_dir: str | Path | None = None,
+    baselines: tuple[str, ...] = (),
 ) -> Registration:
-    """Log one training run, register its model directory and maybe move ``champion``."""
+    """Log one training run, register its model directory and move ``champion`` or ``challenger``.
+
+    ``report_dir`` holds the run's ``evaluation.npz`` (per-case results, what the gate decides
+    on) and the settings search's trials; it is logged under ``evaluation/``.
+    """
     mlflow, client = _client(settings)
     name = model_name(family)
     exp_id = _experiment_id(mlflow, client, settings)
     clean = {k: float(v) for k, v in metrics.items() if v is not None and not math.isnan(float(v))}
+    evaluation_path = Path(report_dir) / EVALUATION_FILE if report_dir is not None else None
+    evaluation = Evaluation.load(evaluation_path) if evaluation_path and evaluation_path.is_file() else None
     with mlflow.start_run(experiment_id=exp_id, run_name=run_name or f"{family}") as run:
         mlflow.set_tags(
             {"shelfwise.family": family, "shelfwise.primary_metric": primary_metric, **(tags or {})}
@@ -160,29 +166,32 @@ def log_and_register(
         if clean:
             mlflow.log_metrics(clean)
         mlflow.log_artifacts(str(model_dir), artifact_path=MODEL_SUBDIR)
+        if report_dir is not None and Path(report_dir).is_dir():
+            mlflow.log_artifacts(str(report_dir), artifact_path=REPORT_SUBDIR)
         run_id = run.info.run_id
         champion = _champion(client, name)
+        champion_evaluation = _champion_evaluation(mlflow, champion)
         mv = _register(client, name, f"{run.info.artifact_uri}/{MODEL_SUBDIR}", run_id)
-        old = _metric_of_version(client, champion, primary_metric) if champion is not None else None
-        promoted, why = _decide(
-            clean.get(primary_metric), old, greater_is_better, force_promote, champion is not None
+        decision = gate.decide(
+            evaluation,
+            baselines=baselines,
+            force=force_promote,
+            champion_version=str(champion.version) if champion is not None else None,
+            champion_evaluation=champion_evaluation,
         )
         comparison = {
             "primary_metric": primary_metric,
             "new": clean.get(primary_metric),
             "champion_version": str(champion.version) if champion is not None else None,
-            "champion": old,
-            "promoted": promoted,
-            "reason": why,
+            **decision.as_dict(),
         }
         mlflow.log_dict(comparison, "champion_comparison.json")
-        mlflow.set_tag("shelfwise.promoted", str(promoted).lower())
-        if promoted:
-            client.set_registered_model_alias(name, CHAMPION, mv.version)
+        mlflow.set_tag("shelfwise.promoted", str(decision.promote).lower())
+        client.set_registered_model_alias(name, CHAMPION if decision.promote else CHALLENGER, mv.version)
     return Registration(
         run_id=run_id,
         version=str(mv.version),
-        promoted=promoted,
+        promoted=decision.promote,
         previous_champion=str(champion.version) if champion is not None else None,
         comparison=comparison,
     )
@@ -218,6 +227,9 @@ def list_models(settings: Settings) -> list[dict[str, Any]]:
                     "aliases": aliases.get(str(mv.version), []),
                     "primary_metric": metric,
                     "value": run.data.metrics.get(metric) if run and metric else None,
+                    "ci_low": run.data.metrics.get(f"{metric}_ci_low") if run and metric else None,
+                    "ci_high": run.data.metrics.get(f"{metric}_ci_high") if run and metric else None,
+                    "n_cases": run.data.metrics.get("n_eval_cases") if run else None,
                     "run_id": mv.run_id,
                     "created": mv.creation_timestamp,
                 }

@@ -64,6 +64,12 @@ class Settings(BaseSettings):
         description="Dask scheduler address (tcp://host:8786) `shelfwise train` runs the family jobs on; "
         "default: in this process.",
     )
+    tune_budget_minutes: float = Field(
+        default=2.0,
+        ge=0,
+        description="Minutes each family's settings search may take in `shelfwise train` (Optuna on the "
+        "store's validation split); 0 trains the defaults without a search.",
+    )
     log_level: str = Field(default="info", description="Log level of the server.")
     log_format: Literal["json", "text"] = Field(
         default="json",

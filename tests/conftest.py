@@ -17,6 +17,9 @@ for _key, _value in {
 # Tests never read a developer's .env or SHELFWISE_* settings by accident.
 for _key in [k for k in os.environ if k.startswith("SHELFWISE_") and k != "SHELFWISE_DATASETS"]:
     del os.environ[_key]
+# Training in tests runs the defaults without a settings search unless a test asks for one (the
+# search itself is tested with small trial counts in tests/training/test_tuning.py).
+os.environ["SHELFWISE_TUNE_BUDGET_MINUTES"] = "0"
 
 
 import pytest  # noqa: E402

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from models.errors import ShelfwiseError
 from models.settings import get_settings
+from training.runner import DEFAULT_SEED
 
 # Offline and quiet by default (ENVIRONMENT.md gotchas 5 and 6); the user's own values win.
 for _key, _value in {
@@ -38,6 +39,7 @@ logging.getLogger("mlflow").setLevel(logging.WARNING)
 
 DataOpt = Annotated[Path, typer.Option("--data", help="Store data folder (see docs/DATA.md).")]
 SeedOpt = Annotated[int, typer.Option(help="Random seed: same data + seed = same model.")]
+DataSeedOpt = Annotated[int, typer.Option(help="Seed of the generated demo store's data.")]
 
 
 def _fail(exc: Exception) -> None:
@@ -48,7 +50,7 @@ def _fail(exc: Exception) -> None:
 @app.command("demo-data")
 def demo_data(
     out: Annotated[Path, typer.Option(help="Folder to write the demo store into.")] = Path("demo-data"),
-    seed: SeedOpt = 42,
+    seed: DataSeedOpt = 42,
     scale: Annotated[str, typer.Option(help="small (seconds, tests) or medium (the demo).")] = "medium",
 ) -> None:
     """Generate the built-in demo store (deterministic by seed)."""
@@ -67,8 +69,19 @@ def demo_data(
 def train(
     family: Annotated[str, typer.Argument(help="recsys | search | fraud | forecasting | all")],
     data: DataOpt,
-    seed: SeedOpt = 0,
-    promote: Annotated[bool, typer.Option("--promote", help="Move 'champion' even if not better.")] = False,
+    seed: SeedOpt = DEFAULT_SEED,
+    promote: Annotated[
+        bool, typer.Option("--promote", help="Move 'champion' even when the gate would not.")
+    ] = False,
+    budget_minutes: Annotated[
+        float | None,
+        typer.Option(
+            "--budget-minutes",
+            min=0,
+            help="Minutes of settings search per family on the store's validation split "
+            "(default SHELFWISE_TUNE_BUDGET_MINUTES; 0: the defaults, no search).",
+        ),
+    ] = None,
     dask: Annotated[
         str | None,
         typer.Option(
@@ -78,7 +91,11 @@ def train(
         ),
     ] = None,
 ) -> None:
-    """Train FAMILY (or all) from a store data folder, log it to MLflow and register it."""
+    """Train FAMILY (or all) from a store data folder, log it to MLflow and register it.
+
+    A new version becomes 'champion' only when it beats its baselines and the current champion
+    beyond noise (paired bootstrap on the same holdout cases); otherwise it is 'challenger'.
+    """
     from training.flows import train_from_folder
 
     try:
@@ -90,6 +107,7 @@ def train(
             force_promote=promote,
             console=console,
             dask_scheduler=dask,
+            budget_minutes=budget_minutes,
         )
     except ShelfwiseError as exc:
         _fail(exc)
@@ -106,15 +124,19 @@ def list_models() -> None:
     if not rows:
         console.print("No models registered yet. Run `shelfwise train all --data DIR`.")
         return
-    table = Table("family", "version", "aliases", "primary metric", "value", "run id")
+    table = Table("family", "version", "aliases", "primary metric", "value", "95% CI", "cases", "run id")
     for r in rows:
         value = "" if r["value"] is None else f"{r['value']:.4f}"
+        ci = "" if r.get("ci_low") is None else f"[{r['ci_low']:.4f}, {r['ci_high']:.4f}]"
+        cases = "" if r.get("n_cases") is None else f"{r['n_cases']:,.0f}"
         table.add_row(
             r["family"],
             r["version"],
             ",".join(r["aliases"]),
             r["primary_metric"] or "",
             value,
+            ci,
+            cases,
             (r["run_id"] or "")[:12],
         )
     console.print(table)
@@ -161,7 +183,7 @@ def serve(
 @app.command()
 def demo(
     scale: Annotated[str, typer.Option(help="Demo store size: small or medium.")] = "medium",
-    seed: SeedOpt = 42,
+    seed: DataSeedOpt = 42,
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Stop after training.")] = False,
 ) -> None:

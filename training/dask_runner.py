@@ -32,6 +32,7 @@ from pathlib import Path
 from models.errors import DataValidationError, InvalidInputError
 from models.settings import Settings
 from training.runner import (
+    DEFAULT_SEED,
     FittedFamily,
     Outcome,
     fit_family,
@@ -52,14 +53,16 @@ _WORKER_ENV = {
 }
 
 
-def fit_on_worker(family: str, data: str, needed: list[str], model_dir: str, seed: int) -> FittedFamily:
+def fit_on_worker(
+    family: str, data: str, needed: list[str], model_dir: str, seed: int, budget_s: float | None = None
+) -> FittedFamily:
     """The Dask task: load the store folder, fit ``family`` and save it to ``model_dir``."""
     from training.data import load_store
 
     for key, value in _WORKER_ENV.items():
         os.environ.setdefault(key, value)
     store = load_store(data, only=needed)
-    return fit_family(family, store, Path(model_dir), seed=seed)
+    return fit_family(family, store, Path(model_dir), seed=seed, budget_s=budget_s)
 
 
 def train_on_dask(
@@ -70,9 +73,10 @@ def train_on_dask(
     settings: Settings,
     *,
     scheduler: str,
-    seed: int = 0,
+    seed: int = DEFAULT_SEED,
     force_promote: bool = False,
     on_outcome: Callable[[Outcome], None] | None = None,
+    budget_s: float | None = None,
 ) -> list[Outcome]:
     """Fit ``families`` as tasks on the cluster at ``scheduler``; log and register them here.
 
@@ -85,6 +89,7 @@ def train_on_dask(
         scheduler: the Dask scheduler address, e.g. ``tcp://10.0.0.5:8786``.
         seed: the training seed, as locally.
         force_promote: move ``champion`` even when not better.
+        budget_s: each family's settings search budget (``None``: the job's default).
         on_outcome: called with each family's outcome as soon as it is registered.
 
     Returns:
@@ -104,7 +109,9 @@ def train_on_dask(
     to_run = [f for f in families if f not in outcomes]
     if to_run:
         work = settings.home_dir / WORK_SUBDIR / uuid.uuid4().hex[:12]
-        tasks = _run_tasks(to_run, data, store, needed, settings, scheduler, work, seed, force_promote)
+        tasks = _run_tasks(
+            to_run, data, store, needed, settings, scheduler, work, seed, force_promote, budget_s
+        )
         try:
             for outcome in tasks:
                 outcomes[outcome.family] = outcome
@@ -141,6 +148,7 @@ def _run_tasks(
     work: Path,
     seed: int,
     force: bool,
+    budget_s: float | None,
 ) -> Generator[Outcome, None, None]:  # registered in the order the tasks finish
     from distributed import as_completed
 
@@ -154,6 +162,7 @@ def _run_tasks(
                 needed,
                 str(work / family),
                 seed,
+                budget_s,
                 key=f"shelfwise-train-{family}-{token}",
                 pure=False,
             )

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from models.settings import Settings
-from training.runner import JOBS, Outcome, resolve_families, train_family
+from training.runner import DEFAULT_SEED, JOBS, Outcome, resolve_families, train_family
 from training.store import StoreData
 
 DEMO_KEYS_FILE = "api_keys.json"
@@ -23,16 +23,21 @@ def train_from_folder(
     data: Path,
     settings: Settings,
     *,
-    seed: int = 0,
+    seed: int = DEFAULT_SEED,
     force_promote: bool = False,
     console: Console | None = None,
     dask_scheduler: str | None = None,
+    budget_minutes: float | None = None,
 ) -> list[Outcome]:
     """Load + validate the store folder, then train each requested family and print a summary.
 
     With ``dask_scheduler`` (default ``settings.dask_scheduler``) the families are fitted as tasks
     on that Dask cluster and logged/registered here (``training.dask_runner``); else in this process.
+    ``budget_minutes`` bounds each family's settings search (default ``settings.tune_budget_minutes``;
+    0 trains the defaults without a search).
     """
+    budget = settings.tune_budget_minutes if budget_minutes is None else budget_minutes
+    budget_s = max(0.0, float(budget)) * 60
     from training.data import load_store
 
     console = console or Console()
@@ -46,13 +51,15 @@ def train_from_folder(
     scheduler = dask_scheduler or settings.dask_scheduler
     if scheduler:
         outcomes = _train_on_dask(
-            families, data, store, needed, settings, scheduler, seed, force_promote, console
+            families, data, store, needed, settings, scheduler, seed, force_promote, console, budget_s
         )
     else:
         outcomes = []
         for fam in families:
             with console.status(f"Training {fam} ..."):
-                outcome = train_family(fam, store, settings, seed=seed, force_promote=force_promote)
+                outcome = train_family(
+                    fam, store, settings, seed=seed, force_promote=force_promote, budget_s=budget_s
+                )
             outcomes.append(outcome)
             _print_outcome(console, outcome)
     _print_summary(console, outcomes, settings)
@@ -69,6 +76,7 @@ def _train_on_dask(
     seed: int,
     force_promote: bool,
     console: Console,
+    budget_s: float,
 ) -> list[Outcome]:
     from training.dask_runner import train_on_dask
 
@@ -83,6 +91,7 @@ def _train_on_dask(
             seed=seed,
             force_promote=force_promote,
             on_outcome=lambda o: _print_outcome(console, o),
+            budget_s=budget_s,
         )
 
 
@@ -90,19 +99,33 @@ def _print_outcome(console: Console, o: Outcome) -> None:
     if o.status == "skipped":
         console.print(f"[yellow]{o.family}[/yellow] {o.reason}")
         return
-    value = o.metrics.get(o.primary_metric or "", float("nan"))
-    verdict = "promoted to champion" if o.promoted else "kept the current champion"
+    metric = o.primary_metric or ""
+    verdict = "promoted to champion" if o.promoted else "registered as challenger"
     console.print(
-        f"[green]{o.family}[/green] v{o.version} in {o.seconds:.1f}s: {o.primary_metric}={value:.4f}, "
-        f"{verdict} ({o.comparison.get('reason', '')})"
+        f"[green]{o.family}[/green] v{o.version} in {o.seconds:.1f}s: {metric}={_with_interval(o.metrics, metric)}"
+        f", {verdict} ({o.comparison.get('reason', '')})"
     )
+    if o.tuning:
+        console.print(f"  settings search: {o.tuning}")
+
+
+def _with_interval(metrics: dict[str, float], metric: str) -> str:
+    value = metrics.get(metric)
+    if value is None:
+        return "-"
+    lo, hi = metrics.get(f"{metric}_ci_low"), metrics.get(f"{metric}_ci_high")
+    n = metrics.get("n_eval_cases")
+    if lo is None or hi is None:
+        return f"{value:.4f}"
+    return f"{value:.4f} [{lo:.4f}, {hi:.4f}]" + (f" n={n:.0f}" if n is not None else "")
 
 
 def _print_summary(console: Console, outcomes: list[Outcome], settings: Settings) -> None:
-    table = Table("family", "version", "champion", "primary metric", "value", "baseline", "seconds")
+    table = Table(
+        "family", "version", "champion", "primary metric", "value [95% CI] n", "baseline", "seconds"
+    )
     for o in outcomes:
         metric = o.primary_metric or ""
-        value = o.metrics.get(metric)
         # The comparison row of the same metric, e.g. baseline_random_ndcg_at_10 for ndcg_at_10.
         base = next(
             (
@@ -117,7 +140,7 @@ def _print_summary(console: Console, outcomes: list[Outcome], settings: Settings
             o.version or o.status,
             "yes" if o.promoted else "no",
             metric or "-",
-            "-" if value is None else f"{value:.4f}",
+            _with_interval(o.metrics, metric),
             base,
             f"{o.seconds:.1f}",
         )
@@ -162,7 +185,8 @@ def run_demo(settings: Settings, *, scale: str, seed: int, port: int, serve: boo
     """Generate data -> train all four -> register in MLflow -> print keys and curl lines -> serve."""
     start = time.perf_counter()
     data = ensure_demo_data(settings, scale=scale, seed=seed, console=console)
-    outcomes = train_from_folder("all", data, settings, seed=seed, console=console)
+    # `seed` is the demo store's data seed; training uses the same default seed as `shelfwise train`.
+    outcomes = train_from_folder("all", data, settings, seed=DEFAULT_SEED, console=console)
     keys = write_demo_keys(settings)
     console.print(f"\nDemo pipeline finished in {time.perf_counter() - start:.0f}s.")
     _print_usage(console, keys, port, data, settings)

@@ -18,10 +18,14 @@ from threadpoolctl import threadpool_limits
 
 from models.artifact import FAMILIES, update_meta
 from models.errors import InvalidInputError
+from models.evaluation import Evaluation
 from models.settings import Settings
 from training.store import StoreData
 
 log = logging.getLogger(__name__)
+# The training seed of `shelfwise train` and `shelfwise demo` alike (the demo store's data seed is
+# separate): the same data and seed give the same model whichever command trained it.
+DEFAULT_SEED = 0
 
 # family -> (job module, the store files it needs)
 JOBS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -46,6 +50,7 @@ class Outcome:
     primary_metric: str | None = None
     seconds: float = 0.0
     run_id: str | None = None
+    tuning: str = ""  # the settings search's one-line summary
 
 
 def resolve_families(name: str) -> list[str]:
@@ -73,7 +78,8 @@ def missing_inputs(family: str, store: StoreData) -> list[str]:
 class FittedFamily:
     """A family fitted and saved, with everything registering it needs (small and picklable).
 
-    This is what a Dask worker hands back: the model itself stays in ``model_dir``.
+    This is what a Dask worker hands back: the model itself stays in ``model_dir``, its per-case
+    evaluation and settings trials in ``report_dir``.
     """
 
     family: str
@@ -84,16 +90,36 @@ class FittedFamily:
     params: dict[str, Any]  # the run parameters logged to MLflow
     fingerprint: str  # of the store the model was fitted on
     seconds: float
+    report_dir: Path | None = None
+    baselines: tuple[str, ...] = ()
+    tuning_summary: str = ""
 
 
-def fit_family(family: str, store: StoreData, model_dir: Path, *, seed: int = 0) -> FittedFamily:
-    """Train and evaluate one family and save its model to ``model_dir`` (no registry involved)."""
+def report_dir_of(model_dir: Path) -> Path:
+    """Where the run's evaluation and trials go: beside the model directory, not inside it."""
+    return Path(model_dir).with_name(Path(model_dir).name + "-evaluation")
+
+
+def fit_family(
+    family: str, store: StoreData, model_dir: Path, *, seed: int = DEFAULT_SEED, budget_s: float | None = None
+) -> FittedFamily:
+    """Train and evaluate one family and save its model to ``model_dir`` (no registry involved).
+
+    ``budget_s`` is the settings search's time budget (``None``: the job's default, ``0``: the
+    defaults only, no search).
+    """
     start = time.perf_counter()
     job = importlib.import_module(JOBS[family][0])
+    options = {} if budget_s is None else {"budget_s": budget_s}
     # implicit/OpenBLAS is ~9x faster single-threaded on 2 cores (ENVIRONMENT.md, gotcha 4).
     with threadpool_limits(1, "blas"):
-        result = job.train(store, seed=seed)
+        result = job.train(store, seed=seed, **options)
     metrics = {k: float(v) for k, v in result.metrics.items()}
+    report_dir = report_dir_of(model_dir)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    if result.evaluation is not None:
+        metrics.update(interval_metrics(result.primary_metric, result.evaluation))
+        result.evaluation.save(report_dir / "evaluation.npz")
     result.model.save(model_dir)
     update_meta(model_dir, metrics=metrics, data_window={"fingerprint": store.fingerprint()})
     params: dict[str, Any] = {
@@ -103,6 +129,13 @@ def fit_family(family: str, store: StoreData, model_dir: Path, *, seed: int = 0)
         **{f"model.{k}": v for k, v in _model_params(result.model).items()},
         **result.params,
     }
+    summary = ""
+    if result.tuning is not None:
+        result.tuning.write(report_dir)
+        params.update(result.tuning.params_for_logging())
+        params["tuning"] = summary = result.tuning.summary()
+        metrics["tuning_seconds"] = round(result.tuning.seconds, 1)
+        metrics["tuning_trials"] = len(result.tuning.trials)
     return FittedFamily(
         family,
         Path(model_dir),
@@ -112,7 +145,23 @@ def fit_family(family: str, store: StoreData, model_dir: Path, *, seed: int = 0)
         params,
         store.fingerprint(),
         time.perf_counter() - start,
+        report_dir,
+        tuple(result.baselines),
+        summary,
     )
+
+
+def interval_metrics(primary: str, evaluation: Evaluation) -> dict[str, float]:
+    """The primary metric's 95 % bootstrap interval, the case count and each baseline's interval."""
+    lo, hi = evaluation.interval()
+    out = {f"{primary}_ci_low": lo, f"{primary}_ci_high": hi, "n_eval_cases": float(evaluation.n_cases)}
+    for row in evaluation.rows:
+        if row != "model":
+            cmp = evaluation.difference("model", row)
+            out[f"vs_{row}_{primary}_diff"] = cmp.difference
+            out[f"vs_{row}_{primary}_diff_ci_low"] = cmp.low
+            out[f"vs_{row}_{primary}_diff_ci_high"] = cmp.high
+    return out
 
 
 def train_family(
@@ -120,10 +169,11 @@ def train_family(
     store: StoreData,
     settings: Settings,
     *,
-    seed: int = 0,
+    seed: int = DEFAULT_SEED,
     force_promote: bool = False,
     register: bool = True,
     save_dir: Path | None = None,
+    budget_s: float | None = None,
 ) -> Outcome:
     """Train, evaluate, save and (when ``register``) log + register one family."""
     missing = missing_inputs(family, store)
@@ -132,7 +182,7 @@ def train_family(
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=f"shelfwise-{family}-") as tmp:
         model_dir = save_dir / family if save_dir else Path(tmp) / "model"
-        fitted = fit_family(family, store, model_dir, seed=seed)
+        fitted = fit_family(family, store, model_dir, seed=seed, budget_s=budget_s)
         outcome = trained_outcome(fitted)
         if register:
             register_fitted(outcome, fitted, settings, force=force_promote)
@@ -153,6 +203,7 @@ def trained_outcome(fitted: FittedFamily) -> Outcome:
         metrics=dict(fitted.metrics),
         primary_metric=fitted.primary_metric,
         seconds=fitted.seconds,
+        tuning=fitted.tuning_summary,
     )
 
 
@@ -170,6 +221,8 @@ def register_fitted(outcome: Outcome, fitted: FittedFamily, settings: Settings, 
         greater_is_better=fitted.greater_is_better,
         tags={"shelfwise.data_fingerprint": fitted.fingerprint},
         force_promote=force,
+        report_dir=fitted.report_dir,
+        baselines=fitted.baselines,
     )
     outcome.version = reg.version
     outcome.promoted = reg.promoted

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from models.evaluation import Evaluation
+from training.tuning import TuningReport
+
 
 @dataclass
 class TrainResult:
@@ -17,6 +20,11 @@ class TrainResult:
         primary_metric: the key in ``metrics`` that decides promotion.
         greater_is_better: direction of ``primary_metric``.
         params: extra run parameters worth logging (split dates, sizes ...).
+        evaluation: the primary metric case by case (shoppers, queries, transactions, series)
+            for the model (row ``"model"``) and its baselines: what the bootstrap intervals and
+            the promotion gate (``models.gate``) are computed from.
+        baselines: the rows of ``evaluation`` the model must beat beyond noise to be promoted.
+        tuning: the settings search on the store's validation split, when one ran.
     """
 
     model: Any
@@ -24,3 +32,6 @@ class TrainResult:
     primary_metric: str
     greater_is_better: bool = True
     params: dict[str, Any] = field(default_factory=dict)
+    evaluation: Evaluation | None = None
+    baselines: tuple[str, ...] = ()
+    tuning: TuningReport | None = None

@@ -1,0 +1,107 @@
+"""The promotion gate: a new version becomes ``champion`` only when it beats noise.
+
+Rules, in order (each failing rule registers the version as ``challenger`` and says why):
+
+1. ``--promote`` forces promotion, whatever the numbers.
+2. The evaluation must hold at least ``MIN_CASES`` cases: on fewer, no decision is trusted.
+3. The model must beat every baseline the job names (popularity, BM25, the raw-column model,
+   seasonal naive) by a paired bootstrap whose 95 % interval of the difference excludes zero.
+4. When a champion exists and was scored on the same holdout cases (same data, same split),
+   the new version must beat it the same way, pair by pair. A champion scored on another
+   holdout (the store's data changed since) cannot be compared case by case; the new version,
+   which has seen the newer data, is then promoted on rule 3 alone and the reason says so.
+
+The champion is never compared on its own logged metric from a different holdout: two holdouts
+of different size and period are not the same test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from models.evaluation import MIN_CASES, MODEL_ROW, Comparison, Evaluation
+
+CHAMPION_ROW = "champion"
+
+
+@dataclass
+class Decision:
+    """What the gate decided and why."""
+
+    promote: bool
+    reason: str
+    comparisons: list[Comparison] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "promoted": self.promote,
+            "reason": self.reason,
+            "comparisons": [
+                {
+                    "row": c.row,
+                    "other": c.other,
+                    "difference": c.difference,
+                    "ci_low": c.low,
+                    "ci_high": c.high,
+                    "n_cases": c.n_cases,
+                    "better": c.better,
+                }
+                for c in self.comparisons
+            ],
+        }
+
+
+def decide(
+    evaluation: Evaluation | None,
+    *,
+    baselines: Sequence[str],
+    force: bool = False,
+    champion_version: str | None = None,
+    champion_evaluation: Evaluation | None = None,
+    min_cases: int = MIN_CASES,
+) -> Decision:
+    """Apply the rules of the module docstring to a new version's evaluation."""
+    if force:
+        return Decision(True, "forced with --promote")
+    if evaluation is None:
+        return Decision(False, "the job gave no per-case evaluation, so nothing can be decided")
+    n, what = evaluation.n_cases, evaluation.case_name
+    if n < min_cases:
+        return Decision(
+            False,
+            f"only {n} {what} could be evaluated; at least {min_cases} are needed for a trustworthy "
+            "decision (more history, or --promote to serve it anyway)",
+        )
+    comparisons = []
+    for name in baselines:
+        if name not in evaluation.rows:
+            continue
+        cmp = evaluation.difference(MODEL_ROW, name)
+        comparisons.append(cmp)
+        if not cmp.better:
+            return Decision(
+                False, f"does not beat the {name} baseline beyond noise: {cmp.describe()}", comparisons
+            )
+    if champion_version is None:
+        return Decision(True, f"no champion yet; beats {_names(baselines)} beyond noise", comparisons)
+    aligned = evaluation.aligned(champion_evaluation) if champion_evaluation is not None else None
+    if aligned is None:
+        return Decision(
+            True,
+            f"beats {_names(baselines)} beyond noise; champion v{champion_version} was scored on another "
+            "holdout (the data changed), so it cannot be compared case by case",
+            comparisons,
+        )
+    cmp = evaluation.with_row(CHAMPION_ROW, aligned).difference(MODEL_ROW, CHAMPION_ROW)
+    comparisons.append(cmp)
+    if not cmp.better:
+        return Decision(
+            False, f"does not beat champion v{champion_version} beyond noise: {cmp.describe()}", comparisons
+        )
+    return Decision(True, f"beats champion v{champion_version} beyond noise: {cmp.describe()}", comparisons)
+
+
+def _names(baselines: Sequence[str]) -> str:
+    return ", ".join(baselines) if baselines else "no baseline"
