@@ -228,7 +228,7 @@ class Comparison:
 
 
 def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Average precision as scikit-learn defines it (tied scores form one threshold); nan without positives."""
+    """Average precision as scikit-learn defines it (tied scores are one threshold); nan without positives."""
     labels = np.asarray(labels)
     positives = labels.sum()
     if positives == 0:

@@ -3,7 +3,9 @@
 Rules, in order (each failing rule registers the version as ``challenger`` and says why):
 
 1. ``--promote`` forces promotion, whatever the numbers.
-2. The evaluation must hold at least ``MIN_CASES`` cases: on fewer, no decision is trusted.
+2. A job that could not evaluate (search without judged queries) is promoted only as the first
+   version of its family. The evaluation must hold at least ``MIN_CASES`` cases: on fewer, no
+   decision is trusted.
 3. The model must beat every baseline the job names (popularity, BM25, the raw-column model,
    seasonal naive) by a paired bootstrap whose 95 % interval of the difference excludes zero.
 4. When a champion exists and was scored on the same holdout cases (same data, same split),
@@ -65,8 +67,10 @@ def decide(
     """Apply the rules of the module docstring to a new version's evaluation."""
     if force:
         return Decision(True, "forced with --promote")
-    if evaluation is None:
-        return Decision(False, "the job gave no per-case evaluation, so nothing can be decided")
+    if evaluation is None:  # e.g. search on a store without judged queries
+        if champion_version is None:
+            return Decision(True, "no champion yet; nothing to evaluate on, so the first version serves")
+        return Decision(False, f"nothing to evaluate on, so champion v{champion_version} stays")
     n, what = evaluation.n_cases, evaluation.case_name
     if n < min_cases:
         return Decision(

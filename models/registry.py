@@ -4,8 +4,8 @@ Every training run logs params, the data fingerprint, holdout metrics and the sa
 directory as artifacts, registers a version of ``shelfwise-<family>`` and moves the ``champion``
 alias only when the promotion gate (``models.gate``) says the new version beats its baselines and
 the current champion beyond noise, case by case on the same holdout (or when promotion is
-forced); otherwise the version gets the ``challenger`` alias. Serving pulls an alias into a local cache, so a server restarts from
-the cache when the registry is unreachable.
+forced); otherwise the version gets the ``challenger`` alias. Serving pulls an alias into a local
+cache, so a server restarts from the cache when the registry is unreachable.
 """
 
 from __future__ import annotations

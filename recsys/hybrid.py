@@ -81,6 +81,8 @@ class HybridRecommender(QueryMixin, ItemPagesMixin, ModelBase):
         rerank_fraction: label-window share of the time span.
         rerank_max_users: most label-window users the re-ranker trains on (seeded sample).
         rerank_rounds: boosting rounds.
+        rerank: train the re-ranker at all (``False``: candidates keep the order of the source that
+            ranks best alone, and the fit skips the label-window pass).
         label_event_types: event types that count as a positive label (``None``: any).
         exclude_seen: never recommend items already in the profile (leave-one-out protocols).
         consumable_categories: category prefixes whose purchased items may be recommended again.
@@ -118,6 +120,7 @@ class HybridRecommender(QueryMixin, ItemPagesMixin, ModelBase):
         rerank_fraction: float = 0.2,
         rerank_max_users: int = 5000,
         rerank_rounds: int = 150,
+        rerank: bool = True,
         label_event_types: Sequence[str] | None = ("purchase", "add_to_cart"),
         exclude_seen: bool = False,
         consumable_categories: Sequence[str] = (),
@@ -136,6 +139,7 @@ class HybridRecommender(QueryMixin, ItemPagesMixin, ModelBase):
         self.max_recent, self.recent_half_life, self.per_source = max_recent, recent_half_life, per_source
         self.use_content, self.rerank_split, self.rerank_fraction = use_content, rerank_split, rerank_fraction
         self.rerank_max_users, self.rerank_rounds = rerank_max_users, rerank_rounds
+        self.rerank = rerank
         self.label_event_types, self.exclude_seen = label_event_types, exclude_seen
         self.consumable_categories, self.random_state = consumable_categories, random_state
         self.precompute_users, self.precompute_items = precompute_users, precompute_items
@@ -158,6 +162,7 @@ class HybridRecommender(QueryMixin, ItemPagesMixin, ModelBase):
         "rerank_fraction",
         "rerank_max_users",
         "rerank_rounds",
+        "rerank",
         "label_event_types",
         "exclude_seen",
         "consumable_categories",
@@ -218,7 +223,7 @@ class HybridRecommender(QueryMixin, ItemPagesMixin, ModelBase):
     def _fit_reranker(self, known, n_items, base, content, params, clock) -> tuple[Any, dict[str, float]]:
         """Sources fit before the label window, candidates for its users, LambdaRank on their labels."""
         labelled = hf.label_split(known, mode=self.rerank_split, fraction=float(self.rerank_fraction))
-        if not labelled.any() or labelled.all():
+        if not self.rerank or not labelled.any() or labelled.all():
             return None, {}
         seed = self.random_state
         early = hf.fit_sources(known[~labelled], n_items, base, content=content, params=params, seed=seed)

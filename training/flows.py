@@ -102,8 +102,8 @@ def _print_outcome(console: Console, o: Outcome) -> None:
     metric = o.primary_metric or ""
     verdict = "promoted to champion" if o.promoted else "registered as challenger"
     console.print(
-        f"[green]{o.family}[/green] v{o.version} in {o.seconds:.1f}s: {metric}={_with_interval(o.metrics, metric)}"
-        f", {verdict} ({o.comparison.get('reason', '')})"
+        f"[green]{o.family}[/green] v{o.version} in {o.seconds:.1f}s: "
+        f"{metric}={_with_interval(o.metrics, metric)}, {verdict} ({o.comparison.get('reason', '')})"
     )
     if o.tuning:
         console.print(f"  settings search: {o.tuning}")

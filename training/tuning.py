@@ -167,6 +167,23 @@ def tune(
     return report_of(study, metric=metric, n_cases=n_cases, seconds=time.perf_counter() - start)
 
 
+class _Replay:
+    """Answers every ``suggest_*`` call with a recorded trial value (a finished trial, replayed)."""
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self._values = values
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("suggest_"):
+            return lambda name, *args, **kwargs: self._values[name]
+        raise AttributeError(attr)
+
+
+def params_of(suggest: Suggest, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings ``suggest`` builds from a trial's values (e.g. ``TuningReport.best_params``)."""
+    return suggest(_Replay(values))
+
+
 def report_of(study: Any, *, metric: str, n_cases: int, seconds: float) -> TuningReport:
     """The report of a finished study (also of one run on Dask workers)."""
     trials = [

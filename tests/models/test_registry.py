@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from models import registry
 from models.artifact import write_meta
 from models.errors import ModelUnavailableError
+from models.evaluation import Evaluation
 from models.settings import Settings
+from training.runner import interval_metrics
 
 
 @pytest.fixture()
@@ -24,15 +27,29 @@ def _model_dir(tmp_path: Path, name: str) -> Path:
 
 
 def _register(settings: Settings, d: Path, value: float, force: bool = False) -> registry.Registration:
+    """Register ``d`` with a per-shopper evaluation around ``value`` on one fixed holdout."""
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0, 0.02, 500)
+    evaluation = Evaluation(
+        [f"u{i}" for i in range(500)],
+        {"model": value + noise, "popularity": 0.04 + noise},
+        holdout_key="one-holdout",
+        case_name="shoppers",
+    )
+    report = d.with_name(d.name + "-evaluation")
+    report.mkdir(exist_ok=True)
+    evaluation.save(report / "evaluation.npz")
     return registry.log_and_register(
         settings,
         family="recsys",
         model_dir=d,
         params={"seed": 0},
-        metrics={"ndcg_at_10": value},
+        metrics={"ndcg_at_10": value, **interval_metrics("ndcg_at_10", evaluation)},
         primary_metric="ndcg_at_10",
         greater_is_better=True,
         force_promote=force,
+        report_dir=report,
+        baselines=("popularity",),
     )
 
 
@@ -40,12 +57,15 @@ def test_champion_moves_only_when_better_and_cache_serves_offline(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = _register(settings, _model_dir(tmp_path, "v1"), 0.10)
-    assert (first.version, first.promoted, first.comparison["reason"]) == ("1", True, "no champion yet")
+    assert (first.version, first.promoted) == ("1", True)
+    assert first.comparison["reason"].startswith("no champion yet; beats popularity beyond noise")
     worse = _register(settings, _model_dir(tmp_path, "v2"), 0.05)
     assert not worse.promoted and worse.previous_champion == "1"
-    assert "not better" in worse.comparison["reason"]
+    assert "does not beat champion v1 beyond noise" in worse.comparison["reason"]
+    assert registry.alias_version(settings, "recsys", registry.CHALLENGER) == "2"
     better = _register(settings, _model_dir(tmp_path, "v3"), 0.20)
     assert better.promoted and better.version == "3"
+    assert "beats champion v1 beyond noise" in better.comparison["reason"]
     forced = _register(settings, _model_dir(tmp_path, "v4"), 0.01, force=True)
     assert forced.promoted
 
@@ -60,6 +80,8 @@ def test_champion_moves_only_when_better_and_cache_serves_offline(
     rows = registry.list_models(settings)
     assert [r["version"] for r in rows] == ["4", "3", "2", "1"]
     assert rows[1]["aliases"] == ["champion"] and rows[1]["value"] == pytest.approx(0.20)
+    assert rows[1]["ci_low"] < 0.20 < rows[1]["ci_high"] and rows[1]["n_cases"] == 500
+    assert rows[2]["aliases"] == ["challenger"]
 
     # Registry unreachable: serve the cached champion and say so.
     offline = settings.model_copy(update={"mlflow_tracking_uri": "http://127.0.0.1:9/unreachable"})

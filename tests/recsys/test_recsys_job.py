@@ -12,6 +12,7 @@ import pytest
 from models.errors import DataValidationError
 from recsys.hybrid import HybridRecommender
 from training.jobs import recsys as job
+from training.jobs import recsys_split
 from training.store import StoreData
 
 END = pd.Timestamp("2024-06-30")
@@ -87,10 +88,14 @@ def test_job_beats_random_and_reports_the_contract(store):
     best = max(result.metrics[f"stage_{s}_recall_at_10"] for s in ("als", "covisit", "category"))
     assert result.metrics["stage_candidates_recall"] >= best
     params = result.params
-    last = store.events["timestamp"].max()
-    assert params["split_date"] == (last - pd.Timedelta(days=7)).isoformat()
+    assert params["holdout_scheme"] in ("time", "last")
     assert params["n_train_events"] + params["n_holdout_events"] == len(store.events)
     assert 0 < params["n_eval_users"] <= 300
+    evaluation = result.evaluation
+    assert evaluation is not None and result.baselines == ("popularity",)
+    assert evaluation.n_cases == params["n_eval_users"]
+    assert evaluation.metric() == pytest.approx(result.metrics["ndcg_at_10"])
+    assert evaluation.metric("popularity") == pytest.approx(result.metrics["baseline_popularity_ndcg_at_10"])
 
 
 def test_job_refits_on_all_events(store):
@@ -104,18 +109,27 @@ def test_job_is_deterministic_for_a_seed(store):
     assert _quality(job.train(store, seed=3).metrics) == _quality(job.train(store, seed=3).metrics)
 
 
-def test_short_history_holds_out_a_fraction():
-    times = pd.Series(pd.date_range("2024-01-01", periods=11, freq="D"))
-    assert job.split_time(times) == pd.Timestamp("2024-01-09")  # last 20% of 10 days
-    long = pd.Series(pd.date_range("2024-01-01", periods=61, freq="D"))
-    assert job.split_time(long) == pd.Timestamp("2024-02-23")  # last 7 days
-
-
-def test_eval_user_cap_is_a_seeded_sample(store, monkeypatch):
-    monkeypatch.setattr(job, "MAX_EVAL_USERS", 10)
-    first, again = job.train(store, seed=1), job.train(store, seed=1)
+def test_eval_user_cap_is_a_sample_that_does_not_depend_on_the_seed(store, monkeypatch):
+    monkeypatch.setattr(recsys_split, "MAX_EVAL_USERS", 10)
+    first, again, other = job.train(store, seed=1), job.train(store, seed=1), job.train(store, seed=2)
     assert first.params["n_eval_users"] == 10
     assert _quality(first.metrics) == _quality(again.metrics)
+    # Another seed is scored on the same shoppers, so the gate can compare the two pair by pair.
+    assert first.evaluation.holdout_key == other.evaluation.holdout_key
+    assert list(first.evaluation.case_ids) == list(other.evaluation.case_ids)
+
+
+def test_a_budget_searches_settings_on_a_validation_split_and_never_ends_below_the_defaults(store):
+    result = job.train(store, seed=0, budget_s=60)
+    report = result.tuning
+    assert report is not None and 2 <= len(report.trials) <= job.MAX_TRIALS
+    assert report.trials[0]["number"] == 0  # the defaults were the first trial
+    assert report.best_value >= report.default_value
+    assert result.params["settings_search"].startswith("on ")
+    # The refit model carries the chosen settings.
+    chosen = result.model.get_params()
+    assert chosen["factors"] == report.best_params["factors"]
+    assert chosen["half_life_days"] == report.best_params["half_life_days"]
 
 
 @pytest.mark.parametrize("missing", ["events", "catalog"])
@@ -131,7 +145,7 @@ def test_unsplittable_or_unevaluable_events_are_clear_errors(store):
     with pytest.raises(DataValidationError, match="timestamps are equal"):
         job.train(same_time, seed=0)
     views = store.events.assign(event_type="view")
-    with pytest.raises(DataValidationError, match="holdout"):
+    with pytest.raises(DataValidationError, match="cannot be evaluated"):
         job.train(StoreData(catalog=store.catalog, events=views), seed=0)
 
 

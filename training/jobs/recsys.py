@@ -1,8 +1,12 @@
-"""Training job of the recommendations family: time split, fit, holdout ranking metrics, refit.
+"""Training job of the recommendations family: holdout, settings search, fit, holdout metrics, refit.
 
-The model is ``HybridRecommender`` (multi-source candidates + LambdaRank re-ranker). Evaluation
-replays what serving does for every holdout user: ``recommend`` for the user (their history before
-the split is in the model), top 10 compared with what they bought or carted after the split.
+The model is ``HybridRecommender`` (multi-source candidates + LambdaRank re-ranker). The holdout
+is sized to the data (``training.jobs.recsys_split``: a time cutoff with enough shoppers after it,
+else each shopper's last purchase). With a budget, settings are searched (``recsys.space``, seeded
+Optuna TPE) on a validation split designed the same way inside the training part. Evaluation
+replays what serving does for every evaluated shopper: ``recommend`` for the user (their history
+before the split is in the model), top 10 compared with what they bought or carted after it; the
+per-shopper NDCG@10 of the model and of popularity is what the promotion gate compares.
 Per-stage rows show where quality comes from: ``stage_<source>_*`` (each candidate source alone),
 ``stage_candidates_recall`` (share of the relevant items among the merged candidates),
 ``stage_reranked_*`` (the re-ranked list before business rules) and ``rerank_val_*`` (the
@@ -15,32 +19,32 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from models.errors import DataValidationError
+from models.evaluation import MIN_CASES, Evaluation, holdout_key
 from models.frames import require_columns
+from recsys import space
 from recsys.embeddings import encode_texts, item_texts
 from recsys.hybrid import HybridRecommender
 from recsys.hybrid_fit import catalog_extras
 from recsys.interactions import to_utc_naive
-from recsys.metrics import evaluate_rankings
+from recsys.metrics import evaluate_rankings, ndcg_at_k
 from recsys.popularity import CATALOG_COLUMNS, EVENT_COLUMNS, PopularityRecommender
 from recsys.types import ItemFilter
 from training.jobs.base import TrainResult
+from training.jobs.recsys_split import EvalCase, Split, design_split
 from training.store import StoreData
+from training.tuning import TuningReport, params_of, tune
 
 K = 10
 PRIMARY_METRIC = f"ndcg_at_{K}"
-HOLDOUT_DAYS = 7
-# With less history than this, a fixed 7-day holdout would starve training; use a fraction instead.
-MIN_DAYS_FOR_FIXED_HOLDOUT = 28
-HOLDOUT_FRACTION = 0.2
-MAX_EVAL_USERS = 5000  # a seeded sample beyond this: metrics are stable and the job stays fast
-SESSION_ITEMS = 5
-POSITIVE_EVENTS = ("purchase", "add_to_cart")
+MAX_TRIALS = 40
+# Models fit only to be scored skip the fit-time precomputation of known shoppers' lists
+# (the same answers, computed at request time instead).
+NO_PRECOMPUTE = {"precompute_users": 0, "precompute_items": 0}
 BASELINE_METRICS = (f"ndcg_at_{K}", f"recall_at_{K}", f"hit_rate_at_{K}")
 # Small stores get a lighter ALS: quality is the same there and the job stays well under 20 s.
 SMALL_STORE_EVENTS = 50_000
@@ -49,47 +53,52 @@ SMALL_STORE_EVENTS = 50_000
 EVAL_FILTER = ItemFilter(in_stock_only=False)
 
 
-@dataclass(frozen=True)
-class EvalCase:
-    """One holdout user: what the model is told, and what they went on to buy or cart."""
-
-    history: list[str]
-    session: list[str]
-    relevant: set[str]
-
-
-def train(store: StoreData, *, seed: int) -> TrainResult:
-    """Fit ``HybridRecommender`` on a time split, evaluate it per stage on the holdout, refit on all.
+def train(store: StoreData, *, seed: int, budget_s: float = 0.0) -> TrainResult:
+    """Design the holdout, search settings on a validation split, evaluate, refit on all events.
 
     Args:
         store: needs ``events`` and ``catalog``.
-        seed: seeds the models, the evaluated-user sample and the random baseline.
+        seed: seeds the models, the settings search and the random baseline (not the evaluated
+            shoppers: those depend on the data only, so two seeds are compared pair by pair).
+        budget_s: seconds of settings search on the validation split (0: the defaults only).
 
     Returns:
         The model refit on all events and holdout metrics: ``ndcg_at_10`` (primary, greater is
         better), ``recall_at_10``, ``hit_rate_at_10``, ``map_at_10``, ``mrr_at_10``, ``coverage``,
         the per-stage rows, ``baseline_popularity_*``, ``baseline_random_*`` and
-        ``train_seconds_*`` per stage.
+        ``train_seconds_*`` per stage; the per-shopper NDCG@10 of the model and of popularity.
 
     Raises:
         DataValidationError: a frame is missing or malformed, the history is too short to split,
-            or no user bought or carted a catalog item in the holdout.
+            or no user bought or carted a catalog item after an earlier event.
     """
     events, catalog = _inputs(store)
-    split = split_time(events["timestamp"])
-    before = events["timestamp"] < split
-    train_events, holdout = events[before], events[~before]
+    catalog_ids = set(catalog["item_id"].astype(str))
+    split = design_split(events, catalog_ids)
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     embeddings = embed_catalog(catalog)
     seconds["embeddings"] = time.perf_counter() - started
-    params = model_params(len(events), seed)
+    params = model_params(len(events), seed, scheme=split.scheme)
+    tuning, search_note = None, "no search (budget 0)"
+    if budget_s > 0:
+        started = time.perf_counter()
+        val = design_split(split.train, catalog_ids)
+        if len(val.cases) >= MIN_CASES:
+            tuning = search_settings(val, catalog, embeddings, params, budget_s=budget_s, seed=seed)
+            params = {**params, **params_of(space.suggest, tuning.best_params)}
+            search_note = f"on {val.describe()}"
+        else:
+            search_note = (
+                f"skipped: the validation split has {len(val.cases)} shoppers, fewer than the {MIN_CASES} "
+                "a settings choice needs; the defaults are used"
+            )
+        seconds["search"] = time.perf_counter() - started
     started = time.perf_counter()
-    model = HybridRecommender(**params).fit(train_events, catalog, embeddings=embeddings)
+    model = HybridRecommender(**{**params, **NO_PRECOMPUTE}).fit(split.train, catalog, embeddings=embeddings)
     seconds["fit_split"] = time.perf_counter() - started
     seconds.update({f"fit_{name}": value for name, value in model.timings_.items()})
-    catalog_ids = set(model.popular_.item_ids_.tolist())
-    cases = eval_cases(train_events, holdout, catalog_ids, seed=seed)
+    cases = split.cases
     truth = {user: c.relevant for user, c in cases.items()}
     n_items = len(model.popular_.item_ids_)
     started = time.perf_counter()
@@ -100,30 +109,93 @@ def train(store: StoreData, *, seed: int) -> TrainResult:
     metrics = evaluate_rankings(predicted, truth, k=K, catalog_size=n_items)
     metrics.update(_stage_metrics(model, truth))
     metrics.update({f"rerank_val_{name}": float(v) for name, v in model.report_.items()})
-    metrics.update(
-        _baseline_metrics(train_events, catalog, cases, truth, model.popular_.item_ids_, seed=seed)
-    )
+    popular = _popularity_rankings(split.train, catalog, cases, seed=seed)
+    metrics.update(_baseline_metrics(popular, cases, truth, model.popular_.item_ids_, seed=seed))
     started = time.perf_counter()
     final = HybridRecommender(**params).fit(events, catalog, embeddings=embeddings)
     seconds["fit_final"] = time.perf_counter() - started
     metrics.update({f"train_seconds_{name}": round(value, 3) for name, value in seconds.items()})
     run_params = {
-        "split_date": split.isoformat(),
-        "n_train_events": int(before.sum()),
-        "n_holdout_events": int((~before).sum()),
+        "holdout": split.describe(),
+        "settings_search": search_note,
+        "holdout_scheme": split.scheme,
+        "split_date": split.cutoff.isoformat() if split.cutoff is not None else "per shopper",
+        "n_train_events": len(split.train),
+        "n_holdout_events": len(split.holdout),
         "n_eval_users": len(cases),
         "n_catalog_items": n_items,
         "reranker_used": final.booster_ is not None,
         "order_source": final.order_source_,
     }
-    return TrainResult(final, metrics, PRIMARY_METRIC, greater_is_better=True, params=run_params)
+    users = sorted(cases)
+    evaluation = Evaluation(
+        users,
+        {
+            "model": [ndcg_at_k(predicted.get(u, ()), truth[u], K) for u in users],
+            "popularity": [ndcg_at_k(popular.get(u, ()), truth[u], K) for u in users],
+        },
+        kind="mean",
+        case_name="shoppers",
+        holdout_key=holdout_key(users, truth=repr(sorted((u, sorted(truth[u])) for u in users))),
+    )
+    return TrainResult(
+        final,
+        metrics,
+        PRIMARY_METRIC,
+        greater_is_better=True,
+        params=run_params,
+        evaluation=evaluation,
+        baselines=("popularity",),
+        tuning=tuning,
+    )
 
 
-def model_params(n_events: int, seed: int) -> dict:
-    """Hyper-parameters for a store of this size (fewer ALS iterations/factors on a small store)."""
+def search_settings(
+    val: Split,
+    catalog: pd.DataFrame,
+    embeddings: np.ndarray,
+    params: dict,
+    *,
+    budget_s: float,
+    seed: int,
+) -> TuningReport:
+    """Seeded TPE over ``recsys.space`` on ``val``, a validation split inside the training part.
+
+    ``val`` is designed like the holdout (``design_split`` again, on the training part), so the
+    holdout that decides promotion never sees the search.
+    """
+    truth = {user: c.relevant for user, c in val.cases.items()}
+    users = list(val.cases)
+
+    def objective(trial_params: dict) -> float:
+        model = HybridRecommender(**{**params, **trial_params, **NO_PRECOMPUTE})
+        model.fit(val.train, catalog, embeddings=embeddings)
+        ranked = {u: r.item_ids for u, r in model.recommend_batch(users, k=K, filters=EVAL_FILTER).items()}
+        return evaluate_rankings(ranked, truth, k=K)[PRIMARY_METRIC]
+
+    return tune(
+        objective,
+        space.suggest,
+        direction="maximize",
+        budget_s=budget_s,
+        max_trials=MAX_TRIALS,
+        seed=seed,
+        defaults=space.trial_values(params),
+        metric=PRIMARY_METRIC,
+        n_cases=len(users),
+    )
+
+
+def model_params(n_events: int, seed: int, *, scheme: str = "time") -> dict:
+    """Starting hyper-parameters for a store of this size and holdout design.
+
+    A small store gets fewer ALS iterations and factors; a leave-last-out design trains the
+    re-ranker on each shopper's last event too (the label window matches what is evaluated).
+    """
+    params: dict = {"random_state": seed, "rerank_split": "last" if scheme == "last" else "time"}
     if n_events < SMALL_STORE_EVENTS:
-        return {"factors": 32, "iterations": 8, "rerank_rounds": 100, "random_state": seed}
-    return {"random_state": seed}
+        params.update({"factors": 32, "iterations": 8, "rerank_rounds": 100})
+    return params
 
 
 def embed_catalog(catalog: pd.DataFrame) -> np.ndarray:
@@ -158,15 +230,19 @@ def _stage_metrics(model: HybridRecommender, truth: dict[str, set[str]]) -> dict
     return metrics
 
 
-def _baseline_metrics(train_events, catalog, cases, truth, item_ids, *, seed: int) -> dict[str, float]:
-    """The popularity baseline and a seeded random ranking, scored like the model."""
+def _popularity_rankings(train_events, catalog, cases, *, seed: int) -> dict[str, list[str]]:
+    """The popularity baseline's top ``K`` per evaluated shopper, told what the model is told."""
     baseline = PopularityRecommender(random_state=seed).fit(train_events, catalog)
-    popular = {
+    return {
         user: baseline.recommend(
             user_id=user, history_item_ids=c.history, session_item_ids=c.session, k=K, filters=EVAL_FILTER
         ).item_ids
         for user, c in cases.items()
     }
+
+
+def _baseline_metrics(popular, cases, truth, item_ids, *, seed: int) -> dict[str, float]:
+    """The popularity baseline and a seeded random ranking, scored like the model."""
     rows = {"popularity": evaluate_rankings(popular, truth, k=K)}
     rows["random"] = evaluate_rankings(random_rankings(cases, item_ids, seed=seed), truth, k=K)
     return {
@@ -193,64 +269,6 @@ def _inputs(store: StoreData) -> tuple[pd.DataFrame, pd.DataFrame]:
         timestamp=to_utc_naive(events["timestamp"], name="events"),
     )
     return events.dropna(subset=["timestamp"]), catalog
-
-
-def split_time(timestamps: pd.Series) -> pd.Timestamp:
-    """The first holdout instant: the last 7 days, or the last 20% of a history under 28 days.
-
-    Raises:
-        DataValidationError: all events share one timestamp, so there is nothing to split.
-    """
-    start, end = timestamps.min(), timestamps.max()
-    span = end - start
-    if pd.isna(span) or span <= pd.Timedelta(0):
-        raise DataValidationError(
-            f"events: all timestamps are equal ({end}); a time-based holdout needs a history that "
-            "spans several days",
-            file="events",
-            column="timestamp",
-        )
-    if span >= pd.Timedelta(days=MIN_DAYS_FOR_FIXED_HOLDOUT):
-        return end - pd.Timedelta(days=HOLDOUT_DAYS)
-    return end - span * HOLDOUT_FRACTION
-
-
-def eval_cases(
-    train_events: pd.DataFrame, holdout: pd.DataFrame, catalog_ids: set[str], *, seed: int
-) -> dict[str, EvalCase]:
-    """Holdout users who bought or carted a catalog item they had not bought before the split.
-
-    At most ``MAX_EVAL_USERS``, a sample seeded by ``seed``. Items bought before the split are not
-    relevant: ``recommend`` is told to exclude them, so counting them would only add misses.
-
-    Raises:
-        DataValidationError: no such user exists.
-    """
-    positive = holdout[holdout["event_type"].isin(POSITIVE_EVENTS) & holdout["item_id"].isin(catalog_ids)]
-    bought = train_events[train_events["event_type"] == "purchase"]
-    history = bought.groupby("user_id")["item_id"].agg(lambda s: list(dict.fromkeys(s)))
-    relevant = positive.groupby("user_id")["item_id"].agg(set)
-    relevant = {u: items - set(history.get(u, [])) for u, items in relevant.items()}
-    users = sorted(u for u, items in relevant.items() if items)
-    if not users:
-        raise DataValidationError(
-            f"events: no user bought or carted a catalog item in the holdout (from "
-            f"{holdout['timestamp'].min()}); the recsys job cannot be evaluated on this data",
-            file="events",
-            column="event_type",
-        )
-    if len(users) > MAX_EVAL_USERS:
-        rng = np.random.default_rng(seed)
-        users = sorted(rng.choice(np.asarray(users, dtype=object), MAX_EVAL_USERS, replace=False).tolist())
-    sessions = last_viewed(train_events[train_events["user_id"].isin(users)])
-    return {u: EvalCase(list(history.get(u, [])), sessions.get(u, []), relevant[u]) for u in users}
-
-
-def last_viewed(events: pd.DataFrame, n: int = SESSION_ITEMS) -> dict[str, list[str]]:
-    """Per user, their last ``n`` distinct viewed items, oldest first."""
-    views = events[events["event_type"] == "view"].sort_values("timestamp", kind="stable")
-    views = views.drop_duplicates(["user_id", "item_id"], keep="last")
-    return views.groupby("user_id").tail(n).groupby("user_id")["item_id"].agg(list).to_dict()
 
 
 def random_rankings(cases: dict[str, EvalCase], item_ids: np.ndarray, *, seed: int) -> dict[str, list[str]]:

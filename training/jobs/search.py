@@ -20,15 +20,17 @@ The fusion choice (score fusion or RRF) and its weights go into ``params`` (logg
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from models.errors import DataValidationError
+from models.evaluation import Evaluation, holdout_key
 from search.bm25 import BM25Search
 from search.hybrid import HybridSearch
-from search.metrics import evaluate, judgments_by_query
+from search.metrics import evaluate, judgments_by_query, query_ndcg
 from training.jobs.base import TrainResult
 from training.store import StoreData
 
@@ -36,14 +38,18 @@ PRIMARY_METRIC = "ndcg_at_10"
 EVAL_K = 10
 BASELINE_PREFIX = "baseline_random_match_"
 BM25_PREFIX = "baseline_bm25_"
+SPLIT_SEED = 0  # the evaluation queries depend on the data only, not on the training seed
 
 
-def train(store: StoreData, *, seed: int) -> TrainResult:
+def train(store: StoreData, *, seed: int, budget_s: float = 0.0) -> TrainResult:
     """Fit :class:`search.hybrid.HybridSearch` on ``store.catalog`` and evaluate it.
 
     Args:
         store: loaded store data; needs ``catalog``, uses ``search_judgments`` when present.
-        seed: the model's ``random_state``, the query split's and the random baseline's seed.
+        seed: the model's ``random_state`` and the random baseline's seed (the query split is
+            fixed by the data, so two seeds are compared on the same evaluation queries).
+        budget_s: the settings search budget; the search family tunes its fusion on the tuning
+            half whatever the budget (``HybridSearch.tune``), so it is not used yet.
 
     Returns:
         The fitted model and its metrics. Without judgments the metrics are empty (the runner
@@ -56,10 +62,11 @@ def train(store: StoreData, *, seed: int) -> TrainResult:
         raise DataValidationError(
             "The search family needs catalog data (catalog file); this store has none", file="catalog"
         )
+    del budget_s
     model = HybridSearch(random_state=seed).fit(store.catalog)
     params: dict[str, Any] = {
         "n_items": len(store.catalog),
-        "split": "judged queries 50/50 (seeded): tune the fusion weight / evaluate",
+        "split": "judged queries 50/50 (fixed seed): tune the fusion weight / evaluate",
         "eval_k": EVAL_K,
     }
     judged = store.search_judgments
@@ -69,27 +76,49 @@ def train(store: StoreData, *, seed: int) -> TrainResult:
         return TrainResult(model=model, metrics={}, primary_metric=PRIMARY_METRIC, params=params)
     judgments, counts = _usable_judgments(judged, set(store.catalog["item_id"].astype(str)))
     params.update(counts)
-    tune, held = _split(judgments, seed)
+    tune, held = _split(judgments)
     params.update(n_tuning_queries=len(tune), n_evaluation_queries=len(held))
     model.tune(tune, k=EVAL_K)
-    metrics = _evaluate(model, BM25Search(random_state=seed).fit(store.catalog), held, seed)
+    metrics, rankings = _evaluate(model, BM25Search(random_state=seed).fit(store.catalog), held, seed)
     model.tune(judgments, k=EVAL_K)  # the returned model uses every judgment
     params.update(_fusion_params(model))
-    return TrainResult(model=model, metrics=metrics, primary_metric=PRIMARY_METRIC, params=params)
+    return TrainResult(
+        model=model,
+        metrics=metrics,
+        primary_metric=PRIMARY_METRIC,
+        params=params,
+        evaluation=per_query(rankings[""], rankings[BM25_PREFIX], held),
+        baselines=("bm25",),
+    )
 
 
-def _split(judgments: dict[str, dict[str, float]], seed: int) -> tuple[dict, dict]:
-    """Tuning and evaluation halves of the judged queries (sorted, then a seeded permutation)."""
+def per_query(served: dict, bm25: dict, held: dict) -> Evaluation:
+    """NDCG@10 per evaluated query (those with a positive judgment) of the model and of BM25."""
+    rows: dict[str, list[float]] = {"model": [], "bm25": []}
+    queries = []
+    for q, rels in sorted(held.items()):
+        value = query_ndcg(served.get(q, ()), rels, EVAL_K)
+        if math.isnan(value):
+            continue
+        queries.append(q)
+        rows["model"].append(value)
+        rows["bm25"].append(query_ndcg(bm25.get(q, ()), rels, EVAL_K))
+    truth = repr([(q, sorted(held[q].items())) for q in queries])
+    return Evaluation(queries, rows, case_name="queries", holdout_key=holdout_key(queries, truth=truth))
+
+
+def _split(judgments: dict[str, dict[str, float]]) -> tuple[dict, dict]:
+    """Tuning and evaluation halves of the judged queries (sorted, then a fixed-seed permutation)."""
     queries = sorted(judgments)
-    order = np.random.default_rng(seed).permutation(len(queries))
+    order = np.random.default_rng(SPLIT_SEED).permutation(len(queries))
     half = len(queries) // 2
     tune = {queries[i]: judgments[queries[i]] for i in order[:half]}
     held = {queries[i]: judgments[queries[i]] for i in order[half:]}
     return tune, held
 
 
-def _evaluate(model: HybridSearch, bm25: BM25Search, held: dict, seed: int) -> dict[str, float]:
-    """Every metric row of the module notes on the evaluation half."""
+def _evaluate(model: HybridSearch, bm25: BM25Search, held: dict, seed: int) -> tuple[dict[str, float], dict]:
+    """Every metric row of the module notes on the evaluation half, and the rankings behind them."""
     sides = ("bm25_", "semantic_", "rrf_", "hybrid_")
     rankings: dict[str, dict[str, list[str]]] = {name: {} for name in ("", *sides)}
     for q in held:
@@ -103,7 +132,7 @@ def _evaluate(model: HybridSearch, bm25: BM25Search, held: dict, seed: int) -> d
     metrics: dict[str, float] = {}
     for prefix, ranked in rankings.items():
         metrics.update(evaluate(ranked, held, EVAL_K, prefix=prefix))
-    return metrics
+    return metrics, rankings
 
 
 def _fusion_params(model: HybridSearch) -> dict[str, Any]:

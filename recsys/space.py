@@ -1,0 +1,58 @@
+"""The settings a store's recsys training job searches (``training.tuning``), beside the model.
+
+``suggest(trial)`` names each searched setting once and maps the trial's values onto
+``HybridRecommender`` keyword arguments; ``trial_values(params)`` maps the other way, so the
+job's own defaults can be the first trial. Only ``trial.suggest_*`` calls: no optuna import here.
+
+Searched: time decay (including none: a half-life of a million days), event-type weights, the
+ALS factors / regularisation / alpha / iterations, the co-visitation window, which candidate
+sources (the content neighbours on or off, candidates per source) and the re-ranker on or off.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+NO_DECAY = 1e6  # days: every event counts the same
+HALF_LIVES = (3.0, 7.0, 14.0, 30.0, 90.0, 365.0, NO_DECAY)
+FACTORS = (32, 64, 128)
+PER_SOURCE = (20, 50, 100)
+DEFAULT_WEIGHTS = {"view": 1.0, "add_to_cart": 3.0, "purchase": 5.0}
+
+
+def suggest(trial: Any) -> dict[str, Any]:
+    """One point of the search space as ``HybridRecommender`` keyword arguments."""
+    return {
+        "half_life_days": trial.suggest_categorical("half_life_days", HALF_LIVES),
+        "event_weights": {
+            "view": 1.0,
+            "add_to_cart": trial.suggest_float("cart_weight", 1.0, 10.0, log=True),
+            "purchase": trial.suggest_float("purchase_weight", 1.0, 20.0, log=True),
+        },
+        "factors": trial.suggest_categorical("factors", FACTORS),
+        "regularization": trial.suggest_float("regularization", 1e-3, 1.0, log=True),
+        "alpha": trial.suggest_float("alpha", 0.5, 50.0, log=True),
+        "iterations": trial.suggest_int("iterations", 5, 25),
+        "covisit_window": trial.suggest_int("covisit_window", 1, 10),
+        "per_source": trial.suggest_categorical("per_source", PER_SOURCE),
+        "use_content": trial.suggest_categorical("use_content", (True, False)),
+        "rerank": trial.suggest_categorical("rerank", (True, False)),
+    }
+
+
+def trial_values(params: dict[str, Any]) -> dict[str, Any]:
+    """The trial values that ``suggest`` turns into ``params`` (``HybridRecommender`` defaults filled in)."""
+    weights = {**DEFAULT_WEIGHTS, **(params.get("event_weights") or {})}
+    return {
+        "half_life_days": float(params.get("half_life_days", 14.0)),
+        "cart_weight": float(weights["add_to_cart"]),
+        "purchase_weight": float(weights["purchase"]),
+        "factors": int(params.get("factors", 64)),
+        "regularization": float(params.get("regularization", 0.05)),
+        "alpha": float(params.get("alpha", 2.0)),
+        "iterations": int(params.get("iterations", 15)),
+        "covisit_window": int(params.get("covisit_window", 3)),
+        "per_source": int(params.get("per_source", 50)),
+        "use_content": bool(params.get("use_content", True)),
+        "rerank": bool(params.get("rerank", True)),
+    }
