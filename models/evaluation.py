@@ -53,6 +53,8 @@ class Evaluation:
         holdout_key: identifies the holdout (cases and their truth); two evaluations with equal
             keys were scored on the same cases and may be compared pair by pair.
         case_name: what one case is, for messages ("shoppers", "queries" ...).
+        min_cases: the fewest cases a decision may rest on (``MIN_CASES``; a family whose case
+            aggregates many observations, such as a series of weeks, may ask for fewer).
     """
 
     case_ids: np.ndarray
@@ -62,6 +64,7 @@ class Evaluation:
     labels: np.ndarray | None = None
     holdout_key: str = ""
     case_name: str = "cases"
+    min_cases: int = MIN_CASES
     _boot: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -161,6 +164,7 @@ class Evaluation:
             self.labels,
             self.holdout_key,
             self.case_name,
+            self.min_cases,
         )
 
     def aligned(self, other: Evaluation, row: str = MODEL_ROW) -> np.ndarray | None:
@@ -185,6 +189,7 @@ class Evaluation:
             greater_is_better=np.array(self.greater_is_better),
             holdout_key=np.array(self.holdout_key),
             case_name=np.array(self.case_name),
+            min_cases=np.array(self.min_cases),
             **payload,
         )
 
@@ -200,6 +205,7 @@ class Evaluation:
                 data["labels"] if "labels" in data.files else None,
                 str(data["holdout_key"]),
                 str(data["case_name"]),
+                int(data["min_cases"]) if "min_cases" in data.files else MIN_CASES,
             )
 
 

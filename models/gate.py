@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.evaluation import MIN_CASES, MODEL_ROW, Comparison, Evaluation
+from models.evaluation import MODEL_ROW, Comparison, Evaluation
 
 CHAMPION_ROW = "champion"
 
@@ -62,7 +62,7 @@ def decide(
     force: bool = False,
     champion_version: str | None = None,
     champion_evaluation: Evaluation | None = None,
-    min_cases: int = MIN_CASES,
+    min_cases: int | None = None,
 ) -> Decision:
     """Apply the rules of the module docstring to a new version's evaluation."""
     if force:
@@ -72,6 +72,7 @@ def decide(
             return Decision(True, "no champion yet; nothing to evaluate on, so the first version serves")
         return Decision(False, f"nothing to evaluate on, so champion v{champion_version} stays")
     n, what = evaluation.n_cases, evaluation.case_name
+    min_cases = evaluation.min_cases if min_cases is None else min_cases
     if n < min_cases:
         return Decision(
             False,

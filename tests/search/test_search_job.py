@@ -47,7 +47,12 @@ def test_hybrid_is_graded_next_to_bm25_and_random(store: StoreData) -> None:
     assert result.params["n_judgments_unknown_item"] == 1
     assert result.params["n_judgments_blank_query"] == 1
     assert result.params["n_judged_queries"] == result.params["n_evaluated_queries"] == 4
-    assert result.params["n_tuning_queries"] == 2 and result.params["n_evaluation_queries"] == 2
+    # cross-fitted: every judged query is evaluated once, by the fusion tuned on the other half
+    assert result.params["n_tuning_queries"] == result.params["n_evaluation_queries"] == 4
+    assert result.evaluation is not None and result.evaluation.n_cases == 4
+    assert result.evaluation.metric() == pytest.approx(m["ndcg_at_10"])
+    assert result.evaluation.metric("bm25") == pytest.approx(m["baseline_bm25_ndcg_at_10"])
+    assert result.baselines == ("bm25",)
     assert result.params["n_items"] == 51
     # tuned score fusion, or RRF when tuning could not beat it on these few queries
     assert result.params["fusion"] in {"hybrid", "rrf"} and result.params["fusion_tuned"]

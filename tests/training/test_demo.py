@@ -33,7 +33,8 @@ def test_small_scale_sizes(demo_raw):
     assert 150 <= demo_raw["events"]["user_id"].nunique() <= 200
     assert len(demo_raw["transactions"]) == 20_000  # enough frauds (~150) for stable holdout metrics
     assert demo_raw["sales"].groupby(["item_id", "store_id"]).ngroups == 40
-    assert 45 <= demo_raw["search_judgments"]["query"].nunique() <= 50
+    # enough judged queries that the evaluation half (>= 100) can decide a promotion
+    assert 200 <= demo_raw["search_judgments"]["query"].nunique() <= 220
 
 
 def test_same_seed_gives_byte_identical_files_and_other_seeds_differ(demo_dir, tmp_path):

@@ -54,6 +54,14 @@ class Split:
     cutoff: pd.Timestamp | None  # the first holdout instant of a time split
     n_eligible: int  # shoppers the design could have evaluated (before the sample)
 
+    def time_share(self) -> float:
+        """The holdout window's share of the whole time span (0 when it is one instant)."""
+        if self.cutoff is None:
+            return 0.0
+        stamps = pd.concat([self.train["timestamp"], self.holdout["timestamp"]])
+        start, end = stamps.min(), stamps.max()
+        return float((end - self.cutoff) / (end - start)) if end > start else 0.0
+
     def describe(self) -> str:
         where = f"after {self.cutoff}" if self.cutoff is not None else "each shopper's last purchase or cart"
         return f"{self.scheme} split ({where}): {len(self.cases)} shoppers evaluated of {self.n_eligible}"

@@ -1,13 +1,14 @@
 """Training job of the search family: the hybrid index (BM25 + MiniLM/FAISS), graded on judgments.
 
 The model *is* an index of the current catalog; the only thing learned from judgments is the
-fusion weight. So, when the store has ``search_judgments``, the judged queries are split 50/50
-(seeded) into a tuning half and an evaluation half: the weight is tuned on the first and every
-metric is measured on the second, then the weight is re-tuned on all judgments for the model
-that is returned (no re-indexing needed).
+fusion weight (and the re-ranker). So, when the store has ``search_judgments``, the judged queries
+are split in two halves by a fixed seed and cross-fitted: each half is scored with the fusion
+tuned on the other, so every judged query is evaluated once and none by a model tuned on it.
+The weight is then re-tuned on all judgments for the model that is returned (no re-indexing).
+The per-query NDCG@10 of the model and of BM25 is what the promotion gate compares.
 
-Metrics (NDCG@10 with exponential gains, MRR@10, recall@10; see :mod:`search.metrics`), all on
-the evaluation half, each ranking the whole catalog:
+Metrics (NDCG@10 with exponential gains, MRR@10, recall@10; see :mod:`search.metrics`), all over
+the cross-fitted queries, each ranking the whole catalog:
 
 - unprefixed: the hybrid model exactly as served (``search``: fusion + business signals);
 - ``bm25_``, ``semantic_``, ``rrf_``, ``hybrid_``: the hybrid's keyword side, vector side, RRF and
@@ -66,7 +67,8 @@ def train(store: StoreData, *, seed: int, budget_s: float = 0.0) -> TrainResult:
     model = HybridSearch(random_state=seed).fit(store.catalog)
     params: dict[str, Any] = {
         "n_items": len(store.catalog),
-        "split": "judged queries 50/50 (fixed seed): tune the fusion weight / evaluate",
+        "split": "judged queries in two halves (fixed seed), each evaluated with the fusion tuned on "
+        "the other (cross-fitting: every judged query is evaluated once)",
         "eval_k": EVAL_K,
     }
     judged = store.search_judgments
@@ -76,10 +78,17 @@ def train(store: StoreData, *, seed: int, budget_s: float = 0.0) -> TrainResult:
         return TrainResult(model=model, metrics={}, primary_metric=PRIMARY_METRIC, params=params)
     judgments, counts = _usable_judgments(judged, set(store.catalog["item_id"].astype(str)))
     params.update(counts)
-    tune, held = _split(judgments)
-    params.update(n_tuning_queries=len(tune), n_evaluation_queries=len(held))
-    model.tune(tune, k=EVAL_K)
-    metrics, rankings = _evaluate(model, BM25Search(random_state=seed).fit(store.catalog), held, seed)
+    first, second = _split(judgments)
+    params.update(n_tuning_queries=len(judgments), n_evaluation_queries=len(judgments))
+    bm25 = BM25Search(random_state=seed).fit(store.catalog)
+    rankings: dict[str, dict[str, list[str]]] = {}
+    for tune, held in ((first, second), (second, first)):  # two-fold cross-fitting
+        model.tune(tune, k=EVAL_K)
+        for prefix, ranked in _rankings(model, bm25, held, seed).items():
+            rankings.setdefault(prefix, {}).update(ranked)
+    metrics = {}
+    for prefix, ranked in rankings.items():
+        metrics.update(evaluate(ranked, judgments, EVAL_K, prefix=prefix))
     model.tune(judgments, k=EVAL_K)  # the returned model uses every judgment
     params.update(_fusion_params(model))
     return TrainResult(
@@ -87,7 +96,7 @@ def train(store: StoreData, *, seed: int, budget_s: float = 0.0) -> TrainResult:
         metrics=metrics,
         primary_metric=PRIMARY_METRIC,
         params=params,
-        evaluation=per_query(rankings[""], rankings[BM25_PREFIX], held),
+        evaluation=per_query(rankings[""], rankings[BM25_PREFIX], judgments),
         baselines=("bm25",),
     )
 
@@ -117,8 +126,8 @@ def _split(judgments: dict[str, dict[str, float]]) -> tuple[dict, dict]:
     return tune, held
 
 
-def _evaluate(model: HybridSearch, bm25: BM25Search, held: dict, seed: int) -> tuple[dict[str, float], dict]:
-    """Every metric row of the module notes on the evaluation half, and the rankings behind them."""
+def _rankings(model: HybridSearch, bm25: BM25Search, held: dict, seed: int) -> dict[str, dict]:
+    """The rankings behind every metric row of the module notes, for the ``held`` queries."""
     sides = ("bm25_", "semantic_", "rrf_", "hybrid_")
     rankings: dict[str, dict[str, list[str]]] = {name: {} for name in ("", *sides)}
     for q in held:
@@ -129,10 +138,7 @@ def _evaluate(model: HybridSearch, bm25: BM25Search, held: dict, seed: int) -> t
     rng = np.random.default_rng(seed)
     rankings[BM25_PREFIX] = {q: [h.item_id for h in bm25.search(q, k=EVAL_K).hits] for q in held}
     rankings[BASELINE_PREFIX] = {q: _random_pick(bm25.match_ids(q), rng) for q in held}
-    metrics: dict[str, float] = {}
-    for prefix, ranked in rankings.items():
-        metrics.update(evaluate(ranked, held, EVAL_K, prefix=prefix))
-    return metrics, rankings
+    return rankings
 
 
 def _fusion_params(model: HybridSearch) -> dict[str, Any]:
