@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/fraud_handbook.py [DATASETS_DIR] [--full-timing]
+    .venv/bin/python benchmarks/fraud_handbook.py [DATASETS_DIR] [--full-timing] [--skip-job]
 
 ``DATASETS_DIR`` defaults to ``$SHELFWISE_DATASETS``, then ``../shared/data``; it must hold
 ``fraud-handbook-simulated/transactions_2018-*.parquet`` (read in place).
@@ -17,12 +17,23 @@ published numbers (a card detected as compromised on an earlier test day leaves 
 the variant that keeps every card every day (``fraud.metrics`` default) is shown beside it.
 The velocity model calibrates on the newest quarter of the training week, so its booster learns
 from about 5 of the 7 days; the raw-column baseline trains on all 7.
+
+The "`shelfwise train` defaults" rows are what a store gets without anyone choosing a setting:
+the transactions from ``--history-start`` to the end of the training week are written as a store
+folder (``transactions.parquet``, docs/DATA.md), loaded and validated by ``training.data``,
+trained by the fraud job through ``training.runner.fit_family`` (its own time split, holdout
+and entity discovery; no ``entities`` argument), once without a settings search and once with
+the default budget of ``shelfwise train`` (``SHELFWISE_TUNE_BUDGET_MINUTES``); the saved model is
+loaded with ``models.loader.load_model`` and scores the test week the way the server does: one
+``score`` call per transaction against an online state holding every earlier transaction (labels
+count after the delay, as offline).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,9 +44,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from fraud.baseline import RawFeatureFraudModel  # noqa: E402
 from fraud.calibration import brier_score  # noqa: E402
+from fraud.checks import seconds  # noqa: E402
 from fraud.metrics import average_precision, card_precision_at_k, roc_auc  # noqa: E402
+from fraud.online_state import InProcessFraudState  # noqa: E402
+from fraud.types import FraudScore  # noqa: E402
+from fraud.velocity import entity_values  # noqa: E402
 from fraud.velocity_model import VelocityFraudModel  # noqa: E402
+from models.loader import load_model  # noqa: E402
+from models.settings import Settings  # noqa: E402
+from training.data import load_store  # noqa: E402
 from training.real_data import dataset_path  # noqa: E402
+from training.runner import fit_family  # noqa: E402
+
+# `shelfwise train`'s default search budget (SHELFWISE_TUNE_BUDGET_MINUTES), not this shell's.
+DEFAULT_BUDGET_MINUTES = float(Settings.model_fields["tune_budget_minutes"].default)
 
 RAW = {
     "TRANSACTION_ID": "transaction_id",
@@ -116,7 +138,7 @@ def run(
     timing["velocity_predict_s"] = time.perf_counter() - started
     baseline = RawFeatureFraudModel(random_state=seed).fit(train)
     rows = [
-        scores_row("Shelfwise lgbm_velocity (calibrated)", test, velocity),
+        scores_row("Shelfwise lgbm_velocity, hand-set (7-day training week)", test, velocity),
         scores_row("baseline_raw (LightGBM on amount, hour, weekday)", test, baseline.predict_proba(test)),
     ]
     decisions = model.decide(velocity)
@@ -131,6 +153,74 @@ def run(
         "test_rows": float(len(test)),
     }
     return rows, timing
+
+
+def job_defaults(
+    data: pd.DataFrame, seed: int, *, budget_minutes: float = 0.0
+) -> tuple[dict[str, object], dict[str, float]]:
+    """The "`shelfwise train` defaults" row: the job on a store folder, scored as the server does."""
+    store_rows = data[data["timestamp"] < TRAIN[1]]
+    name = "`shelfwise train` defaults" + (f", {budget_minutes:g}-min search" if budget_minutes else "")
+    with tempfile.TemporaryDirectory(prefix="shelfwise-handbook-") as tmp:
+        folder = Path(tmp) / "store"
+        folder.mkdir()
+        store_rows.to_parquet(folder / "transactions.parquet", index=False)
+        store = load_store(folder)
+        started = time.perf_counter()
+        fitted = fit_family("fraud", store, Path(tmp) / "model", seed=seed, budget_s=budget_minutes * 60)
+        train_s = time.perf_counter() - started
+        model = load_model(Path(tmp) / "model", family="fraud")
+    test = between(data, TEST)
+    started = time.perf_counter()
+    online = served_scores(model, data, test)
+    score_s = time.perf_counter() - started
+    offline = model.predict_proba(test, history=data[data["timestamp"] < TEST[0]])
+    m = fitted.metrics
+    timing = {
+        "store_rows": float(len(store_rows)),
+        "train_s (job: search, holdout fit, baseline, final fit, save)": train_s,
+        "search_s": m.get("seconds_search", 0.0),
+        "search_trials": m.get("tuning_trials", 0.0),
+        "final_fit_s": m["seconds_fit_final"],
+        "job_holdout_transactions": m["n_eval_transactions"],
+        "job_holdout_frauds": m["n_eval_frauds"],
+        "job_holdout_average_precision": m["average_precision"],
+        "job_holdout_baseline_raw_average_precision": m["baseline_raw_average_precision"],
+        "warm_and_score_s (server path)": score_s,
+        "max |server - offline score|": float(np.max(np.abs(online - offline))),
+    }
+    tuned = {k: v for k, v in fitted.params.items() if k.startswith("tuned.")}
+    print(
+        f"{name}: entities {model.config_.entities}; {fitted.tuning_summary or 'no search'}", file=sys.stderr
+    )
+    if tuned:
+        print(f"{name}: chosen {tuned}", file=sys.stderr)
+    return scores_row(name, test, online), {f"{name}: {k}": v for k, v in timing.items()}
+
+
+def served_scores(model: VelocityFraudModel, data: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
+    """Test-week scores from ``model.score`` against an online state, one transaction at a time.
+
+    The state first records every earlier transaction (those the server would have scored since
+    the store's data begins), with its label (features read a label only after the delay). Each
+    test transaction is then scored (which records it) and labelled, in time order.
+    """
+    state = InProcessFraudState()
+    cols = model.config_.entities
+    for row in data[data["timestamp"] < TEST[0]].to_dict("records"):
+        tx_id = row["transaction_id"]
+        state.record(tx_id, seconds(row["timestamp"]), row["amount"], entity_values(row, cols), {})
+        if row["is_fraud"]:
+            state.label(tx_id, True)
+    out = np.empty(len(test))
+    for i, row in enumerate(test.to_dict("records")):
+        label = row.pop("is_fraud")
+        answer = model.score(row, state=state, now=seconds(row["timestamp"]))
+        assert isinstance(answer, FraudScore)  # one mapping in, one answer out
+        out[i] = answer.score
+        if label:
+            state.label(row["transaction_id"], True)
+    return out
 
 
 def prequential(folder: Path, seed: int, n_folds: int = 4) -> list[dict[str, object]]:
@@ -178,9 +268,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--full-timing", action="store_true", help="also fit on all 1.75M rows, timed")
     parser.add_argument("--prequential", action="store_true", help="also the ch. 5 four-fold estimate")
+    parser.add_argument("--skip-job", action="store_true", help="skip the `shelfwise train` defaults rows")
+    parser.add_argument(
+        "--budget-minutes",
+        type=float,
+        default=DEFAULT_BUDGET_MINUTES,
+        help="settings search budget of the second job row (default: shelfwise train's); 0 skips it",
+    )
     args = parser.parse_args(argv)
     folder = dataset_path("fraud-handbook-simulated", args.datasets)
-    rows, timing = run(folder, args.history_start, args.seed)
+    data = load(folder, args.history_start, TEST[1])
+    rows: list[dict[str, object]] = []
+    timing: dict[str, float] = {}
+    if not args.skip_job:
+        for minutes in (0.0, args.budget_minutes) if args.budget_minutes else (0.0,):
+            row, job_timing = job_defaults(data, args.seed, budget_minutes=minutes)
+            rows.append(row)
+            timing |= job_timing
+    hand_rows, hand_timing = run(folder, args.history_start, args.seed, data=data)
+    rows += hand_rows
+    timing |= hand_timing
     if args.prequential:
         rows += prequential(folder, args.seed)
     rows += [

@@ -135,7 +135,7 @@ def offline_matrix(
     return np.hstack(blocks) if blocks else np.empty((len(times), 0))
 
 
-def _codes(values: pd.Series | np.ndarray) -> np.ndarray:
+def entity_codes(values: pd.Series | np.ndarray) -> np.ndarray:
     """Integer codes of entity values compared as strings (as online); -1 where missing."""
     series = pd.Series(values, dtype=object)
     codes = pd.factorize(series.astype(str))[0].astype(np.int64)
@@ -154,7 +154,7 @@ def _entity_block(
     config: VelocityConfig,
 ) -> np.ndarray:
     """One entity's feature columns, vectorised: rows grouped by entity, time-sorted within."""
-    codes = _codes(values)
+    codes = entity_codes(values)
     grouped = order[np.argsort(codes[order], kind="stable")]  # by entity, then stream order
     pos = np.empty(len(times), dtype=np.int64)
     pos[grouped] = np.arange(len(times))
@@ -194,7 +194,7 @@ def _entity_block(
 
 def _new_pair(order: np.ndarray, a: Any, b: Any) -> np.ndarray:
     """1.0 where this (a, b) combination has not occurred earlier in stream order; NaN if missing."""
-    ca, cb = _codes(a), _codes(b)
+    ca, cb = entity_codes(a), entity_codes(b)
     frame = pd.DataFrame({"a": ca[order], "b": cb[order]})
     out = np.empty(len(order))
     out[order] = (~frame.duplicated()).to_numpy(float)

@@ -36,6 +36,7 @@ from fraud.boosting import train_binary_booster
 from fraud.calibration import apply_calibration, fit_calibration
 from fraud.checks import EPOCH, check_transaction
 from fraud.columns import AMOUNT, TIMESTAMP
+from fraud.entities import discover_entities
 from fraud.fast_predict import SingleRowPredictor
 from fraud.features import TransactionFeatures, frame_seconds
 from fraud.online_state import FraudState
@@ -56,8 +57,9 @@ class VelocityFraudModel(ModelBase):
     """Calibrated LightGBM on velocity features; see the module docstring.
 
     Args:
-        entities: entity columns for velocity features; None = ``customer_id`` and every other
-            ``*_id`` column except ``transaction_id``.
+        entities: entity columns for velocity features; None = found in the training frame by
+            ``fraud.entities.discover_entities`` (``customer_id``, then any id-like column whose
+            values repeat: a card, device, IP address, e-mail ..., whatever it is called).
         pairs: ``[a, b]`` pairs flagging a new ``b`` for this ``a``; None = first entity with each other.
         windows_h: velocity windows in hours.
         risk_windows_d: fraud-rate windows in days.
@@ -88,6 +90,7 @@ class VelocityFraudModel(ModelBase):
     calibration_: dict[str, Any]
     thresholds_: dict[str, Any]
     data_window_: dict[str, Any]
+    entity_notes_: dict[str, str]  # column -> why it is not an entity (discovery only)
 
     def __init__(
         self,
@@ -182,15 +185,11 @@ class VelocityFraudModel(ModelBase):
         return self
 
     def _config(self, frame: pd.DataFrame) -> VelocityConfig:
-        entities = (
-            list(self.entities)
-            if self.entities is not None
-            else [
-                c
-                for c in frame.columns
-                if c == "customer_id" or (str(c).endswith("_id") and c != "transaction_id")
-            ]
-        )
+        if self.entities is None:
+            found = discover_entities(frame, max_categories=self.max_categories)
+            entities, self.entity_notes_ = list(found.entities), dict(found.skipped)
+        else:
+            entities, self.entity_notes_ = list(self.entities), {}
         require_columns(frame, tuple(entities), name="transactions")
         pairs = self.pairs if self.pairs is not None else [[entities[0], e] for e in entities[1:]]
         return VelocityConfig(
@@ -349,6 +348,7 @@ class VelocityFraudModel(ModelBase):
             "features": self.features_.to_json(),
             "calibration": self.calibration_,
             "thresholds": self.thresholds_,
+            "entities": {"used": list(self.config_.entities), "not_entities": self.entity_notes_},
         }
         path = self._write_meta(directory, extra=extra)
         self.booster_.save_model(str(path / MODEL_FILE))
@@ -373,5 +373,6 @@ class VelocityFraudModel(ModelBase):
         model.feature_names_ = model.features_.names
         model.calibration_ = dict(extra["calibration"])
         model.thresholds_ = dict(extra["thresholds"])
+        model.entity_notes_ = dict(extra.get("entities", {}).get("not_entities", {}))
         model.data_window_ = dict(meta.get("data_window", {}))
         return model

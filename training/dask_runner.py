@@ -9,6 +9,8 @@ machine and would need all of that written by hand.
 
 The division of labour keeps the local and the cluster paths identical where it matters:
 
+- a family's settings search runs its trials as further Dask tasks on any worker
+  (``training.tuning.DaskTrials``): tuning is what scales out, not just the families side by side;
 - a worker loads the store folder itself (the same ``load_store(data, only=needed)`` call as
   here, so the frames and their fingerprint are the same), runs ``training.runner.fit_family``
   and saves the model directory under ``SHELFWISE_HOME/dask-work/<run>/<family>``; it returns
@@ -56,13 +58,23 @@ _WORKER_ENV = {
 def fit_on_worker(
     family: str, data: str, needed: list[str], model_dir: str, seed: int, budget_s: float | None = None
 ) -> FittedFamily:
-    """The Dask task: load the store folder, fit ``family`` and save it to ``model_dir``."""
+    """The Dask task: load the store folder, fit ``family`` and save it to ``model_dir``.
+
+    Its settings search spreads over the cluster: the task leaves the worker's thread pool while
+    it waits (``worker_client``), and each trial runs as a task of its own on any worker.
+    """
+    from distributed import worker_client
+
     from training.data import load_store
+    from training.tuning import DaskTrials, trials_on
 
     for key, value in _WORKER_ENV.items():
         os.environ.setdefault(key, value)
     store = load_store(data, only=needed)
-    return fit_family(family, store, Path(model_dir), seed=seed, budget_s=budget_s)
+    if not budget_s:
+        return fit_family(family, store, Path(model_dir), seed=seed, budget_s=budget_s)
+    with worker_client() as client, trials_on(DaskTrials(client)):
+        return fit_family(family, store, Path(model_dir), seed=seed, budget_s=budget_s)
 
 
 def train_on_dask(

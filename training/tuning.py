@@ -1,9 +1,15 @@
 """Settings search on the store's own validation split: seeded Optuna TPE within a time budget.
 
-Why Optuna rather than a hand-written grid: TPE spends later trials near the good ones, the
-median pruner drops a bad trial from its first reported step, the first trial can be the
-defaults (``enqueue_trial``), and a shared storage (a journal file or a database) lets trials run
-as Dask tasks on many workers with no change to the search itself.
+Why Optuna rather than a hand-written grid: TPE spends later trials near the good ones, the first
+trial can be the defaults (``enqueue_trial``), and its ask-and-tell interface separates choosing
+settings from evaluating them, so trials can run anywhere.
+
+Trials go in batches of ``BATCH`` (ask ``BATCH`` settings, evaluate them, tell the results): in
+this process one after the other, or, inside ``trials_on(DaskTrials(client))`` (what
+``shelfwise train --dask`` sets up on the worker that runs a family), as Dask tasks on the
+cluster's workers at the same time. The sampler lives in the one process that asks, and sees
+the same results in the same order either way, so the same seed and trial count choose the same
+settings in process and on a cluster.
 
 Each family declares its search space beside its model as ``suggest(trial) -> dict`` (plain
 ``trial.suggest_*`` calls, so the domain packages need not import optuna); its training job
@@ -14,10 +20,12 @@ plot of the metric per trial.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +34,63 @@ log = logging.getLogger(__name__)
 
 Suggest = Callable[[Any], dict[str, Any]]
 Objective = Callable[[dict[str, Any]], float]
+BATCH = 2  # settings asked before results are told: the parallelism a cluster can use
+
+
+class LocalTrials:
+    """Evaluates a batch of settings one after the other in this process."""
+
+    def run(self, objective: Objective, batch: Sequence[dict[str, Any]]) -> list[tuple[float, float]]:
+        return [_timed(objective, params) for params in batch]
+
+
+class DaskTrials:
+    """Evaluates a batch of settings as Dask tasks, one per setting, on the cluster's workers.
+
+    The objective (with the validation data it closes over) is scattered to the workers once per
+    search; each task runs one fit with BLAS on one thread, as in process.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self._scattered: dict[int, Any] = {}
+
+    def run(self, objective: Objective, batch: Sequence[dict[str, Any]]) -> list[tuple[float, float]]:
+        key = id(objective)
+        if key not in self._scattered:
+            self._scattered = {key: self.client.scatter(objective, broadcast=True, hash=False)}
+        futures = [self.client.submit(_timed_one_thread, self._scattered[key], p, pure=False) for p in batch]
+        return list(self.client.gather(futures))
+
+
+_EXECUTOR: contextvars.ContextVar[Any] = contextvars.ContextVar("shelfwise_trials", default=None)
+
+
+@contextmanager
+def trials_on(executor: Any) -> Iterator[None]:
+    """Run the settings searches started inside the block with ``executor`` (e.g. ``DaskTrials``)."""
+    token = _EXECUTOR.set(executor)
+    try:
+        yield
+    finally:
+        _EXECUTOR.reset(token)
+
+
+def _timed(objective: Objective, params: dict[str, Any]) -> tuple[float, float]:
+    start = time.perf_counter()
+    try:
+        value = float(objective(params))
+    except (ValueError, FloatingPointError) as exc:  # a setting the model refuses: a failed trial
+        log.warning("settings trial failed (%s): %s", type(exc).__name__, exc)
+        value = math.nan
+    return value, time.perf_counter() - start
+
+
+def _timed_one_thread(objective: Objective, params: dict[str, Any]) -> tuple[float, float]:
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, "blas"):  # as fit_family runs it (ENVIRONMENT.md, gotcha 4)
+        return _timed(objective, params)
 
 
 @dataclass
@@ -115,55 +180,45 @@ def tune(
     defaults: Mapping[str, Any] | None = None,
     metric: str = "",
     n_cases: int = 0,
-    storage: Any = None,
-    study_name: str | None = None,
-    n_jobs_hint: int = 1,
+    executor: Any = None,
 ) -> TuningReport:
     """Search settings with seeded TPE until ``max_trials`` or ``budget_s`` seconds are spent.
 
     Args:
-        objective: validation metric of one settings dict (raise ``optuna.TrialPruned`` to prune).
+        objective: validation metric of one settings dict (``nan`` or a ``ValueError``: failed).
         suggest: the family's search space.
         direction: ``maximize`` or ``minimize``.
-        budget_s: wall-time budget; a trial already running finishes. ``0`` runs only the defaults.
+        budget_s: wall-time budget, checked before each batch (a running batch finishes).
+            ``0`` runs only the defaults.
         max_trials: upper bound on trials (the defaults count as the first).
         seed: seeds the sampler, so the same data, seed and trial count give the same choice.
         defaults: the first trial's suggested values (the job's defaults), so the search never
             ends worse than the defaults on validation.
-        storage, study_name: an Optuna storage shared by Dask workers (``training.dask_tuning``).
+        executor: where batches run (default: the one ``trials_on`` set, else this process).
     """
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    executor = executor or _EXECUTOR.get() or LocalTrials()
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(8, max(2, max_trials // 3)))
-    study = optuna.create_study(
-        direction=direction,
-        sampler=sampler,
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=4),
-        storage=storage,
-        study_name=study_name,
-        load_if_exists=storage is not None,
-    )
+    study = optuna.create_study(direction=direction, sampler=sampler)
     if defaults:
-        study.enqueue_trial(dict(defaults), skip_if_exists=True)
+        study.enqueue_trial(dict(defaults))
     start = time.perf_counter()
-
-    def run(trial: Any) -> float:
-        t0 = time.perf_counter()
-        params = suggest(trial)
-        value = float(objective(params))
-        trial.set_user_attr("seconds", round(time.perf_counter() - t0, 3))
-        if math.isnan(value):
-            raise optuna.TrialPruned("nan metric")
-        return value
-
-    budget = max(0.0, budget_s)
-    study.optimize(
-        run,
-        n_trials=max_trials if budget > 0 else 1,
-        timeout=budget if budget > 0 else None,
-        catch=(ValueError, FloatingPointError),
-    )
+    limit = max_trials if budget_s > 0 else 1
+    asked = 0  # an enqueued trial already sits in study.trials, waiting
+    while asked < limit:
+        if asked and time.perf_counter() - start >= budget_s:
+            break
+        trials = [study.ask() for _ in range(min(BATCH, limit - asked))]
+        asked += len(trials)
+        results = executor.run(objective, [suggest(t) for t in trials])
+        for trial, (value, seconds) in zip(trials, results, strict=True):
+            trial.set_user_attr("seconds", round(seconds, 3))
+            if math.isnan(value):
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            else:
+                study.tell(trial, value)
     return report_of(study, metric=metric, n_cases=n_cases, seconds=time.perf_counter() - start)
 
 

@@ -8,6 +8,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -115,3 +117,68 @@ def test_unreachable_scheduler_names_the_setting(
     text = " ".join(result.output.split())
     assert result.exit_code == 2, result.output
     assert "Cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'" in text and "dask scheduler" in text
+
+
+@pytest.mark.slow
+def test_settings_trials_run_on_the_workers_and_choose_what_in_process_chooses(cluster) -> None:
+    from training.tuning import DaskTrials, tune
+
+    def suggest(trial):
+        return {"a": trial.suggest_float("a", -3.0, 3.0), "b": trial.suggest_int("b", 0, 10)}
+
+    def objective(params):  # a closure: shipped to the workers by value
+        import os
+
+        return -((params["a"] - 1.2) ** 2) - abs(params["b"] - 7) / 10 + 0 * os.getpid()
+
+    kwargs = dict(direction="maximize", budget_s=120, max_trials=16, seed=11, defaults={"a": 0.0, "b": 0})
+    local = tune(objective, suggest, **kwargs)
+    with distributed.Client(cluster, set_as_default=False) as client:
+        with distributed.get_task_stream(client=client) as stream:
+            spread = tune(objective, suggest, executor=DaskTrials(client), **kwargs)
+    assert spread.best_params == local.best_params and spread.best_value == local.best_value
+    assert [t["params"] for t in spread.trials] == [t["params"] for t in local.trials]
+    workers = {rec["worker"] for rec in stream.data if rec["key"].startswith("_timed_one_thread")}
+    assert len(workers) == 2  # both workers evaluated trials
+
+
+def _shoppers_folder(folder: Path, n_users: int = 800) -> Path:
+    """Shoppers with one of three tastes buying over 60 days: enough for a validation split."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for u in range(n_users):
+        for _ in range(int(rng.integers(4, 12))):
+            item = int(rng.integers(0, 20)) * 3 + u % 3
+            ts = pd.Timestamp("2026-01-01") + pd.Timedelta(minutes=int(rng.integers(0, 60 * 24 * 60)))
+            rows.append((f"u{u}", f"i{item}", "purchase", ts))
+    folder.mkdir()
+    events = pd.DataFrame(rows, columns=["user_id", "item_id", "event_type", "timestamp"])
+    events.to_parquet(folder / "events.parquet")
+    pd.DataFrame(
+        {
+            "item_id": [f"i{i}" for i in range(60)],
+            "title": [f"thing {i}" for i in range(60)],
+            "category": [f"C{i % 3}" for i in range(60)],
+            "brand": "b",
+            "price": 1.0,
+            "in_stock": True,
+            "created_at": pd.Timestamp("2025-01-01"),
+        }
+    ).to_parquet(folder / "catalog.parquet")
+    return folder
+
+
+@pytest.mark.slow
+def test_a_family_task_spreads_its_settings_search_over_the_workers(cluster, tmp_path: Path):
+    from training.dask_runner import fit_on_worker
+
+    data = _shoppers_folder(tmp_path / "store")
+    with distributed.Client(cluster, set_as_default=False) as client:
+        with distributed.get_task_stream(client=client) as stream:
+            fitted = client.submit(
+                fit_on_worker, "recsys", str(data), ["events", "catalog"], str(tmp_path / "m"), 0, 20.0
+            ).result()
+    assert fitted.metrics["tuning_trials"] >= 2 and "trials" in fitted.tuning_summary
+    trials = [rec for rec in stream.data if rec["key"].startswith("_timed_one_thread")]
+    assert len(trials) == fitted.metrics["tuning_trials"]  # every trial was a task of its own
+    assert len({rec["worker"] for rec in trials}) == 2

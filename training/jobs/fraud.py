@@ -2,32 +2,60 @@
 
 The champion candidate is ``fraud.velocity_model.VelocityFraudModel``; the raw-column LightGBM
 (``fraud.baseline``) is trained on the same split and reported as ``baseline_raw_*`` rows, the
-"bigger amount is riskier" rule as ``baseline_amount_only_*``.
+"bigger amount is riskier" rule as ``baseline_amount_only_*``. The holdout scores of the model and
+of the raw-column model, transaction by transaction, go into the run's ``Evaluation``: the
+promotion gate (``models.gate``) promotes the model only when it beats the raw-column model
+beyond bootstrap noise.
 
 Split by time, never at random: fraud patterns drift and a random split lets the model peek at
-the future. The holdout is the newest ``HOLDOUT_FRACTION`` of the time span. A short gap before
-it drops transactions whose labels would not be known yet at training time in production
-(chargebacks arrive days later), as in the Fraud Detection Handbook's delay period.
+the future. The holdout is the newest ``HOLDOUT_FRACTION`` of the time span, grown towards the
+past until it holds ``MIN_HOLDOUT_FRAUDS`` labelled frauds (a holdout with a dozen frauds cannot
+tell two models apart), at most ``MAX_HOLDOUT_FRACTION`` of the span; a store with fewer frauds
+than that is refused with a message saying so. The split depends on the data only, never on the
+seed, so runs with other seeds are scored on the same transactions and the gate can compare them
+pair by pair. A short gap before the holdout drops transactions whose labels would not be known
+yet at training time in production (chargebacks arrive days later), as in the Fraud Detection
+Handbook's delay period.
+
+With a time budget (``budget_s > 0``) the settings (which discovered columns are entities, the
+velocity windows, the booster's size; ``fraud.space``) are searched on a validation split cut the
+same way from the *training* part, so the holdout stays untouched for the gate; the model is then
+refit with the chosen settings. Without a budget the model's defaults are used.
 """
 
 from __future__ import annotations
 
+import functools
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from fraud import space
 from fraud.baseline import RawFeatureFraudModel
 from fraud.calibration import brier_score, expected_calibration_error
+from fraud.entities import discover_entities
 from fraud.metrics import average_precision, card_precision_at_k, roc_auc
 from fraud.types import DECLINE, REVIEW
 from fraud.velocity_model import VelocityFraudModel
 from models.errors import DataValidationError
+from models.evaluation import MIN_CASES, Evaluation
 from models.frames import require_columns
 from training.jobs.base import TrainResult
 from training.store import StoreData
+from training.tuning import TuningReport, tune
 
 HOLDOUT_FRACTION = 0.2
+MAX_HOLDOUT_FRACTION = 0.5
+# Fewer frauds than this in the holdout and the bootstrap interval of AP is too wide to decide.
+MIN_HOLDOUT_FRAUDS = 50
+MIN_TRAIN_FRAUDS = 20  # the model calibrates on the newest quarter of its training part
+MIN_VALIDATION_FRAUDS = 30  # the settings search's validation split (inside the training part)
+MAX_TRIALS = 40
 MAX_GAP = pd.Timedelta(days=7)
 GAP_FRACTION = 0.05  # of the time span; caps the gap on short data sets
 # Investigators check about this share of a day's active customers (the Handbook's k=100 cards
@@ -36,20 +64,107 @@ CARD_SHARE = 0.02
 MAX_K = 100
 
 
-def train(store: StoreData, *, seed: int) -> TrainResult:
-    """Fit on the older transactions, evaluate on the newest, refit on all of them.
+def train(store: StoreData, *, seed: int, budget_s: float = 0.0, max_trials: int = MAX_TRIALS) -> TrainResult:
+    """Search settings (with a budget), fit on the older transactions, evaluate on the newest, refit.
 
     Args:
         store: the store's data; needs ``transactions`` with an ``is_fraud`` column.
-        seed: random seed of the model.
+        seed: random seed of the models and the settings search (not of the split).
+        budget_s: seconds for the settings search; 0 uses the model's defaults.
+        max_trials: most settings tried within the budget (the defaults are the first).
 
     Returns:
-        The model refit on all transactions, holdout metrics (primary: ``average_precision``)
-        and the split as run parameters.
+        The model refit on all transactions, holdout metrics (primary: ``average_precision``),
+        the per-transaction ``Evaluation`` (rows ``model`` and ``raw``; the gate's baseline is
+        ``raw``), the split as run parameters and the search's report.
 
     Raises:
-        DataValidationError: no labelled transactions, or a split without both classes.
+        DataValidationError: no labelled transactions, or too few frauds for a trustworthy holdout.
     """
+    tx = labelled_transactions(store)
+    train_part, holdout, split = time_split(tx)
+    candidates = discover_entities(train_part, max_categories=VelocityFraudModel().max_categories)
+    clock = _Clock()
+    with clock("search"):
+        report, settings, search = search_settings(
+            train_part, candidates.entities, seed=seed, budget_s=budget_s, max_trials=max_trials
+        )
+    with clock("fit_split"):
+        model = VelocityFraudModel(random_state=seed, **settings).fit(train_part)
+    metrics, evaluation, k = holdout_evaluation(model, tx, train_part, holdout, seed=seed)
+    with clock("fit_final"):
+        final = VelocityFraudModel(random_state=seed, **settings).fit(tx)
+    params = {
+        **split,
+        **search,
+        "card_precision_k": k,
+        "holdout_fraud_rate": float(holdout["is_fraud"].mean()),
+        "entity_candidates": ",".join(candidates.entities),
+        "not_entities": ",".join(candidates.skipped),
+        **_model_params(final),
+    }
+    metrics |= {
+        "n_eval_transactions": float(evaluation.n_cases),
+        "n_eval_frauds": float(holdout["is_fraud"].sum()),
+        "threshold_review": final.thresholds_["review"],
+        "threshold_decline": final.thresholds_["decline"],
+        **{f"seconds_{name}": round(value, 3) for name, value in clock.seconds.items()},
+    }
+    return TrainResult(
+        final,
+        metrics,
+        primary_metric="average_precision",
+        greater_is_better=True,
+        params=params,
+        evaluation=evaluation,
+        baselines=("raw",),
+        tuning=report,
+    )
+
+
+def holdout_evaluation(
+    model: VelocityFraudModel, tx: pd.DataFrame, train_part: pd.DataFrame, holdout: pd.DataFrame, *, seed: int
+) -> tuple[dict[str, float], Evaluation, int]:
+    """Holdout metrics of ``model`` and of the raw-column baseline (fit here on ``train_part``),
+    their per-transaction ``Evaluation`` and the card-precision ``k``."""
+    # Holdout features see the whole earlier history (train rows and the gap), as serving would.
+    history = tx[pd.to_datetime(tx["timestamp"]) < pd.to_datetime(holdout["timestamp"]).min()]
+    scores = model.predict_proba(holdout, history=history)
+    metrics, k = evaluate(scores, model.decide, holdout)
+    baseline = RawFeatureFraudModel(random_state=seed).fit(train_part)
+    raw_scores = baseline.predict_proba(holdout)
+    raw_metrics, _ = evaluate(raw_scores, baseline.decide, holdout)
+    metrics |= {
+        f"baseline_raw_{name}": value for name, value in raw_metrics.items() if "amount_only" not in name
+    }
+    evaluation = Evaluation(
+        case_ids=holdout["transaction_id"].astype(str).to_numpy(),
+        rows={"model": scores, "raw": raw_scores},
+        kind="average_precision",
+        greater_is_better=True,
+        labels=holdout["is_fraud"].to_numpy(np.int8),
+        case_name="transactions",
+    )
+    return metrics, evaluation, k
+
+
+class _Clock:
+    """``with clock("name"):`` adds the block's wall time to ``clock.seconds["name"]``."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
+
+
+def labelled_transactions(store: StoreData) -> pd.DataFrame:
+    """The store's transactions, checked for the label and the columns the job reads."""
     tx = store.transactions
     if tx is None or "is_fraud" not in tx.columns:
         raise DataValidationError(
@@ -58,22 +173,12 @@ def train(store: StoreData, *, seed: int) -> TrainResult:
             column="is_fraud",
         )
     # customer_id is not a model feature, but card precision counts customers.
-    require_columns(tx, ("timestamp", "customer_id", "amount"), name="transactions")
-    train_part, holdout, split = time_split(tx)
-    model = VelocityFraudModel(random_state=seed).fit(train_part)
-    # Holdout features see the whole earlier history (train rows and the gap), as serving would.
-    history = tx[pd.to_datetime(tx["timestamp"]) < pd.to_datetime(holdout["timestamp"]).min()]
-    metrics, k = evaluate(model.predict_proba(holdout, history=history), model.decide, holdout)
-    baseline = RawFeatureFraudModel(random_state=seed).fit(train_part)
-    raw_metrics, _ = evaluate(baseline.predict_proba(holdout), baseline.decide, holdout)
-    metrics |= {
-        f"baseline_raw_{name}": value for name, value in raw_metrics.items() if "amount_only" not in name
-    }
-    final = VelocityFraudModel(random_state=seed).fit(tx)
-    params = {
-        **split,
-        "card_precision_k": k,
-        "holdout_fraud_rate": float(holdout["is_fraud"].mean()),
+    require_columns(tx, ("timestamp", "customer_id", "amount", "transaction_id"), name="transactions")
+    return tx
+
+
+def _model_params(final: VelocityFraudModel) -> dict[str, Any]:
+    return {
         "entities": ",".join(final.config_.entities),
         "label_delay_days": final.label_delay_d,
         "n_features": len(final.feature_names_),
@@ -84,46 +189,160 @@ def train(store: StoreData, *, seed: int) -> TrainResult:
         "review_budget": final.review_rate,
         "decline_precision_target": final.decline_precision,
     }
-    metrics |= {
-        "threshold_review": final.thresholds_["review"],
-        "threshold_decline": final.thresholds_["decline"],
-    }
-    return TrainResult(
-        final, metrics, primary_metric="average_precision", greater_is_better=True, params=params
-    )
 
 
 def time_split(tx: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Split transactions into (train, holdout, description) by time, with a label-delay gap.
 
+    The holdout is the newest ``HOLDOUT_FRACTION`` of the time span, or more when that holds
+    fewer than ``MIN_HOLDOUT_FRAUDS`` frauds or ``MIN_CASES`` transactions.
+
     Raises:
-        DataValidationError: either part lacks fraud or genuine transactions.
+        DataValidationError: even the newest ``MAX_HOLDOUT_FRACTION`` of the span holds too few
+            frauds, or the training part too few (``MIN_TRAIN_FRAUDS``).
     """
     stamps = pd.to_datetime(tx["timestamp"])
+    labels = tx["is_fraud"].to_numpy(int)
+    holdout_start, fraction = newest_window(stamps, labels, min_frauds=MIN_HOLDOUT_FRAUDS)
     start, end = stamps.min(), stamps.max()
-    span = end - start
-    holdout_start = start + span * (1 - HOLDOUT_FRACTION)
-    gap = min(MAX_GAP, span * GAP_FRACTION)
+    if fraction > MAX_HOLDOUT_FRACTION:
+        raise _too_few_frauds(stamps, labels)
+    gap = min(MAX_GAP, (end - start) * GAP_FRACTION)
     train_part = tx[stamps < holdout_start - gap]
     holdout = tx[stamps >= holdout_start]
-    for name, part in (("train", train_part), ("holdout", holdout)):
-        if part["is_fraud"].nunique() < 2:
-            raise DataValidationError(
-                f"The time-based {name} split ({len(part)} rows) lacks fraud or genuine transactions; "
-                "the fraud job needs both classes in the older 80 % and the newest 20 % of the time span",
-                file="transactions",
-                column="is_fraud",
-            )
+    n_train_frauds = int(train_part["is_fraud"].sum())
+    if n_train_frauds < MIN_TRAIN_FRAUDS or n_train_frauds == len(train_part):
+        raise DataValidationError(
+            f"The time-based train split ({len(train_part)} rows before "
+            f"{holdout_start - gap:%Y-%m-%d %H:%M}) holds {n_train_frauds} frauds; the fraud job needs "
+            f"at least {MIN_TRAIN_FRAUDS} and some genuine transactions before the holdout "
+            f"(the newest {fraction:.0%} of the span, sized to hold {MIN_HOLDOUT_FRAUDS} frauds)",
+            file="transactions",
+            column="is_fraud",
+        )
     split = {
         "train_start": start.isoformat(),
         "train_end": (holdout_start - gap).isoformat(),
         "holdout_start": holdout_start.isoformat(),
         "holdout_end": end.isoformat(),
+        "holdout_fraction": round(fraction, 4),
         "gap_days": round(gap / pd.Timedelta(days=1), 3),
         "train_rows": len(train_part),
         "holdout_rows": len(holdout),
+        "n_eval_transactions": len(holdout),
+        "n_eval_frauds": int(holdout["is_fraud"].sum()),
     }
     return train_part, holdout, split
+
+
+def _too_few_frauds(stamps: pd.Series, labels: np.ndarray) -> DataValidationError:
+    start, end = stamps.min(), stamps.max()
+    half = (stamps >= start + (end - start) * (1 - MAX_HOLDOUT_FRACTION)).to_numpy()
+    return DataValidationError(
+        f"Too few labelled frauds for a trustworthy evaluation: the newest half of the time span "
+        f"({start + (end - start) / 2:%Y-%m-%d} .. {end:%Y-%m-%d}, {int(half.sum())} transactions) "
+        f"holds {int(labels[half].sum())} frauds ({int(labels.sum())} in all {len(labels)} rows); "
+        f"the fraud job's holdout needs at least {MIN_HOLDOUT_FRAUDS} frauds and "
+        f"{MIN_CASES} transactions to compare models beyond noise. Add more labelled history.",
+        file="transactions",
+        column="is_fraud",
+    )
+
+
+def newest_window(stamps: pd.Series, labels: np.ndarray, *, min_frauds: int) -> tuple[pd.Timestamp, float]:
+    """(start, share of the time span) of the newest window to evaluate on.
+
+    ``HOLDOUT_FRACTION`` of the span, started earlier where needed so that it holds ``min_frauds``
+    frauds and ``MIN_CASES`` transactions; the share exceeds 1 when the data cannot.
+    """
+    start, end = stamps.min(), stamps.max()
+    span = end - start
+    if span <= pd.Timedelta(0):
+        return start, float("inf")
+    begin = start + span * (1 - HOLDOUT_FRACTION)
+    frauds = np.sort(stamps.to_numpy()[labels == 1])
+    everything = np.sort(stamps.to_numpy())
+    if len(frauds) < min_frauds or len(everything) < MIN_CASES:
+        return start, float("inf")
+    begin = min(begin, pd.Timestamp(frauds[-min_frauds]), pd.Timestamp(everything[-MIN_CASES]))
+    return begin, float((end - begin) / span)
+
+
+def search_settings(
+    train_part: pd.DataFrame, entities: tuple[str, ...], *, seed: int, budget_s: float, max_trials: int
+) -> tuple[TuningReport | None, dict[str, Any], dict[str, Any]]:
+    """Search the model's settings on a validation split of ``train_part`` within ``budget_s``.
+
+    Returns:
+        (the report or None, the chosen ``VelocityFraudModel`` keyword arguments (empty: the
+        defaults), run parameters describing the validation split or why nothing was searched).
+    """
+    if budget_s <= 0:
+        return None, {}, {"tuning": "off (no time budget)"}
+    split = validation_split(train_part, seed=seed)
+    if isinstance(split, str):
+        return None, {}, {"tuning": split}
+    objective, described = split
+    try:
+        report = tune(
+            objective,
+            functools.partial(space.suggest, entities=entities),
+            direction="maximize",
+            budget_s=budget_s,
+            max_trials=max_trials,
+            seed=seed,
+            defaults=space.defaults(entities),
+            metric="average_precision",
+            n_cases=len(objective.valid),
+        )
+    except ValueError as exc:  # no trial completed: train with the defaults, and say why
+        return None, {}, {"tuning": f"failed ({exc}); the defaults are used"}
+    return report, space.settings(report.best_params, entities), described
+
+
+@dataclass
+class ValidationObjective:
+    """Validation AP of one settings dict: fit on ``fit_part``, score ``valid`` after ``context``.
+
+    A plain object (not a closure), so a settings search can ship it to Dask workers.
+    """
+
+    fit_part: pd.DataFrame
+    valid: pd.DataFrame
+    context: pd.DataFrame  # every training-part row before ``valid`` (the fit rows and the gap)
+    seed: int
+
+    def __call__(self, settings: dict[str, Any]) -> float:
+        model = VelocityFraudModel(random_state=self.seed, **settings).fit(self.fit_part)
+        scores = model.predict_proba(self.valid, history=self.context)
+        return average_precision(self.valid["is_fraud"].to_numpy(int), scores)
+
+
+def validation_split(
+    train_part: pd.DataFrame, *, seed: int
+) -> tuple[ValidationObjective, dict[str, Any]] | str:
+    """The search's objective on the newest window of ``train_part`` (cut as the holdout is, with
+    ``MIN_VALIDATION_FRAUDS``) and its description, or why the part is too small for one."""
+    stamps = pd.to_datetime(train_part["timestamp"])
+    labels = train_part["is_fraud"].to_numpy(int)
+    valid_start, fraction = newest_window(stamps, labels, min_frauds=MIN_VALIDATION_FRAUDS)
+    gap = min(MAX_GAP, (stamps.max() - stamps.min()) * GAP_FRACTION)
+    fit_part = train_part[stamps < valid_start - gap]
+    if fraction > MAX_HOLDOUT_FRACTION or int(fit_part["is_fraud"].sum()) < MIN_TRAIN_FRAUDS:
+        return (
+            f"skipped: the training part ({len(train_part)} rows, {int(labels.sum())} frauds) is too "
+            f"small for a validation split with {MIN_VALIDATION_FRAUDS} frauds and "
+            f"{MIN_TRAIN_FRAUDS} frauds before it; the defaults are used"
+        )
+    valid = train_part[stamps >= valid_start]
+    objective = ValidationObjective(fit_part, valid, train_part[stamps < valid_start], seed)
+    described = {
+        "search_validation_start": valid_start.isoformat(),
+        "search_validation_rows": len(valid),
+        "search_validation_frauds": int(valid["is_fraud"].sum()),
+        "search_fit_rows": len(fit_part),
+    }
+    return objective, described
 
 
 def evaluate(scores: np.ndarray, decide: Any, holdout: pd.DataFrame) -> tuple[dict[str, float], int]:
