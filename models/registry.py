@@ -206,6 +206,12 @@ def promote(settings: Settings, family: str, version: str | int, alias: str = CH
     except Exception as exc:  # noqa: BLE001
         raise ModelUnavailableError(family, f"no version {version} of {name} is registered") from exc
     client.set_registered_model_alias(name, alias, str(version))
+    if alias == CHAMPION:  # a challenger promoted by hand is no longer a challenger
+        try:
+            if str(client.get_model_version_by_alias(name, CHALLENGER).version) == str(version):
+                client.delete_registered_model_alias(name, CHALLENGER)
+        except Exception:  # noqa: BLE001 - no challenger alias
+            pass
 
 
 def list_models(settings: Settings) -> list[dict[str, Any]]:
