@@ -129,13 +129,16 @@ def fit_family(
         **{f"model.{k}": v for k, v in _model_params(result.model).items()},
         **result.params,
     }
-    summary = ""
+    # What the settings search did, or why it did not run (the job's "settings_search" note).
+    summary = str(params.get("settings_search", "")) if budget_s else ""
     if result.tuning is not None:
         result.tuning.write(report_dir)
         params.update(result.tuning.params_for_logging())
-        params["tuning"] = summary = result.tuning.summary()
+        summary = result.tuning.summary() + (f" {summary}" if summary.startswith("on ") else "")
         metrics["tuning_seconds"] = round(result.tuning.seconds, 1)
         metrics["tuning_trials"] = len(result.tuning.trials)
+    if summary:
+        params["settings_search"] = summary
     return FittedFamily(
         family,
         Path(model_dir),

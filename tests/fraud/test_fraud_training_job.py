@@ -178,4 +178,4 @@ def test_job_refits_with_the_chosen_settings(ip_tx):
 
 
 def test_no_budget_means_no_search(result):
-    assert result.tuning is None and result.params["tuning"].startswith("off")
+    assert result.tuning is None and result.params["settings_search"].startswith("off")

@@ -117,3 +117,8 @@ def test_where_popularity_is_best_nothing_worse_than_it_becomes_champion(tmp_pat
     else:
         assert "does not beat the popularity baseline beyond noise" in text
     assert run["n_cases"] >= 100
+
+
+def test_the_cli_says_when_the_store_is_too_small_for_a_settings_search(tmp_path: Path, home: Path):
+    text = _train(_tiny_store(tmp_path / "tiny"), "--budget-minutes", "0.5")
+    assert "settings search: skipped: the validation split has" in text

@@ -278,10 +278,10 @@ def search_settings(
         defaults), run parameters describing the validation split or why nothing was searched).
     """
     if budget_s <= 0:
-        return None, {}, {"tuning": "off (no time budget)"}
+        return None, {}, {"settings_search": "off (no time budget)"}
     split = validation_split(train_part, seed=seed)
     if isinstance(split, str):
-        return None, {}, {"tuning": split}
+        return None, {}, {"settings_search": split}
     objective, described = split
     try:
         report = tune(
@@ -296,7 +296,7 @@ def search_settings(
             n_cases=len(objective.valid),
         )
     except ValueError as exc:  # no trial completed: train with the defaults, and say why
-        return None, {}, {"tuning": f"failed ({exc}); the defaults are used"}
+        return None, {}, {"settings_search": f"failed ({exc}); the defaults are used"}
     return report, space.settings(report.best_params, entities), described
 
 

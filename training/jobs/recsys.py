@@ -198,10 +198,14 @@ def model_params(n_events: int, seed: int, *, scheme: str = "time", label_fracti
     The re-ranker learns from a label window shaped like the holdout: each shopper's last event
     for a leave-last-out design, else the same share of the time span as the holdout window
     (a one-day holdout on a year of history asks about the next day, not the next two months).
+    When shoppers are active at different times (leave-last-out), a decay by calendar time would
+    weigh a shopper's whole history by how long ago they happened to shop: no decay then.
     A small store gets fewer ALS iterations and factors.
     """
     params: dict = {"random_state": seed, "rerank_split": "last" if scheme == "last" else "time"}
-    if scheme != "last":
+    if scheme == "last":
+        params["half_life_days"] = space.NO_DECAY
+    else:
         params["rerank_fraction"] = float(np.clip(label_fraction, 1e-6, 0.5))
     if n_events < SMALL_STORE_EVENTS:
         params.update({"factors": 32, "iterations": 8, "rerank_rounds": 100})
