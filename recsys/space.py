@@ -6,7 +6,8 @@ job's own defaults can be the first trial. Only ``trial.suggest_*`` calls: no op
 
 Searched: time decay (including none: a half-life of a million days), event-type weights, the
 ALS factors / regularisation / alpha / iterations, the co-visitation window, which candidate
-sources (the content neighbours on or off, candidates per source) and the re-ranker on or off.
+sources (the content neighbours on or off, candidates per source), the re-ranker on or off and
+the share of the time span its label window covers.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def suggest(trial: Any) -> dict[str, Any]:
         "per_source": trial.suggest_categorical("per_source", PER_SOURCE),
         "use_content": trial.suggest_categorical("use_content", (True, False)),
         "rerank": trial.suggest_categorical("rerank", (True, False)),
+        "rerank_fraction": trial.suggest_float("rerank_fraction", 1e-3, 0.5, log=True),
     }
 
 
@@ -55,4 +57,5 @@ def trial_values(params: dict[str, Any]) -> dict[str, Any]:
         "per_source": int(params.get("per_source", 50)),
         "use_content": bool(params.get("use_content", True)),
         "rerank": bool(params.get("rerank", True)),
+        "rerank_fraction": float(min(max(params.get("rerank_fraction", 0.2), 1e-3), 0.5)),
     }

@@ -35,13 +35,15 @@ from recsys.metrics import evaluate_rankings, ndcg_at_k
 from recsys.popularity import CATALOG_COLUMNS, EVENT_COLUMNS, PopularityRecommender
 from recsys.types import ItemFilter
 from training.jobs.base import TrainResult
-from training.jobs.recsys_split import EvalCase, Split, design_split
+from training.jobs.recsys_split import POSITIVE_EVENTS, EvalCase, Split, design_split
 from training.store import StoreData
 from training.tuning import TuningReport, params_of, tune
 
 K = 10
 PRIMARY_METRIC = f"ndcg_at_{K}"
 MAX_TRIALS = 40
+LABEL_FRACTION = 0.2  # the re-ranker's label window when the holdout-shaped one is too thin
+MIN_LABEL_USERS = 1000
 # Shoppers scored per trial: ranking 5,000 costs ~15 s on Beauty, 2,000 still separates settings
 # whose NDCG@10 differs by ~10 %, and the holdout that decides promotion keeps all of them.
 MAX_TRIAL_USERS = 2000
@@ -82,7 +84,7 @@ def train(store: StoreData, *, seed: int, budget_s: float = 0.0) -> TrainResult:
     started = time.perf_counter()
     embeddings = embed_catalog(catalog)
     seconds["embeddings"] = time.perf_counter() - started
-    params = model_params(len(events), seed, scheme=split.scheme, label_fraction=split.time_share())
+    params = model_params(len(events), seed, scheme=split.scheme, label_fraction=label_fraction(split))
     tuning, search_note = None, "no search (budget 0)"
     if budget_s > 0:
         started = time.perf_counter()
@@ -192,6 +194,16 @@ def search_settings(
     )
 
 
+def label_fraction(split: Split) -> float:
+    """The re-ranker's label window: the holdout's share of time when that window holds enough
+    shoppers to learn from (``MIN_LABEL_USERS`` buyers in the training part), else ``LABEL_FRACTION``."""
+    share = max(split.time_share(), 1e-3)
+    ts = split.train["timestamp"]
+    start = ts.max() - (ts.max() - ts.min()) * share
+    window = split.train[(ts >= start) & split.train["event_type"].isin(POSITIVE_EVENTS)]
+    return share if window["user_id"].nunique() >= MIN_LABEL_USERS else LABEL_FRACTION
+
+
 def model_params(n_events: int, seed: int, *, scheme: str = "time", label_fraction: float = 0.2) -> dict:
     """Starting hyper-parameters for a store of this size and holdout design.
 
@@ -206,7 +218,7 @@ def model_params(n_events: int, seed: int, *, scheme: str = "time", label_fracti
     if scheme == "last":
         params["half_life_days"] = space.NO_DECAY
     else:
-        params["rerank_fraction"] = float(np.clip(label_fraction, 1e-6, 0.5))
+        params["rerank_fraction"] = float(np.clip(label_fraction, 1e-3, 0.5))
     if n_events < SMALL_STORE_EVENTS:
         params.update({"factors": 32, "iterations": 8, "rerank_rounds": 100})
     return params
