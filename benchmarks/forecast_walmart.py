@@ -3,8 +3,8 @@
 Usage::
 
     .venv/bin/python benchmarks/forecast_walmart.py [DATASETS_DIR] [--stores N] [--max-series N]
-        [--objective l2] [--strategy recursive|direct|ensemble] [--seasonal-blend 0.5]
-        [--seasonal-baseline regression|naive] [--denoise-rank K] [--stl]
+        [--train-budgets 0 2] [--train-previous] [--objective l2] [--strategy recursive|direct|ensemble]
+        [--seasonal-blend 0.5] [--seasonal-baseline regression|naive] [--denoise-rank K] [--stl]
 
 ``DATASETS_DIR`` defaults to ``$SHELFWISE_DATASETS``, then ``../shared/data`` next to the repo. It
 must hold ``walmart-store-sales/`` (read in place, never copied).
@@ -27,12 +27,21 @@ Method (so numbers compare between runs):
 - Baselines (statsforecast, fit on the same clipped history): seasonal naive (52 weeks) and
   AutoETS -- non-seasonal, because ETS cannot estimate a 52-week season (R's ets and
   statsforecast refuse m > 24).
+
+The leading rows, "`shelfwise train` defaults", run the product as a store would: the training
+weeks (clipped at 0, with the holiday flags) are written as a store folder's ``sales.parquet``,
+``training.runner.fit_family`` runs the forecasting job with its defaults (its own validation
+origins, all inside the training weeks, choose the per-store blends; ``--train-budgets`` gives
+the settings search's minutes, 0 = none), ``models.loader.load_model`` loads the saved model and
+``model.forecast(item, store_id=..., horizon=39)`` -- the server's query -- gives the holdout
+forecasts. The job knows no future holiday flags (a store folder has no calendar).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -45,17 +54,21 @@ from forecasting.backtest import run_backtest, score  # noqa: E402
 from forecasting.global_model import GlobalForecaster  # noqa: E402
 from forecasting.panel import build_panel  # noqa: E402
 from forecasting.seasonal import BASELINES  # noqa: E402
-from training.jobs.forecasting import BLEND as WEEKLY_BLEND  # noqa: E402
+from models.loader import load_model  # noqa: E402
+from training.data import load_store  # noqa: E402
+from training.jobs import forecasting as job  # noqa: E402
 from training.real_data import dataset_path  # noqa: E402
+from training.runner import fit_family  # noqa: E402
 
 HOLDOUT = 39
-# The training job's setting for weekly sales (training.jobs.forecasting.BLEND), chosen on the
-# validation origins (benchmarks/forecast_walmart_validate.py): the recursive model blended equally
-# with the seasonal regression (0.865 x seasonal naive there, against 0.981 for the model alone and
-# 0.920 for the blend with the seasonal naive); docs/benchmarks/forecasting.md.
+# The training job's former setting for all weekly sales, now its fallback when the history has no
+# validation origin (training.jobs.forecasting.DEFAULT_BLEND), chosen on the validation origins
+# (benchmarks/forecast_walmart_validate.py): the recursive model blended equally with the seasonal
+# regression (0.865 x seasonal naive there, against 0.981 for the model alone and 0.920 for the
+# blend with the seasonal naive); docs/benchmarks/forecasting.md.
 STRATEGY = "recursive"
-SEASONAL_BLEND = float(WEEKLY_BLEND["W"]["seasonal_blend"])
-SEASONAL_BASELINE = str(WEEKLY_BLEND["W"]["seasonal_baseline"])
+SEASONAL_BLEND = float(job.DEFAULT_BLEND["W"]["regression"])
+SEASONAL_BASELINE = "regression"
 NAMES = {
     "model": "Shelfwise lgbm_global",
     "baseline_snaive": "seasonal naive (52 w)",
@@ -112,8 +125,13 @@ def run(
     denoise_rank: int | None = None,
     seed: int = 0,
     stl: bool = False,
+    train_budgets: tuple[float, ...] = (),
+    train_previous: bool = False,
 ) -> dict:
-    """Fit on all but the last 39 weeks, score the 39 weeks; returns metrics per model and timings."""
+    """Fit on all but the last 39 weeks, score the 39 weeks; returns metrics per model and timings.
+
+    ``train_budgets`` adds a "`shelfwise train` defaults" row per settings-search budget (minutes).
+    """
     sales, calendar = load_sales(folder, stores, max_series, seed)
     weeks = np.sort(sales["date"].unique())
     cutoff = pd.Timestamp(weeks[-HOLDOUT - 1])
@@ -146,14 +164,86 @@ def run(
     cells = backtest.cells.merge(observed, on=["item_id", "store_id", "date"], how="inner")
     if stl:
         cells = pd.concat([cells, _stl_cells(sales, cells, cutoff)], ignore_index=True)
+    jobs = {}
+    runs = [(f"train_{b:g}", b, True) for b in train_budgets] + [
+        ("train_previous", 0.0, False)
+    ] * train_previous
+    for key, budget, per_store in runs:
+        job_cells, jobs[key] = run_job(
+            folder,
+            stores=stores,
+            max_series=max_series,
+            budget_minutes=budget,
+            seed=seed,
+            per_store=per_store,
+        )
+        if len(job_cells) != (cells["model"] == "model").sum():
+            raise RuntimeError(f"the job's model scored {len(job_cells)} cells, the benchmark's {len(cells)}")
+        cells = pd.concat([cells, job_cells], ignore_index=True)
     metrics, _ = score(cells, 0.8)
     return {
         "metrics": metrics,
+        "jobs": jobs,
         "timings": timings,
         "series": int(sales.groupby(["item_id", "store_id"]).ngroups),
         "cells": int(len(cells) // cells["model"].nunique()),
         "cutoff": cutoff.date().isoformat(),
     }
+
+
+def run_job(
+    folder: Path,
+    *,
+    stores: int | None = None,
+    max_series: int | None = None,
+    budget_minutes: float = 0.0,
+    seed: int = 0,
+    per_store: bool = True,
+) -> tuple[pd.DataFrame, dict]:
+    """The `shelfwise train` defaults on the training weeks, scored on the holdout (module docstring).
+
+    ``per_store=False`` runs the job without validation origins, so it serves its fallback: the
+    previous default, one blend (model and seasonal regression, 0.5 each) for every store.
+    Returns the scored cells (model ``train_<budget>``, ``train_previous``) and the job's report.
+    """
+    sales, _ = load_sales(folder, stores, max_series, seed)
+    weeks = np.sort(sales["date"].unique())
+    cutoff = pd.Timestamp(weeks[-HOLDOUT - 1])
+    past = sales[sales["date"] <= cutoff]
+    with tempfile.TemporaryDirectory(prefix="shelfwise-walmart-") as tmp:
+        (Path(tmp) / "store").mkdir()
+        past.assign(quantity=past["quantity"].clip(lower=0)).to_parquet(Path(tmp) / "store" / "sales.parquet")
+        store = load_store(Path(tmp) / "store", only=["sales"])
+        start, cpu = time.perf_counter(), time.process_time()
+        max_validation, job.MAX_VALIDATION = job.MAX_VALIDATION, job.MAX_VALIDATION if per_store else 0
+        try:
+            fitted = fit_family(
+                "forecasting", store, Path(tmp) / "model", seed=seed, budget_s=budget_minutes * 60
+            )
+        finally:
+            job.MAX_VALIDATION = max_validation
+        info = {"fit_s": time.perf_counter() - start, "fit_cpu_s": time.process_time() - cpu}
+        model = load_model(fitted.model_dir, family="forecasting")
+    info.update({k: fitted.params.get(k) for k in ("validation_cutoffs", "backtest_cutoffs", "blends")})
+    info["tuning"] = fitted.tuning_summary
+    m = fitted.metrics  # the job's own holdout, inside the training weeks
+    info["own_holdout_wmae_ratio"] = m["wmae"] / m["baseline_snaive_wmae"]
+    rows = []
+    for item, store_id in (
+        sales.loc[sales["date"] <= cutoff, ["item_id", "store_id"]].drop_duplicates().itertuples(index=False)
+    ):
+        for p in model.forecast(item, store_id=store_id, horizon=HOLDOUT):  # the server's query
+            rows.append((item, store_id, pd.Timestamp(p.date), p.mean, p.lower, p.upper))
+    forecast = pd.DataFrame(rows, columns=["item_id", "store_id", "date", "mean", "lower", "upper"])
+    truth = sales.loc[sales["date"] > cutoff, ["item_id", "store_id", "date", "quantity", "holiday"]]
+    cells = truth.merge(forecast, on=["item_id", "store_id", "date"], how="inner")
+    cells = cells.assign(
+        actual=cells["quantity"],
+        weight=np.where(cells["holiday"] > 0, 5.0, 1.0),
+        scale=1.0,  # MASE is not reported here
+        model=f"train_{budget_minutes:g}" if per_store else "train_previous",
+    )
+    return cells.drop(columns=["quantity", "holiday"]), info
 
 
 def _stl_cells(sales: pd.DataFrame, cells: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
@@ -189,13 +279,22 @@ def table(result: dict) -> str:
         "| model | WMAE | WMAE / seasonal naive | MAE | RMSE | 80 % coverage |",
         "|---|---|---|---|---|---|",
     ]
-    for key, name in NAMES.items():
+    names = {key: _job_name(key) for key in result.get("jobs", {})} | NAMES
+    for key, name in names.items():
         if key != "model" and f"{key}_wmae" not in m:
             continue
         prefix = "" if key == "model" else f"{key}_"
         wmae, mae, rmse, cov = (m[prefix + k] for k in ("wmae", "mae", "rmse", "coverage_80"))
         lines.append(f"| {name} | {wmae:,.0f} | {wmae / snaive:.3f} | {mae:,.0f} | {rmse:,.0f} | {cov:.3f} |")
     return "\n".join(lines)
+
+
+def _job_name(key: str) -> str:
+    if key == "train_previous":
+        return "`shelfwise train`, previous default: one blend (model + regression, 0.5 each) for all stores"
+    minutes = float(key.removeprefix("train_"))
+    search = f", {minutes:g}-minute settings search" if minutes else ", no settings search"
+    return f"`shelfwise train` defaults{search}"
 
 
 def main() -> None:
@@ -212,6 +311,18 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--stl", action="store_true", help="add the STL + AutoETS baseline (slower)")
+    parser.add_argument(
+        "--train-budgets",
+        type=float,
+        nargs="*",
+        default=[0.0, 2.0],
+        help="a `shelfwise train` defaults row per settings-search budget in minutes (none: no such row)",
+    )
+    parser.add_argument(
+        "--train-previous",
+        action="store_true",
+        help="add the job's previous default (one blend for all stores)",
+    )
     args = parser.parse_args()
     try:
         folder = dataset_path("walmart-store-sales", args.datasets)
@@ -228,6 +339,8 @@ def main() -> None:
         denoise_rank=args.denoise_rank,
         seed=args.seed,
         stl=args.stl,
+        train_budgets=tuple(args.train_budgets),
+        train_previous=args.train_previous,
     )
     print(
         f"\nWalmart weekly sales: {result['series']:,} series, cutoff {result['cutoff']}, "
@@ -241,6 +354,16 @@ def main() -> None:
         f"\nShelfwise fit (training + calibration + precomputing {HOLDOUT} weeks): {t['fit_s']:.1f} s wall, "
         f"{t['fit_cpu_s']:.1f} s CPU; backtest incl. seasonal naive and AutoETS: {t['total_s']:.1f} s wall"
     )
+    for key, info in result["jobs"].items():
+        print(
+            f"\n{_job_name(key)}: fit_family {info['fit_s']:.1f} s wall, {info['fit_cpu_s']:.1f} s CPU; "
+            f"validation origins {info['validation_cutoffs']}, "
+            f"the job's own holdout {info['backtest_cutoffs']} "
+            f"(WMAE / seasonal naive there {info['own_holdout_wmae_ratio']:.3f}); "
+            f"blends per store: {info['blends']}"
+        )
+        if info["tuning"]:
+            print(f"  settings search: {info['tuning']}")
 
 
 if __name__ == "__main__":

@@ -79,6 +79,7 @@ def run_backtest(
     while scoring against the raw values. ``max_baseline_series`` caps the series the baselines
     forecast (a seeded sample: AutoETS costs ~45 ms per series and cutoff); the model is then also
     scored on that same sample as ``model_on_sample_*``, so the comparison stays like for like.
+    The seasonal naive forecasts every series. ``seed`` draws the sample.
     """
     panel = build_panel(sales, freq)
     sample = None
@@ -100,13 +101,17 @@ def run_backtest(
         parts.append(_join(truth, forecast, "model", cutoff))
         if not baselines:
             continue
-        base_truth = truth
+        for name, frame in baseline_forecasts(history, horizon, level, models=("SeasonalNaive",)).items():
+            parts.append(_join(truth, frame, name, cutoff))
+        ets_truth = truth
         if sample is not None:
             keys = pd.MultiIndex.from_arrays([panel.item_ids[sample], panel.store_ids[sample]])
-            base_truth = truth[pd.MultiIndex.from_frame(truth[["item_id", "store_id"]]).isin(keys)]
-            parts.append(_join(base_truth, forecast, "model_on_sample", cutoff))
-        for name, frame in baseline_forecasts(history, horizon, level, keys=base_truth).items():
-            parts.append(_join(base_truth, frame, name, cutoff))
+            ets_truth = truth[pd.MultiIndex.from_frame(truth[["item_id", "store_id"]]).isin(keys)]
+            parts.append(_join(ets_truth, forecast, "model_on_sample", cutoff))
+        for name, frame in baseline_forecasts(
+            history, horizon, level, keys=ets_truth, models=("AutoETS",)
+        ).items():
+            parts.append(_join(ets_truth, frame, name, cutoff))
     cells = pd.concat(parts, ignore_index=True)
     metrics, per_series = score(cells, level)
     if "holiday" not in panel.covariates:  # without holiday flags WMAE is just MAE: leave it out
@@ -148,9 +153,14 @@ def _join(truth: pd.DataFrame, forecast: pd.DataFrame, name: str, cutoff: pd.Tim
 
 
 def baseline_forecasts(
-    history: Panel, horizon: int, level: float, *, keys: pd.DataFrame | None = None
+    history: Panel,
+    horizon: int,
+    level: float,
+    *,
+    keys: pd.DataFrame | None = None,
+    models: tuple[str, ...] = tuple(BASELINES),
 ) -> dict[str, pd.DataFrame]:
-    """statsforecast's SeasonalNaive and AutoETS for every series of ``history`` (or those in ``keys``)."""
+    """statsforecast's ``models`` (SeasonalNaive, AutoETS) for every series of ``history`` or of ``keys``."""
     from statsforecast import StatsForecast  # lazy: a training-only dependency
     from statsforecast.models import AutoETS, Naive, SeasonalNaive
 
@@ -169,14 +179,13 @@ def baseline_forecasts(
         frame = frame[frame["ds"] > history.end - pd.Timedelta(days=DAILY_BASELINE_DAYS)]
     pct = round(level * 100)
     # A series too short for a model (statsforecast refuses "tiny datasets") gets a naive forecast.
-    forecaster = StatsForecast(
-        models=[SeasonalNaive(season), ets], freq=history.freq, n_jobs=1, fallback_model=Naive()
-    )
+    chosen = [{"SeasonalNaive": SeasonalNaive(season), "AutoETS": ets}[m] for m in models]
+    forecaster = StatsForecast(models=chosen, freq=history.freq, n_jobs=1, fallback_model=Naive())
     out = forecaster.forecast(df=frame, h=horizon, level=[pct])
     ids = out["unique_id"].to_numpy(int)
     result = {}
-    for model, name in BASELINES.items():
-        result[name] = pd.DataFrame(
+    for model in models:
+        result[BASELINES[model]] = pd.DataFrame(
             {
                 "item_id": history.item_ids[ids],
                 "store_id": history.store_ids[ids],
@@ -233,3 +242,26 @@ def _ratios(sums: pd.DataFrame, level: float) -> pd.DataFrame:
             },
             index=sums.index,
         )
+
+
+def series_sums(cells: pd.DataFrame, rows: dict[str, str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Per series (``item|store``, sorted): (sum |error|, sum |actual|) over all its cells, per model.
+
+    ``rows`` maps an output name to a ``cells`` model name (``{"model": "model", "snaive":
+    "baseline_snaive"}``). A model that did not forecast every cell of ``"model"`` is left out.
+    """
+    cells = cells.assign(abs=(cells["actual"] - cells["mean"]).abs(), actual=cells["actual"].abs())
+    sums = cells.groupby(["model", "item_id", "store_id"], sort=True).agg(
+        abs=("abs", "sum"), actual=("actual", "sum"), n=("mean", "count"), cells=("actual", "size")
+    )
+    reference = sums.loc["model"]
+    case_ids = (reference.index.get_level_values(0) + "|" + reference.index.get_level_values(1)).to_numpy(str)
+    out = {}
+    for name, model in rows.items():
+        if model not in sums.index.get_level_values(0):
+            continue
+        block = sums.loc[model].reindex(reference.index)
+        if block["n"].isna().any() or (block["n"] != reference["cells"]).any():
+            continue  # a sample, or a model without a forecast somewhere: not the same cases
+        out[name] = block[["abs", "actual"]].to_numpy(float)
+    return case_ids, out

@@ -5,8 +5,10 @@ rolling means, calendar features and covariates; ``forecasting.features`` lists 
 are recursive by default: each step feeds the previous prediction back into the lags;
 ``strategy="direct"`` (``forecasting.direct``) forecasts every step from the origin instead, and
 ``"ensemble"`` averages both. ``seasonal_blend`` mixes in a statistical baseline
-(``forecasting.seasonal``: the seasonal naive or a seasonal regression). ``denoise_rank`` takes the
-recursive model's seasonal lag from the history denoised across stores (``forecasting.denoise``).
+(``forecasting.seasonal``: the seasonal naive or a seasonal regression); ``blend_weights`` blends
+per store with the seasonal naive, the seasonal regression and AutoETS (``forecasting.blend``).
+``denoise_rank`` takes the recursive model's seasonal lag from the history denoised across stores
+(``forecasting.denoise``).
 
 **Intervals** come from split conformal calibration on backtest windows. A calibration model is
 fit on the history before the first of ``calibration_windows`` origins (``calibration_step``
@@ -19,14 +21,13 @@ interval is ``mean +- q_h * scale``; an isotonic fit makes ``q_h`` non-decreasin
 have no negatives.
 
 **Serving** never runs LightGBM: ``fit`` precomputes ``max_horizon`` periods of mean/lower/upper
-for every series; ``forecast`` slices arrays. ``save`` writes those arrays (npz) plus the booster
-as LightGBM text for provenance; nothing is pickled, and ``load`` needs neither LightGBM nor
-mlforecast.
+for every series; ``forecast`` slices arrays (``forecasting.lookup``). ``save`` writes those
+arrays (npz) plus the booster as LightGBM text for provenance; nothing is pickled, and ``load``
+needs neither LightGBM nor mlforecast.
 """
 
 from __future__ import annotations
 
-import datetime
 import math
 from pathlib import Path
 from typing import Any
@@ -35,11 +36,12 @@ import numpy as np
 import pandas as pd
 
 from forecasting import direct, features, recursive, seasonal
+from forecasting.blend import blended, check_weights
+from forecasting.lookup import PrecomputedLookup
 from forecasting.panel import Panel, build_panel, freq_family, future_covariates, known_future, series_scale
-from forecasting.types import ForecastPoint
 from models.artifact import check_is_fitted, load_npz, save_npz
 from models.base import ModelBase
-from models.errors import ArtifactError, DataValidationError, InvalidInputError, UnknownIdError
+from models.errors import ArtifactError, DataValidationError, InvalidInputError
 
 PAYLOAD = "forecasts.npz"
 BOOSTER = "booster.txt"
@@ -49,7 +51,7 @@ CHOICES = {"objective": OBJECTIVES, "strategy": STRATEGIES, "seasonal_baseline":
 ARRAYS = ("item_ids", "store_ids", "dates", "mean", "lower", "upper", "scale", "quantiles")  # the npz
 
 
-class GlobalForecaster(ModelBase):
+class GlobalForecaster(PrecomputedLookup, ModelBase):
     """Global LightGBM forecasts with conformal prediction intervals for every series.
 
     Args:
@@ -67,6 +69,10 @@ class GlobalForecaster(ModelBase):
         seasonal_baseline: ``naive`` (the seasonal naive) or ``regression`` (the mean of every
             earlier season's value plus the yearly trend, on the history denoised across stores:
             ``forecasting.seasonal``; for weekly data with a year or more of history).
+        blend_weights: None, or per store the weights of the served mean's components
+            (``{"store": {"lgbm": 0.5, "regression": 0.5}, "*": {...}}``: ``forecasting.blend``;
+            ``"*"`` for other stores); replaces ``seasonal_blend``. The training job chooses
+            them per store on validation origins.
         max_train_rows: (series, origin, step) rows the direct strategy samples for training.
         denoise_rank: None (off) or ``k``: the recursive model's seasonal lag comes from each
             item's (stores x periods) history reduced to its top ``k`` singular components
@@ -102,6 +108,7 @@ class GlobalForecaster(ModelBase):
         strategy: str = "recursive",
         seasonal_blend: float = 0.0,
         seasonal_baseline: str = "naive",
+        blend_weights: dict[str, dict[str, float]] | None = None,
         max_train_rows: int = 200_000,
         denoise_rank: int | None = None,
         n_estimators: int = 300,
@@ -119,6 +126,7 @@ class GlobalForecaster(ModelBase):
         self.strategy = strategy
         self.seasonal_blend = seasonal_blend
         self.seasonal_baseline = seasonal_baseline
+        self.blend_weights = blend_weights
         self.max_train_rows = max_train_rows
         self.denoise_rank = denoise_rank
         self.n_estimators = n_estimators
@@ -173,6 +181,18 @@ class GlobalForecaster(ModelBase):
         self._build_index()
         return self
 
+    def point_forecast(self, panel: Panel) -> np.ndarray:
+        """The model alone's (series, max_horizon) means from the end of ``panel``, trained on it.
+
+        No blend, no intervals and nothing kept on ``self``: what validation origins score
+        (``forecasting.selection``). Future covariates take their defaults (no calendar).
+        """
+        self._check_params()
+        clip = bool(np.nanmin(panel.values) >= 0)
+        forecaster = self._train(panel)
+        future = future_covariates(panel, self.max_horizon)
+        return self._predict(forecaster, panel, future, clip, blend=False)
+
     def _check_params(self) -> None:
         counts = ("max_horizon", "max_train_rows", "calibration_windows")
         for name in (*counts, "denoise_rank") if self.denoise_rank is not None else counts:
@@ -191,6 +211,8 @@ class GlobalForecaster(ModelBase):
             raise InvalidInputError(
                 f"seasonal_blend must be in [0, 1], got {blend!r}", field="seasonal_blend"
             )
+        if self.blend_weights is not None:
+            check_weights(self.blend_weights)
         if self.freq is not None:
             freq_family(self.freq)
 
@@ -244,7 +266,9 @@ class GlobalForecaster(ModelBase):
                 objective=self.objective,
                 denoise_rank=self.denoise_rank,
             )
-        if blend and self.seasonal_blend:
+        if blend and self.blend_weights is not None:
+            mean = blended(panel, self.max_horizon, self.blend_weights, mean)
+        elif blend and self.seasonal_blend:
             base = seasonal.baseline(self.seasonal_baseline, panel, self.max_horizon)
             mean = (1 - self.seasonal_blend) * mean + self.seasonal_blend * base
         return np.maximum(mean, 0.0) if clip else mean
@@ -281,85 +305,6 @@ class GlobalForecaster(ModelBase):
         from sklearn.isotonic import IsotonicRegression
 
         return IsotonicRegression(increasing=True).fit_transform(np.arange(h), quantiles)
-
-    # ------------------------------------------------------------------ query
-    def forecast(
-        self, item_id: str, *, store_id: str | None = None, horizon: int = 14
-    ) -> list[ForecastPoint]:
-        """The precomputed forecast of one series for the next ``horizon`` periods.
-
-        With ``store_id=None`` an item sold in several stores gives their total: summed means
-        and, conservatively (exact if the stores' errors move together), summed bounds.
-
-        Raises:
-            NotFittedError: before ``fit``/``load``.
-            InvalidInputError: ``horizon`` not in 1..``max_horizon``, or an id that is not a string.
-            UnknownIdError: the item, or the item in that store, was never seen.
-        """
-        check_is_fitted(self, ("mean_",))
-        steps = self._check_horizon(horizon)
-        rows = self._series_rows(item_id, store_id)
-        # One series (the usual request) is a slice; an item's total sums the rows of its stores.
-        one = rows[0] if len(rows) == 1 else None
-        mean, lower, upper = (
-            (part[one, :steps] if one is not None else part[rows, :steps].sum(axis=0)).tolist()
-            for part in (self.mean_, self.lower_, self.upper_)
-        )
-        return [ForecastPoint(*point) for point in zip(self._dates[:steps], mean, lower, upper, strict=True)]
-
-    def predict(self, horizon: int) -> pd.DataFrame:
-        """Every series' forecast: item_id, store_id, date, mean, lower, upper (``horizon`` rows each)."""
-        check_is_fitted(self, ("mean_",))
-        steps = self._check_horizon(horizon)
-        n = len(self.item_ids_)
-        return pd.DataFrame(
-            {
-                "item_id": np.repeat(self.item_ids_.astype(object), steps),
-                "store_id": np.repeat(self.store_ids_.astype(object), steps),
-                "date": np.tile(self.dates_[:steps], n).astype("datetime64[ns]"),
-                "mean": self.mean_[:, :steps].ravel(),
-                "lower": self.lower_[:, :steps].ravel(),
-                "upper": self.upper_[:, :steps].ravel(),
-            }
-        )
-
-    def has_series(self, item_id: str, store_id: str | None = None) -> bool:
-        """Whether ``forecast(item_id, store_id=store_id)`` would find a series."""
-        check_is_fitted(self, ("mean_",))
-        return item_id in self._item_rows if store_id is None else (item_id, store_id) in self._rows
-
-    def _check_horizon(self, horizon: Any) -> int:
-        ok = isinstance(horizon, int | np.integer) and not isinstance(horizon, bool)
-        if not ok or not 1 <= horizon <= self.max_horizon:
-            raise InvalidInputError(
-                f"horizon must be an integer between 1 and {self.max_horizon} (the precomputed "
-                f"max_horizon), got {horizon!r}",
-                field="horizon",
-                value=horizon,
-            )
-        return int(horizon)
-
-    def _series_rows(self, item_id: Any, store_id: Any) -> list[int]:
-        for name, value in (("item_id", item_id), ("store_id", store_id)):
-            if value is not None and not isinstance(value, str):
-                raise InvalidInputError(f"{name} must be a string, got {value!r}", field=name, value=value)
-        rows = self._item_rows.get(item_id)
-        if rows is None:
-            raise UnknownIdError("item", item_id, field="item_id")
-        if store_id is None:
-            return rows
-        row = self._rows.get((item_id, store_id))
-        if row is None:
-            raise UnknownIdError("store for this item", store_id, field="store_id")
-        return [row]
-
-    def _build_index(self) -> None:
-        pairs = zip(self.item_ids_.tolist(), self.store_ids_.tolist(), strict=True)
-        self._rows = {pair: n for n, pair in enumerate(pairs)}
-        self._item_rows: dict[str, list[int]] = {}
-        for n, item in enumerate(self.item_ids_.tolist()):
-            self._item_rows.setdefault(item, []).append(n)
-        self._dates: list[datetime.date] = [d.item() for d in self.dates_]
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | Path) -> Path:

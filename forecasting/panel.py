@@ -12,9 +12,13 @@ Training, backtests and the served forecasts all build their inputs here, so the
   is carried forward (then backward) within a series; a missing promotion is 0; a missing
   holiday takes the date's flag from any other series (holidays are calendar facts), else 0.
 * **Future covariates** for a horizon (``future_covariates``): the last regular price (the last
-  one outside a promotion: a promotion price does not carry forward), promotion 0 and holiday
-  0, unless a calendar frame supplies them (a planned promotion, the holiday calendar): the
-  model then sees exactly what is known in advance.
+  one outside a promotion: a promotion price does not carry forward), promotion 0, and for
+  weekly and monthly sales the holiday flag of the same period a year earlier (holidays recur
+  yearly; Walmart's four holiday weeks lie exactly 52 weeks apart), for daily sales 0 (a year
+  back falls on another weekday or date for many holidays), unless a calendar frame supplies
+  them (a planned promotion, the holiday calendar): the model then sees exactly what is known
+  in advance. A model trained on holiday flags and told "no holiday" for every future period
+  would under-forecast every holiday it knows.
 """
 
 from __future__ import annotations
@@ -225,11 +229,26 @@ def future_covariates(
     dates = panel.future_dates(horizon)
     frame = pd.DataFrame({"unique_id": np.repeat(np.arange(n), horizon), "ds": np.tile(dates, n)})
     for name in panel.covariates:
+        if name == "holiday":
+            frame[name] = np.tile(_last_year_holidays(panel, horizon), n)
+            continue
         last = _regular_price(panel) if name == "price" else np.zeros(n)
         frame[name] = np.repeat(np.nan_to_num(last), horizon)
     if calendar is not None:
         frame = _apply_calendar(frame, panel, calendar)
     return frame
+
+
+def _last_year_holidays(panel: Panel, horizon: int) -> np.ndarray:
+    """Weekly/monthly: the holiday flag one season (a year) before each future period; daily: 0."""
+    family = freq_family(panel.freq)
+    if family == "D":
+        return np.zeros(horizon)
+    back = len(panel.dates) + np.arange(horizon) - SEASON[family]
+    flags = np.nan_to_num(panel.covariates["holiday"])
+    by_date = flags.max(axis=0) if len(flags) else np.zeros(len(panel.dates))  # a calendar fact
+    known = (back >= 0) & (back < len(by_date))
+    return np.where(known, by_date[np.where(known, back, 0)], 0.0)
 
 
 def _regular_price(panel: Panel) -> np.ndarray:

@@ -102,14 +102,15 @@ def test_score_by_hand_with_holiday_weights():
     assert per_series.set_index("item_id").loc["b", "mae"] == pytest.approx(1.5)
 
 
-def test_baselines_on_a_sample_are_compared_with_the_model_on_the_same_sample(make_sales_frame):
+def test_autoets_on_a_sample_is_compared_with_the_model_on_the_same_sample(make_sales_frame):
     sales = make_sales_frame(150, noise=2.0)
     cutoffs = cutoffs_for(build_panel(sales), horizon=7, windows=2)
     result = run_backtest(sales, _fit, horizon=7, cutoffs=cutoffs, max_baseline_series=2, seed=1)
     counts = result.cells.groupby("model").size()
-    assert counts["model"] == 2 * 3 * 7  # the model is scored on every series
-    for name in ("model_on_sample", "baseline_snaive", "baseline_ets"):
-        assert counts[name] == 2 * 2 * 7  # the baselines and the model's copy on 2 sampled series
+    # The model and the (cheap) seasonal naive are scored on every series ...
+    assert counts["model"] == counts["baseline_snaive"] == 2 * 3 * 7
+    for name in ("model_on_sample", "baseline_ets"):
+        assert counts[name] == 2 * 2 * 7  # ... AutoETS and the model's copy on 2 sampled series
     sampled = result.cells[result.cells["model"] == "model_on_sample"]
     ets = result.cells[result.cells["model"] == "baseline_ets"]
     assert set(zip(sampled["item_id"], sampled["store_id"], strict=True)) == set(
@@ -117,3 +118,18 @@ def test_baselines_on_a_sample_are_compared_with_the_model_on_the_same_sample(ma
     )
     assert not result.cells["mean"].isna().any()
     assert {"model_on_sample_wape", "baseline_ets_wape"} <= set(result.metrics)
+
+
+def test_series_sums_give_one_case_per_series_and_the_pooled_wape(make_sales_frame):
+    from forecasting.backtest import series_sums
+
+    sales = make_sales_frame(150, noise=2.0)
+    cutoffs = cutoffs_for(build_panel(sales), horizon=7, windows=2)
+    result = run_backtest(sales, _fit, horizon=7, cutoffs=cutoffs, max_baseline_series=2, seed=1)
+    case_ids, rows = series_sums(
+        result.cells, {"model": "model", "snaive": "baseline_snaive", "ets": "baseline_ets"}
+    )
+    assert case_ids.tolist() == ["a|s1", "a|s2", "b|s1"]
+    assert set(rows) == {"model", "snaive"}  # AutoETS ran on a sample only: not the same cases
+    for row, prefix in (("model", ""), ("snaive", "baseline_snaive_")):
+        assert rows[row][:, 0].sum() / rows[row][:, 1].sum() == pytest.approx(result.metrics[f"{prefix}wape"])

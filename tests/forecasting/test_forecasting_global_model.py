@@ -222,3 +222,15 @@ def test_load_refuses_other_artifacts_and_bad_payloads(model, fitted, tmp_path):
     np.savez(path / "forecasts.npz", **{**arrays, "mean": arrays["mean"][:, :3]})
     with pytest.raises(ArtifactError, match="shape"):
         GlobalForecaster.load(path)
+
+
+@pytest.mark.parametrize(("freq", "expected"), [("W-FRI", [0, 0, 1, 0, 0]), ("D", [0, 0, 0, 0, 0])])
+def test_future_holidays_repeat_last_years_flags_for_weekly_sales(freq, expected):
+    """Weekly/monthly: the flag one season back (holidays recur yearly); daily: no guess, 0."""
+    periods = 60 if freq == "W-FRI" else 380
+    dates = pd.date_range("2021-01-01", periods=periods, freq=freq)
+    flagged = periods + 2 - (52 if freq == "W-FRI" else 365)  # a year before the 3rd future period
+    holiday = (np.arange(periods) == flagged).astype("int8")
+    sales = pd.DataFrame({"item_id": "a", "date": dates, "quantity": 1.0, "holiday": holiday})
+    future = future_covariates(build_panel(sales), 5)
+    assert future["holiday"].tolist() == expected

@@ -1,103 +1,254 @@
-"""Train the global LightGBM forecaster on a store's sales, backtested against the baselines.
+"""Train the global forecaster on a store's sales: per-store blends chosen on validation origins.
 
-Evaluation is a rolling-origin backtest (``forecasting.backtest``): ``WINDOWS`` cutoffs, one
-``horizon`` apart, the last one ``horizon`` periods before the end; at each the model is refit on
-the sales up to the cutoff and forecasts ``horizon`` periods (28 days, 13 weeks or 6 months).
-Seasonal naive and AutoETS (statsforecast) forecast the same cells as ``baseline_*`` rows.
+Design (``forecasting.selection``): rolling origins ``horizon`` periods apart (28 days, 13 weeks
+or 6 months), as many as the history allows up to ``MAX_HOLDOUT + MAX_VALIDATION``. The latest
+(at most ``MAX_HOLDOUT``) are the **holdout**; the earlier ones are **validation** origins.
+
+1. At every validation origin the global LightGBM model is refit on the history up to it, and it
+   and the statistical components (seasonal naive, seasonal regression, and AutoETS on stores of
+   at most ``MAX_BASELINE_SERIES`` series) forecast ``horizon`` periods.
+2. With a time budget (``budget_s``), ``training.tuning.tune`` searches the LightGBM settings
+   (``forecasting.space``) on those origins, each trial scored by its per-store blends.
+3. Every store takes the blend of components that forecast its series best there
+   (``forecasting.blend.candidates``: weights in quarters); new stores take the best overall.
+4. The holdout backtest refits the chosen model (settings and blends fixed) at each holdout
+   origin, with its conformal intervals, beside seasonal naive and AutoETS (statsforecast). Its
+   per-series errors are the ``Evaluation`` (cases: series) that the promotion gate compares.
+5. The served model is refit on all sales with the same settings and blends: conformal intervals
+   calibrated on the blended forecasts, ``max_horizon`` periods precomputed.
 
 The primary metric stays ``wape`` (lower is better): it weighs series by volume, as stock costs
-do, and it is what the seasonal naive champion was promoted on, so the registry compares like
-with like. MASE (a mean over series, dominated by small intermittent ones) is logged beside it,
-with WMAE where holiday flags exist, RMSE, the interval coverage and per-series summaries.
+do, so the registry compares like with like. MASE, WMAE where holiday flags exist, RMSE, the
+interval coverage and per-series summaries are logged beside it.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from forecasting.backtest import cutoffs_for, run_backtest
+from forecasting import blend, selection, space
+from forecasting.backtest import Backtest, run_backtest, series_sums
 from forecasting.features import season_length
 from forecasting.global_model import GlobalForecaster
-from forecasting.panel import build_panel, freq_family
+from forecasting.panel import Panel, build_panel, freq_family
 from models.errors import DataValidationError
+from models.evaluation import Evaluation, holdout_key
 from training.jobs.base import TrainResult
 from training.store import StoreData
+from training.tuning import TuningReport, tune
 
-WINDOWS = 3
+log = logging.getLogger(__name__)
+
 HORIZON = {"D": 28, "W": 13, "M": 6}  # backtest horizon per frequency
-MAX_HORIZON = {"D": 56, "W": 39, "M": 12}  # what the served model precomputes
-# Weekly sales: the model blended equally with the seasonal regression (forecasting.seasonal),
-# chosen on Walmart validation origins (0.981 -> 0.865 x seasonal naive). Daily and monthly data
-# keep the model alone: the blend was not validated there.
-BLEND: dict[str, dict[str, Any]] = {"W": {"seasonal_blend": 0.5, "seasonal_baseline": "regression"}}
-# AutoETS costs ~45 ms per series and cutoff: on 1,500 demo series it was 2/3 of the job (209 s).
+MAX_HORIZON = {"D": 56, "W": 39, "M": 12}  # what the served model precomputes (less on short history)
+# Origins: each holdout origin costs two LightGBM fits (model + calibration), each validation
+# origin one. On the medium demo store (1,500 daily series) a fit takes ~30 s CPU.
+MAX_HOLDOUT = 2
+MAX_VALIDATION = 3
+# Without a validation origin (short history): weekly sales get the blend with the seasonal
+# regression validated on Walmart (0.865 x seasonal naive there, the model alone 0.981).
+DEFAULT_BLEND = {"W": {"lgbm": 0.5, "regression": 0.5}}
+# AutoETS costs ~45 ms per series and origin: a blend component and a full baseline row only on
+# stores of at most this many series; above it, a baseline on a fixed sample of this size.
 MAX_BASELINE_SERIES = 300
+MAX_TRIALS = 30
+# A case is a whole series (every cell of every holdout origin), not one observation: the gate
+# decides on as few as this many series (the small demo store has 40).
+MIN_SERIES = 30
+ROWS = {"model": "model", "snaive": "baseline_snaive", "ets": "baseline_ets"}  # evaluation row -> cells
 
 
-def train(store: StoreData, *, seed: int) -> TrainResult:
-    """Backtest at ``WINDOWS`` cutoffs, then refit on all sales.
+def train(store: StoreData, *, seed: int, budget_s: float = 0.0) -> TrainResult:
+    """Choose per-store blends on validation origins, backtest on the holdout, refit on all sales.
 
     Args:
         store: the store's data; needs ``sales``.
-        seed: LightGBM's random state.
+        seed: LightGBM's random state and the settings search's seed.
+        budget_s: seconds for the LightGBM settings search (0: the defaults, no search).
 
     Returns:
-        The model refit on all sales (forecasts precomputed), backtest metrics (primary ``wape``,
-        lower is better; baselines as ``baseline_snaive_*`` and ``baseline_ets_*``) and the
-        backtest design as run parameters.
+        The model refit on all sales (forecasts precomputed), holdout metrics (primary ``wape``,
+        lower is better; baselines as ``baseline_snaive_*`` and ``baseline_ets_*``), the per-series
+        evaluation (rows ``model``, ``snaive``, and ``ets`` when it ran on every series), the
+        settings search's report, and the design (origins, blends) as run parameters.
 
     Raises:
-        DataValidationError: no sales, or too little history for the backtest.
+        DataValidationError: no sales, or too little history for one holdout origin.
     """
     if store.sales is None:
         raise DataValidationError("The forecasting job needs a sales file", file="sales")
     sales = store.sales
     panel = build_panel(sales)
-    horizon = HORIZON[freq_family(panel.freq)]
-    cutoffs = cutoffs_for(panel, horizon=horizon, windows=WINDOWS)
     family = freq_family(panel.freq)
-    blend = BLEND.get(family, {})
-    final = GlobalForecaster(freq=panel.freq, max_horizon=MAX_HORIZON[family], random_state=seed, **blend)
-    # The first cutoff's model calibrates on windows before it, after a season of history.
-    calibration = horizon + (final.calibration_windows - 1) * max(1, horizon // 4)
-    needed = WINDOWS * horizon + calibration + season_length(panel.freq)
-    if len(cutoffs) < WINDOWS or len(panel.dates) < needed:
+    horizon, season = HORIZON[family], season_length(panel.freq)
+    origins = _origins(panel, horizon, season)
+    names = ["naive", "regression"] + (["ets"] if len(panel.item_ids) <= MAX_BASELINE_SERIES else [])
+    validation = selection.validation_set(panel, origins.validation, horizon, names)
+    settings, choice, tuning = _choose(validation, panel.freq, horizon, seed, budget_s)
+    weights = choice.weights if choice else {blend.OTHER_STORES: DEFAULT_BLEND.get(family, {"lgbm": 1.0})}
+    log.info(
+        "forecasting: %d series, %d validation + %d holdout origins of %d periods; blends: %s",
+        len(panel.item_ids),
+        len(origins.validation),
+        len(origins.holdout),
+        horizon,
+        selection.summary(weights) or selection.describe(weights[blend.OTHER_STORES]),
+    )
+    chosen = {"freq": panel.freq, "blend_weights": weights, "random_state": seed, **settings}
+    backtest = _holdout_backtest(sales, origins.holdout, horizon, chosen)
+    model = _final_model(panel, family, season, chosen).fit(sales)
+    evaluation = _evaluation(backtest.cells, origins.holdout)
+    metrics = {**backtest.metrics, **_series_summary(backtest.per_series)}
+    if choice is not None:
+        metrics["validation_score"] = choice.score
+    params = _params(panel, horizon, origins, weights, model, evaluation)
+    return TrainResult(
+        model,
+        metrics,
+        primary_metric="wape",
+        greater_is_better=False,
+        params=params,
+        evaluation=evaluation,
+        baselines=("snaive",),
+        tuning=tuning,
+    )
+
+
+def _origins(panel: Panel, horizon: int, season: int) -> selection.Origins:
+    """The validation and holdout origins; refuses a history without room for one holdout origin."""
+    model = GlobalForecaster(max_horizon=horizon)
+    step = max(1, horizon // 4)  # GlobalForecaster's default calibration_step at this max_horizon
+    holdout_history = season + 1 + horizon + (model.calibration_windows - 1) * step
+    origins = selection.plan(
+        panel,
+        horizon=horizon,
+        season=season,
+        holdout_history=holdout_history,
+        max_holdout=MAX_HOLDOUT,
+        max_validation=MAX_VALIDATION,
+    )
+    if not origins.holdout:
+        needed = holdout_history + horizon
         raise DataValidationError(
-            f"The forecasting job needs at least {needed} periods of sales ({WINDOWS} backtest windows "
-            f"of {horizon} periods plus calibration history); got {len(panel.dates)}",
+            f"The forecasting job needs at least {needed} periods of sales (one backtest window of "
+            f"{horizon} periods after a season plus calibration history); got {len(panel.dates)}",
             file="sales",
             column="date",
         )
+    return origins
+
+
+def _choose(
+    validation: selection.ValidationSet, freq: str, horizon: int, seed: int, budget_s: float
+) -> tuple[dict[str, Any], selection.Choice | None, TuningReport | None]:
+    """LightGBM settings (searched within ``budget_s``) and per-store blends, on validation origins."""
+    if not validation.histories:
+        return {}, None, None
+    candidates = blend.candidates([*validation.parts, "lgbm"])
+    defaults = {k: v for k, v in GlobalForecaster().get_params().items() if k in space.KEYS}
+    tried: list[tuple[dict[str, Any], selection.Choice]] = []
+
+    def objective(settings: dict[str, Any]) -> float:
+        model = GlobalForecaster(freq=freq, max_horizon=horizon, random_state=seed, **settings)
+        choice = selection.choose(
+            validation, selection.lgbm_parts(validation, model.point_forecast), candidates
+        )
+        tried.append((dict(settings), choice))
+        return choice.score
+
+    if budget_s <= 0:
+        objective(defaults)
+        return {}, tried[0][1], None
+    report = tune(
+        objective,
+        space.suggest,
+        direction="minimize",
+        budget_s=budget_s,
+        max_trials=MAX_TRIALS,
+        seed=seed,
+        defaults=defaults,
+        metric="WAPE of the per-store blends (holiday periods x5)",
+        n_cases=validation.n_series,
+    )
+    settings, choice = min(tried, key=lambda t: t[1].score)
+    return {**defaults, **settings}, choice, report
+
+
+def _holdout_backtest(
+    sales: pd.DataFrame, cutoffs: list[pd.Timestamp], horizon: int, chosen: dict[str, Any]
+) -> Backtest:
+    """The chosen model (settings and blends fixed) refit at every holdout origin, beside the baselines."""
 
     def fit_at(history: pd.DataFrame, cutoff: pd.Timestamp) -> GlobalForecaster:
         del cutoff
-        return GlobalForecaster(freq=panel.freq, max_horizon=horizon, random_state=seed, **blend).fit(history)
+        return GlobalForecaster(max_horizon=horizon, **chosen).fit(history)
 
-    backtest = run_backtest(
+    return run_backtest(
         sales,
         fit_at,
         horizon=horizon,
         cutoffs=cutoffs,
-        level=final.level,
-        freq=panel.freq,
+        level=GlobalForecaster().level,
+        freq=chosen["freq"],
         max_baseline_series=MAX_BASELINE_SERIES,
-        seed=seed,
     )
-    model = final.fit(sales)
-    metrics = {**backtest.metrics, **_series_summary(backtest.per_series)}
-    params = {
+
+
+def _final_model(panel: Panel, family: str, season: int, chosen: dict[str, Any]) -> GlobalForecaster:
+    """The served model: ``MAX_HORIZON`` periods and calibration windows that fit in the history."""
+    windows = GlobalForecaster().calibration_windows
+    room = len(panel.dates) - 1 - season  # periods left for max_horizon + the calibration steps
+    max_horizon = max(HORIZON[family], min(MAX_HORIZON[family], room - (windows - 1)))
+    step = max(1, min(max_horizon // 4, (room - max_horizon) // max(1, windows - 1)))
+    return GlobalForecaster(max_horizon=max_horizon, calibration_step=step, **chosen)
+
+
+def _evaluation(cells: pd.DataFrame, cutoffs: list[pd.Timestamp]) -> Evaluation:
+    """One case per series: (sum |error|, sum |actual|) over the holdout cells, per model row."""
+    case_ids, rows = series_sums(cells, ROWS)
+    truth = ",".join(c.date().isoformat() for c in cutoffs)
+    key = holdout_key(case_ids, rows["model"][:, 1], truth=truth)
+    return Evaluation(
+        case_ids,
+        rows,
+        kind="ratio",
+        greater_is_better=False,
+        holdout_key=key,
+        case_name="series",
+        min_cases=MIN_SERIES,
+    )
+
+
+def _params(
+    panel: Panel,
+    horizon: int,
+    origins: selection.Origins,
+    weights: dict[str, dict[str, float]],
+    model: GlobalForecaster,
+    evaluation: Evaluation,
+) -> dict[str, Any]:
+    def dates(cutoffs: list[pd.Timestamp]) -> str:
+        return ",".join(c.date().isoformat() for c in cutoffs)
+
+    return {
         "freq": panel.freq,
         "horizon": horizon,
-        "backtest_cutoffs": ",".join(c.date().isoformat() for c in cutoffs),
+        "backtest_cutoffs": dates(origins.holdout),
+        "validation_cutoffs": dates(origins.validation),
+        "holdout_origins": len(origins.holdout),
+        "validation_origins": len(origins.validation),
         "series": len(panel.item_ids),
+        "series_evaluated": evaluation.n_cases,
+        "blends": selection.summary(weights),
+        "blend_other_stores": selection.describe(weights[blend.OTHER_STORES]),
         "train_start": panel.dates[0].date().isoformat(),
         "train_end": panel.end.date().isoformat(),
         "max_horizon": model.max_horizon,
     }
-    return TrainResult(model, metrics, primary_metric="wape", greater_is_better=False, params=params)
 
 
 def _series_summary(per_series: pd.DataFrame) -> dict[str, float]:

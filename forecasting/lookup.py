@@ -1,0 +1,109 @@
+"""Lookups in precomputed forecasts: what ``GlobalForecaster`` serves (no model runs at query time).
+
+The fitted model holds, per (item, store) series, ``max_horizon`` periods of mean/lower/upper
+(``mean_``, ``lower_``, ``upper_``: (series, max_horizon)) on the dates ``dates_``. A query slices
+those arrays; an item asked for without a store sums the rows of its stores.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forecasting.types import ForecastPoint
+from models.artifact import check_is_fitted
+from models.errors import InvalidInputError, UnknownIdError
+
+
+class PrecomputedLookup:
+    """``forecast``, ``predict`` and ``has_series`` over precomputed (series, max_horizon) arrays."""
+
+    max_horizon: int
+    item_ids_: np.ndarray
+    store_ids_: np.ndarray
+    dates_: np.ndarray  # datetime64[D], (max_horizon,)
+    mean_: np.ndarray  # (series, max_horizon)
+    lower_: np.ndarray
+    upper_: np.ndarray
+
+    # ------------------------------------------------------------------ query
+    def forecast(
+        self, item_id: str, *, store_id: str | None = None, horizon: int = 14
+    ) -> list[ForecastPoint]:
+        """The precomputed forecast of one series for the next ``horizon`` periods.
+
+        With ``store_id=None`` an item sold in several stores gives their total: summed means
+        and, conservatively (exact if the stores' errors move together), summed bounds.
+
+        Raises:
+            NotFittedError: before ``fit``/``load``.
+            InvalidInputError: ``horizon`` not in 1..``max_horizon``, or an id that is not a string.
+            UnknownIdError: the item, or the item in that store, was never seen.
+        """
+        check_is_fitted(self, ("mean_",))
+        steps = self._check_horizon(horizon)
+        rows = self._series_rows(item_id, store_id)
+        # One series (the usual request) is a slice; an item's total sums the rows of its stores.
+        one = rows[0] if len(rows) == 1 else None
+        mean, lower, upper = (
+            (part[one, :steps] if one is not None else part[rows, :steps].sum(axis=0)).tolist()
+            for part in (self.mean_, self.lower_, self.upper_)
+        )
+        return [ForecastPoint(*point) for point in zip(self._dates[:steps], mean, lower, upper, strict=True)]
+
+    def predict(self, horizon: int) -> pd.DataFrame:
+        """Every series' forecast: item_id, store_id, date, mean, lower, upper (``horizon`` rows each)."""
+        check_is_fitted(self, ("mean_",))
+        steps = self._check_horizon(horizon)
+        n = len(self.item_ids_)
+        return pd.DataFrame(
+            {
+                "item_id": np.repeat(self.item_ids_.astype(object), steps),
+                "store_id": np.repeat(self.store_ids_.astype(object), steps),
+                "date": np.tile(self.dates_[:steps], n).astype("datetime64[ns]"),
+                "mean": self.mean_[:, :steps].ravel(),
+                "lower": self.lower_[:, :steps].ravel(),
+                "upper": self.upper_[:, :steps].ravel(),
+            }
+        )
+
+    def has_series(self, item_id: str, store_id: str | None = None) -> bool:
+        """Whether ``forecast(item_id, store_id=store_id)`` would find a series."""
+        check_is_fitted(self, ("mean_",))
+        return item_id in self._item_rows if store_id is None else (item_id, store_id) in self._rows
+
+    def _check_horizon(self, horizon: Any) -> int:
+        ok = isinstance(horizon, int | np.integer) and not isinstance(horizon, bool)
+        if not ok or not 1 <= horizon <= self.max_horizon:
+            raise InvalidInputError(
+                f"horizon must be an integer between 1 and {self.max_horizon} (the precomputed "
+                f"max_horizon), got {horizon!r}",
+                field="horizon",
+                value=horizon,
+            )
+        return int(horizon)
+
+    def _series_rows(self, item_id: Any, store_id: Any) -> list[int]:
+        for name, value in (("item_id", item_id), ("store_id", store_id)):
+            if value is not None and not isinstance(value, str):
+                raise InvalidInputError(f"{name} must be a string, got {value!r}", field=name, value=value)
+        rows = self._item_rows.get(item_id)
+        if rows is None:
+            raise UnknownIdError("item", item_id, field="item_id")
+        if store_id is None:
+            return rows
+        row = self._rows.get((item_id, store_id))
+        if row is None:
+            raise UnknownIdError("store for this item", store_id, field="store_id")
+        return [row]
+
+    def _build_index(self) -> None:
+        pairs = zip(self.item_ids_.tolist(), self.store_ids_.tolist(), strict=True)
+        self._rows = {pair: n for n, pair in enumerate(pairs)}
+        self._item_rows: dict[str, list[int]] = {}
+        for n, item in enumerate(self.item_ids_.tolist()):
+            self._item_rows.setdefault(item, []).append(n)
+        self._dates: list[datetime.date] = [d.item() for d in self.dates_]
