@@ -7,7 +7,8 @@ year); a decision made on it is noise. The design here asks for enough evaluated
   least ``target`` known shoppers (some history before the cutoff) bought or carted a catalog
   item after it. Their next interactions after the cutoff are what they are scored on. This is
   how a recommender is used: trained on the past, asked about the future.
-- **last** (leave-last-out): when no such cutoff reaches half the target, each shopper's last
+- **last** (leave-last-out): when no such cutoff reaches half the target (or ``MIN_CASES``
+  shoppers, where leave-last-out would evaluate more), each shopper's last
   purchase or cart (and anything they did from that moment on) is held out, the rest of
   everyone's events train the model: the protocol of sequential-recommendation benchmarks, for
   stores whose shoppers are active at different times.
@@ -25,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from models.errors import DataValidationError
+from models.evaluation import MIN_CASES
 
 POSITIVE_EVENTS = ("purchase", "add_to_cart")
 TARGET_USERS = 3000
@@ -84,7 +86,10 @@ def design_split(events: pd.DataFrame, catalog_ids: set[str]) -> Split:
             best_share, best_count = share, count
         if count >= target:
             break
-    if best_share is not None and best_count >= max(1, target) / 2:
+    # A time split needs half the target, and enough shoppers to decide on unless leave-last-out
+    # could not evaluate more.
+    enough = best_count >= MIN_CASES or best_count >= len(last)
+    if best_share is not None and best_count >= max(1, target) / 2 and enough:
         split = _time_split(events, positive, _cutoff(events, best_share))
         if split.cases:
             return split
