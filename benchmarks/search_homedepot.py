@@ -3,7 +3,7 @@
 Usage::
 
     .venv/bin/python benchmarks/search_homedepot.py [DATASETS_DIR] [--seed 0] [--max-queries N]
-        [--hnsw-min-items N]
+        [--hnsw-min-items N] [--train-budgets 0 2] [--only-train]
 
 ``DATASETS_DIR`` defaults to ``$SHELFWISE_DATASETS``, then ``../shared/data`` next to the repo. It
 must hold ``homedepot-search-relevance/train.parquet`` (read in place, never copied).
@@ -17,7 +17,11 @@ Protocol (issue 4):
 - Relevance is the mean rating 1..3 shifted to 0..2 (``relevance - 1``): a rating of 1 means
   "irrelevant" and earns nothing. NDCG@10 uses exponential gains ``2**rel - 1``; MRR@10 and
   Recall@100 count an item as relevant when its shifted relevance > 0.
-- Rows: the BM25 baseline model (``BM25Search``), the hybrid's semantic side alone (MiniLM int8
+- Rows: first what a store gets, ``shelfwise train`` defaults (the tuning half written as a store
+  folder, the job run through ``training.runner.fit_family`` with each ``--train-budgets`` settings
+  search budget in minutes, the saved model loaded and called as the search route calls it, against
+  BM25 on the same store catalog: ``benchmarks/search_homedepot_store.py``); then the hand-configured
+  rows: the BM25 baseline model (``BM25Search``), the hybrid's semantic side alone (MiniLM int8
   ONNX + exact FAISS), reciprocal rank fusion, and score fusion with the tuned weight. The hybrid
   rows include its spelling correction (Home Depot queries are full of typos).
 
@@ -38,6 +42,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
+from benchmarks.search_homedepot_store import print_rows, train_rows  # noqa: E402
 from search.bm25 import BM25Search  # noqa: E402
 from search.catalog import embed_texts  # noqa: E402
 from search.encoder import QueryEncoder  # noqa: E402
@@ -189,6 +194,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--hnsw-min-items", type=int, default=None, help="HybridSearch's hnsw_min_items (default: its own)"
     )
+    parser.add_argument(
+        "--train-budgets",
+        type=float,
+        nargs="*",
+        default=[0.0, 2.0],
+        help="settings search minutes per `shelfwise train` row (none: no such rows)",
+    )
+    parser.add_argument("--only-train", action="store_true", help="only the `shelfwise train` rows")
     args = parser.parse_args(argv)
 
     catalog, judgments = load(args.datasets)
@@ -196,6 +209,14 @@ def main(argv: list[str] | None = None) -> None:
     if args.max_queries:
         tune = dict(list(tune.items())[: args.max_queries])
         test = dict(list(test.items())[: args.max_queries])
+    if args.train_budgets:
+        print(
+            f"| method | NDCG@{K} | MRR@{K} | Recall@{DEEP} | NDCG@{K} vs BM25 |\n|---|---:|---:|---:|---:|"
+        )
+        print_rows(train_rows(catalog, judgments, tune, test, args.train_budgets))
+        print(flush=True)
+    if args.only_train:
+        return
     encoder_dir = exported_encoder()
     vectors, encode_s = catalog_vectors(catalog, encoder_dir)
 

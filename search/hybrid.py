@@ -168,6 +168,9 @@ class HybridSearch(ModelBase):
         self.encoder_ = QueryEncoder(encoder_dir, max_length=self.max_length)
         self.state_ = cat.build_state(catalog, self.encoder_, self._config(), vectors)
         self.data_window_ = _data_window(catalog)
+        return self._fit_fusion(judgments)  # the fusion of a fresh index (a variant's too)
+
+    def _fit_fusion(self, judgments: Mapping[str, Mapping[str, float]] | None) -> HybridSearch:
         self.fusion_ = "rrf" if self.fusion == "rrf" else "hybrid"
         self.semantic_weight_ = 0.5 if self.semantic_weight is None else float(self.semantic_weight)
         self.coverage_weight_, self.reranker_ = 0.0, None
@@ -335,7 +338,6 @@ class HybridSearch(ModelBase):
 
     def delete_items(self, item_ids: Sequence[str]) -> list[str]:
         """Remove items for good; returns the ids that were in the catalog (others are ignored)."""
-        self._fitted()
         with self._write_lock:
             self.state_, removed = cat.deleted(self._fitted(), item_ids)
         return removed
@@ -391,10 +393,8 @@ class HybridSearch(ModelBase):
         model.state_ = cat.read_state(path, config, vectors, KeywordIndex.load(path))
         model.encoder_ = QueryEncoder(path / ENCODER_DIR, max_length=model.max_length, threads=1)  # serving
         extra = meta["extra"]
-        model.fusion_ = extra["fusion"]
-        model.semantic_weight_ = extra["semantic_weight"]
+        model.fusion_, model.semantic_weight_ = extra["fusion"], extra["semantic_weight"]
         model.coverage_weight_ = float(extra.get("coverage_weight", 0.0))
-        model.tuning_ = extra.get("tuning")
-        model.data_window_ = meta.get("data_window") or {}
+        model.tuning_, model.data_window_ = extra.get("tuning"), meta.get("data_window") or {}
         model.reranker_ = Reranker.load(path, model.rerank_k) if extra.get("reranker") else None
         return model

@@ -50,11 +50,17 @@ def query_ndcg(
     """NDCG@k of one ranking; NaN when the query has no positive gain (see module notes)."""
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     got = _gains(np.array([rels.get(i, 0.0) for i in list(ranked)[:k]], dtype=np.float64), gain)
-    ideal = _gains(np.sort(np.array(list(rels.values()), dtype=np.float64))[::-1][:k], gain)
-    idcg = float(np.dot(ideal, discounts[: len(ideal)]))
+    idcg = ideal_dcg(rels, k, gain=gain)
     if idcg <= 0:
         return math.nan
     return float(np.dot(got, discounts[: len(got)])) / idcg
+
+
+def ideal_dcg(rels: Mapping[str, float], k: int = 10, *, gain: str = "exponential") -> float:
+    """DCG@k of the best possible ranking of the judged items (the NDCG denominator)."""
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    ideal = _gains(np.sort(np.array(list(rels.values()), dtype=np.float64))[::-1][:k], gain)
+    return float(np.dot(ideal, discounts[: len(ideal)]))
 
 
 def query_reciprocal_rank(

@@ -17,11 +17,20 @@ the cross-fitted queries, each ranking the whole catalog:
 - ``baseline_random_match_``: BM25's candidate set in a seeded random order.
 
 The fusion choice (score fusion or RRF) and its weights go into ``params`` (logged to MLflow).
+
+With a time budget, settings (BM25 ``k1``/``b``, field weights, re-ranker on or off:
+:mod:`search.space`) are searched too (:mod:`training.jobs.search_settings`): in each fold on
+that fold's tuning half only, with a quarter of the budget, so no evaluated query ever took part
+in choosing the settings it is scored with; then, with what is left of the budget, on all
+judgments for the returned model, whose search report is the run's ``tuning``. Without a budget,
+or with too few judged queries, the model's defaults are used, exactly as before searches existed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,9 +39,14 @@ import pandas as pd
 from models.errors import DataValidationError
 from models.evaluation import Evaluation, holdout_key
 from search.bm25 import BM25Search
+from search.catalog import embed_texts, validate_catalog
+from search.encoder import QueryEncoder
 from search.hybrid import HybridSearch
+from search.keyword import field_texts
 from search.metrics import evaluate, judgments_by_query, query_ndcg
+from search.space import searched_fields
 from training.jobs.base import TrainResult
+from training.jobs.search_settings import MAX_TRIALS, SettingsSearch
 from training.store import StoreData
 
 PRIMARY_METRIC = "ndcg_at_10"
@@ -40,17 +54,19 @@ EVAL_K = 10
 BASELINE_PREFIX = "baseline_random_match_"
 BM25_PREFIX = "baseline_bm25_"
 SPLIT_SEED = 0  # the evaluation queries depend on the data only, not on the training seed
+FOLD_SHARE = 0.25  # of the budget for each fold's search; the search for the returned model gets the rest
 
 
-def train(store: StoreData, *, seed: int, budget_s: float = 0.0) -> TrainResult:
+def train(store: StoreData, *, seed: int, budget_s: float = 0.0, max_trials: int = MAX_TRIALS) -> TrainResult:
     """Fit :class:`search.hybrid.HybridSearch` on ``store.catalog`` and evaluate it.
 
     Args:
         store: loaded store data; needs ``catalog``, uses ``search_judgments`` when present.
         seed: the model's ``random_state`` and the random baseline's seed (the query split is
             fixed by the data, so two seeds are compared on the same evaluation queries).
-        budget_s: the settings search budget; the search family tunes its fusion on the tuning
-            half whatever the budget (``HybridSearch.tune``), so it is not used yet.
+        budget_s: seconds of settings search (see the module notes; 0: the defaults only). The
+            fusion is tuned on the tuning half whatever the budget (``HybridSearch.tune``).
+        max_trials: most trials per settings search (the defaults are the first).
 
     Returns:
         The fitted model and its metrics. Without judgments the metrics are empty (the runner
@@ -63,8 +79,10 @@ def train(store: StoreData, *, seed: int, budget_s: float = 0.0) -> TrainResult:
         raise DataValidationError(
             "The search family needs catalog data (catalog file); this store has none", file="catalog"
         )
-    del budget_s
-    model = HybridSearch(random_state=seed).fit(store.catalog)
+    validate_catalog(store.catalog)  # before the encoding, which takes minutes on a large catalog
+    model = HybridSearch(random_state=seed)
+    vectors, encoder_dir = embed_catalog(store.catalog, max_length=model.max_length)
+    model.fit(store.catalog, vectors=vectors, encoder_dir=encoder_dir)
     params: dict[str, Any] = {
         "n_items": len(store.catalog),
         "split": "judged queries in two halves (fixed seed), each evaluated with the fusion tuned on "
@@ -72,23 +90,28 @@ def train(store: StoreData, *, seed: int, budget_s: float = 0.0) -> TrainResult:
         "eval_k": EVAL_K,
     }
     judged = store.search_judgments
+    params["settings_search"] = "off (budget 0): the defaults"
     if judged is None or judged.empty:
         params["evaluation"] = "skipped: no search_judgments in the store, so no metrics to compare"
+        if budget_s > 0:
+            params["settings_search"] = "skipped: no search_judgments to choose settings on"
         params.update(_fusion_params(model))
         return TrainResult(model=model, metrics={}, primary_metric=PRIMARY_METRIC, params=params)
     judgments, counts = _usable_judgments(judged, set(store.catalog["item_id"].astype(str)))
     params.update(counts)
-    first, second = _split(judgments)
     params.update(n_tuning_queries=len(judgments), n_evaluation_queries=len(judgments))
+    search = None
+    if budget_s > 0:
+        search = SettingsSearch(model, searched_fields(store.catalog), seed=seed, max_trials=max_trials)
     bm25 = BM25Search(random_state=seed).fit(store.catalog)
-    rankings: dict[str, dict[str, list[str]]] = {}
-    for tune, held in ((first, second), (second, first)):  # two-fold cross-fitting
-        model.tune(tune, k=EVAL_K)
-        for prefix, ranked in _rankings(model, bm25, held, seed).items():
-            rankings.setdefault(prefix, {}).update(ranked)
+    rankings = _cross_fitted(model, bm25, judgments, seed, search, budget_s * FOLD_SHARE)
     metrics = {}
     for prefix, ranked in rankings.items():
         metrics.update(evaluate(ranked, judgments, EVAL_K, prefix=prefix))
+    if search is not None:
+        # the rest of the budget: a batch of trials that overran a fold's share is not spent twice
+        model = search.choose(judgments, budget_s - search.seconds, name="final")
+        params.update(search.params(), settings_search=search.notes["final"])
     model.tune(judgments, k=EVAL_K)  # the returned model uses every judgment
     params.update(_fusion_params(model))
     return TrainResult(
@@ -98,7 +121,51 @@ def train(store: StoreData, *, seed: int, budget_s: float = 0.0) -> TrainResult:
         params=params,
         evaluation=per_query(rankings[""], rankings[BM25_PREFIX], judgments),
         baselines=("bm25",),
+        tuning=None if search is None else search.reports.get("final"),
     )
+
+
+def embed_catalog(catalog: pd.DataFrame, *, max_length: int) -> tuple[np.ndarray, Path]:
+    """The catalog vectors ``HybridSearch.fit`` would compute, and the exported encoder's folder.
+
+    Kept per process for the last two catalogs (keyed by a hash of the encoder and the texts): a
+    notebook or a benchmark that trains twice on one store encodes it once (minutes on 54k items).
+    """
+    from search.export import exported_encoder  # training only: may import torch
+
+    encoder_dir = exported_encoder()
+    texts = embed_texts(field_texts(catalog))
+    key = hashlib.sha256("\x1f".join([str(encoder_dir), str(max_length), *texts]).encode()).hexdigest()
+    if key not in _VECTORS:
+        while len(_VECTORS) >= 2:
+            _VECTORS.pop(next(iter(_VECTORS)))
+        _VECTORS[key] = QueryEncoder(encoder_dir, max_length=max_length).encode(texts)
+    return _VECTORS[key], encoder_dir
+
+
+_VECTORS: dict[str, np.ndarray] = {}
+
+
+def _cross_fitted(
+    model: HybridSearch,
+    bm25: BM25Search,
+    judgments: dict[str, dict[str, float]],
+    seed: int,
+    search: SettingsSearch | None,
+    fold_budget_s: float,
+) -> dict[str, dict[str, list[str]]]:
+    """Every metric row's rankings of every judged query, each half by the model tuned on the other.
+
+    With a ``search``, each fold's model has the settings chosen on that fold's tuning half.
+    """
+    first, second = _split(judgments)
+    rankings: dict[str, dict[str, list[str]]] = {}
+    for fold, (tune, held) in enumerate(((first, second), (second, first)), start=1):
+        fold_model = model if search is None else search.choose(tune, fold_budget_s, name=f"fold{fold}")
+        fold_model.tune(tune, k=EVAL_K)
+        for prefix, ranked in _rankings(fold_model, bm25, held, seed).items():
+            rankings.setdefault(prefix, {}).update(ranked)
+    return rankings
 
 
 def per_query(served: dict, bm25: dict, held: dict) -> Evaluation:
@@ -113,7 +180,10 @@ def per_query(served: dict, bm25: dict, held: dict) -> Evaluation:
         rows["model"].append(value)
         rows["bm25"].append(query_ndcg(bm25.get(q, ()), rels, EVAL_K))
     truth = repr([(q, sorted(held[q].items())) for q in queries])
-    return Evaluation(queries, rows, case_name="queries", holdout_key=holdout_key(queries, truth=truth))
+    arrays = {name: np.asarray(values) for name, values in rows.items()}
+    return Evaluation(
+        np.asarray(queries), arrays, case_name="queries", holdout_key=holdout_key(queries, truth=truth)
+    )
 
 
 def _split(judgments: dict[str, dict[str, float]]) -> tuple[dict, dict]:
