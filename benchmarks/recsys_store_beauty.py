@@ -110,8 +110,15 @@ def score(model, events: pd.DataFrame, targets: dict[str, str], users: list[str]
     return {"ndcg@10": values["ndcg_at_10"], "hit@10": values["hit_rate_at_10"]}
 
 
-def run(folder_root: Path, interactions: pd.DataFrame, *, layout: str, budget_minutes: float, n_users: int,
-        seed: int) -> dict[str, float]:
+def run(
+    folder_root: Path,
+    interactions: pd.DataFrame,
+    *,
+    layout: str,
+    budget_minutes: float,
+    n_users: int,
+    seed: int,
+) -> dict[str, float]:
     store_dir = folder_root / f"store-{layout}"
     targets = export_store(interactions, store_dir, layout=layout, seed=seed)
     store = load_store(store_dir, only=["events", "catalog"])
@@ -147,14 +154,22 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     interactions = pd.read_parquet(dataset_path(DATASET, args.datasets) / "interactions.parquet")
     print(f"published ICLRec NDCG@10 {ICLREC_NDCG10}; hand-picked pipeline {HANDPICKED_NDCG10}")
-    print("| layout | budget (min) | NDCG@10 | HIT@10 | popularity NDCG@10 | job holdout NDCG@10 | "
-          "job eval cases | fit s |")
+    print(
+        "| layout | budget (min) | NDCG@10 | HIT@10 | popularity NDCG@10 | job holdout NDCG@10 | "
+        "job eval cases | fit s |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory(prefix="shelfwise-beauty-store-") as tmp:
         for layout in args.layout:
             for budget in args.budget_minutes:
-                r = run(Path(tmp), interactions, layout=layout, budget_minutes=budget, n_users=args.users,
-                        seed=args.seed)
+                r = run(
+                    Path(tmp),
+                    interactions,
+                    layout=layout,
+                    budget_minutes=budget,
+                    n_users=args.users,
+                    seed=args.seed,
+                )
                 print(
                     f"| {layout} | {budget:g} | {r['ndcg@10']:.4f} | {r['hit@10']:.4f} | "
                     f"{r['popularity ndcg@10']:.4f} | {r['job holdout ndcg@10']:.4f} | "

@@ -26,6 +26,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -57,8 +58,8 @@ class Evaluation:
             aggregates many observations, such as a series of weeks, may ask for fewer).
     """
 
-    case_ids: np.ndarray
-    rows: dict[str, np.ndarray]
+    case_ids: Any  # any sequence of ids; stored as a unicode array
+    rows: dict[str, Any]  # name -> per-case values; stored as float64 arrays
     kind: str = "mean"
     greater_is_better: bool = True
     labels: np.ndarray | None = None
@@ -179,19 +180,18 @@ class Evaluation:
 
     def save(self, path: str | Path) -> None:
         """Write the evaluation to one ``.npz`` (strings as unicode arrays, no pickle)."""
-        payload = {f"row__{name}": values for name, values in self.rows.items()}
+        payload: dict[str, np.ndarray] = {f"row__{name}": values for name, values in self.rows.items()}
         if self.labels is not None:
             payload["labels"] = self.labels
-        np.savez_compressed(
-            path,
+        payload.update(
             case_ids=self.case_ids.astype(str),
             kind=np.array(self.kind),
             greater_is_better=np.array(self.greater_is_better),
             holdout_key=np.array(self.holdout_key),
             case_name=np.array(self.case_name),
             min_cases=np.array(self.min_cases),
-            **payload,
         )
+        np.savez_compressed(path, **payload)  # type: ignore[arg-type]  # numpy's stub types **kwds poorly
 
     @classmethod
     def load(cls, path: str | Path) -> Evaluation:

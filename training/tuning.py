@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 log = logging.getLogger(__name__)
 
@@ -150,15 +150,10 @@ class TuningReport:
         done = [t for t in self.trials if t["state"] == "COMPLETE" and t["value"] is not None]
         fig, ax = plt.subplots(figsize=(6, 3.5))
         xs = [t["number"] for t in done]
-        ys = [t["value"] for t in done]
+        ys = [float(t["value"]) for t in done]
         ax.scatter(xs, ys, s=14, label="trial")
-        best, best_so_far = [], None
-        for y in ys:
-            better = best_so_far is None or (
-                y > best_so_far if self.direction == "maximize" else y < best_so_far
-            )
-            best_so_far = y if better else best_so_far
-            best.append(best_so_far)
+        pick = max if self.direction == "maximize" else min
+        best = [pick(ys[: i + 1]) for i in range(len(ys))]
         ax.step(xs, best, where="post", color="C1", label="best so far")
         ax.set_xlabel("trial")
         ax.set_ylabel(f"validation {self.metric}")
@@ -201,7 +196,7 @@ def tune(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     executor = executor or _EXECUTOR.get() or LocalTrials()
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(8, max(2, max_trials // 3)))
-    study = optuna.create_study(direction=direction, sampler=sampler)
+    study = optuna.create_study(direction=cast(Any, direction), sampler=sampler)
     if defaults:
         study.enqueue_trial(dict(defaults))
     start = time.perf_counter()
