@@ -87,18 +87,7 @@ class PrecomputedLookup:
         return int(horizon)
 
     def _series_rows(self, item_id: Any, store_id: Any) -> list[int]:
-        for name, value in (("item_id", item_id), ("store_id", store_id)):
-            if value is not None and not isinstance(value, str):
-                raise InvalidInputError(f"{name} must be a string, got {value!r}", field=name, value=value)
-        rows = self._item_rows.get(item_id)
-        if rows is None:
-            raise UnknownIdError("item", item_id, field="item_id")
-        if store_id is None:
-            return rows
-        row = self._rows.get((item_id, store_id))
-        if row is None:
-            raise UnknownIdError("store for this item", store_id, field="store_id")
-        return [row]
+        return series_rows(self._item_rows, self._rows, item_id, store_id)
 
     def _build_index(self) -> None:
         pairs = zip(self.item_ids_.tolist(), self.store_ids_.tolist(), strict=True)
@@ -107,3 +96,26 @@ class PrecomputedLookup:
         for n, item in enumerate(self.item_ids_.tolist()):
             self._item_rows.setdefault(item, []).append(n)
         self._dates: list[datetime.date] = [d.item() for d in self.dates_]
+
+
+def series_rows(
+    item_rows: dict[str, list[int]], rows: dict[tuple[str, str], int], item_id: Any, store_id: Any
+) -> list[int]:
+    """The rows of one item's series (all its stores, or the one ``store_id`` names).
+
+    Raises:
+        InvalidInputError: an id is not a string.
+        UnknownIdError: the item, or the store for this item, is unknown.
+    """
+    for name, value in (("item_id", item_id), ("store_id", store_id)):
+        if value is not None and not isinstance(value, str):
+            raise InvalidInputError(f"{name} must be a string, got {value!r}", field=name, value=value)
+    found = item_rows.get(item_id) if isinstance(item_id, str) else None
+    if found is None:
+        raise UnknownIdError("item", item_id, field="item_id")
+    if store_id is None:
+        return found
+    row = rows.get((item_id, store_id))
+    if row is None:
+        raise UnknownIdError("store for this item", store_id, field="store_id")
+    return [row]

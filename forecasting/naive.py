@@ -28,11 +28,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from forecasting.lookup import series_rows
 from forecasting.panel import check_sales
 from forecasting.types import ForecastPoint
 from models.artifact import check_is_fitted, load_npz, save_npz
 from models.base import ModelBase
-from models.errors import ArtifactError, InvalidInputError, UnknownIdError
+from models.errors import ArtifactError, InvalidInputError
 
 PAYLOAD = "series.npz"
 DEFAULT_STORE = "all"
@@ -238,18 +239,7 @@ class SeasonalNaiveForecaster(ModelBase):
         return np.arange(int(horizon))
 
     def _series_rows(self, item_id: Any, store_id: Any) -> list[int]:
-        for name, value in (("item_id", item_id), ("store_id", store_id)):
-            if value is not None and not isinstance(value, str):
-                raise InvalidInputError(f"{name} must be a string, got {value!r}", field=name, value=value)
-        rows = self._item_rows.get(item_id) if isinstance(item_id, str) else None
-        if rows is None:
-            raise UnknownIdError("item", item_id, field="item_id")
-        if store_id is None:
-            return rows
-        row = self._rows.get((item_id, store_id))
-        if row is None:
-            raise UnknownIdError("store for this item", store_id, field="store_id")
-        return [row]
+        return series_rows(self._item_rows, self._rows, item_id, store_id)
 
     def _paths(self, rows: Any, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(mean, lower, upper), each (len(rows), len(steps))."""
