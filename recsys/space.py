@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from recsys.interactions import DEFAULT_EVENT_WEIGHTS
+
 NO_DECAY = 1e6  # days: every event counts the same
 HALF_LIVES = (3.0, 7.0, 14.0, 30.0, 90.0, 365.0, NO_DECAY)
 FACTORS = (32, 64, 128)
 PER_SOURCE = (20, 50, 100)
-DEFAULT_WEIGHTS = {"view": 1.0, "add_to_cart": 3.0, "purchase": 5.0}
 
 
 def suggest(trial: Any) -> dict[str, Any]:
@@ -44,18 +45,21 @@ def suggest(trial: Any) -> dict[str, Any]:
 
 def trial_values(params: dict[str, Any]) -> dict[str, Any]:
     """The trial values that ``suggest`` turns into ``params`` (``HybridRecommender`` defaults filled in)."""
-    weights = {**DEFAULT_WEIGHTS, **(params.get("event_weights") or {})}
+    from recsys.hybrid import HybridRecommender  # lazy: the space is read without loading the model
+
+    p = {**HybridRecommender().get_params(), **params}
+    weights = {**DEFAULT_EVENT_WEIGHTS, **(p["event_weights"] or {})}
     return {
-        "half_life_days": float(params.get("half_life_days", 14.0)),
+        "half_life_days": float(p["half_life_days"]),
         "cart_weight": float(weights["add_to_cart"]),
         "purchase_weight": float(weights["purchase"]),
-        "factors": int(params.get("factors", 64)),
-        "regularization": float(params.get("regularization", 0.05)),
-        "alpha": float(params.get("alpha", 2.0)),
-        "iterations": int(params.get("iterations", 15)),
-        "covisit_window": int(params.get("covisit_window", 3)),
-        "per_source": int(params.get("per_source", 50)),
-        "use_content": bool(params.get("use_content", True)),
-        "rerank": bool(params.get("rerank", True)),
-        "rerank_fraction": float(min(max(params.get("rerank_fraction", 0.2), 1e-3), 0.5)),
+        "factors": int(p["factors"]),
+        "regularization": float(p["regularization"]),
+        "alpha": float(p["alpha"]),
+        "iterations": int(p["iterations"]),
+        "covisit_window": int(p["covisit_window"]),
+        "per_source": int(p["per_source"]),
+        "use_content": bool(p["use_content"]),
+        "rerank": bool(p["rerank"]),
+        "rerank_fraction": float(min(max(p["rerank_fraction"], 1e-3), 0.5)),
     }
