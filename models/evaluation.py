@@ -168,6 +168,20 @@ class Evaluation:
             self.min_cases,
         )
 
+    def subset(self, keep: np.ndarray) -> Evaluation:
+        """The cases where the boolean mask ``keep`` is true (a new holdout key: other cases)."""
+        keep = np.asarray(keep, dtype=bool)
+        return Evaluation(
+            self.case_ids[keep],
+            {name: values[keep] for name, values in self.rows.items()},
+            self.kind,
+            self.greater_is_better,
+            self.labels[keep] if self.labels is not None else None,
+            "",
+            self.case_name,
+            self.min_cases,
+        )
+
     def aligned(self, other: Evaluation, row: str = MODEL_ROW) -> np.ndarray | None:
         """``other``'s ``row`` reordered to this evaluation's cases, or None if not the same cases."""
         if other.holdout_key != self.holdout_key or other.kind != self.kind or row not in other.rows:
@@ -225,6 +239,11 @@ class Comparison:
     def better(self) -> bool:
         """The interval of the difference excludes zero on the side of ``row`` being better."""
         return bool(self.low > 0) if self.greater_is_better else bool(self.high < 0)
+
+    @property
+    def worse(self) -> bool:
+        """The interval of the difference excludes zero on the side of ``row`` being worse."""
+        return bool(self.high < 0) if self.greater_is_better else bool(self.low > 0)
 
     def describe(self) -> str:
         return (

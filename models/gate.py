@@ -8,10 +8,18 @@ Rules, in order (each failing rule registers the version as ``challenger`` and s
    decision is trusted.
 3. The model must beat every baseline the job names (popularity, BM25, the raw-column model,
    seasonal naive) by a paired bootstrap whose 95 % interval of the difference excludes zero.
-4. When a champion exists and was scored on the same holdout cases (same data, same split),
-   the new version must beat it the same way, pair by pair. A champion scored on another
-   holdout (the store's data changed since) cannot be compared case by case; the new version,
-   which has seen the newer data, is then promoted on rule 3 alone and the reason says so.
+4. When a champion exists it is compared pair by pair, in one of two ways:
+   - **same data**: its own logged evaluation was scored on the same holdout cases (same data,
+     same split). The new version is a new recipe for the same data and must beat the champion
+     beyond noise (a retrain with another seed is not promoted on noise).
+   - **newer data**: the job re-scored the served champion on the new holdout's cases it has
+     not learned from (outcomes after the end of its training data, judged queries it was not
+     evaluated on), at least ``min_cases`` of them (``rescored``). The new version has seen
+     newer data, and a champion left in place goes stale (its forecasts start at the end of its
+     data, it knows no newer items or shoppers), so here the new version must not be *worse*
+     beyond noise: it is promoted unless the champion beats it on the new cases.
+   When neither is possible (the data changed, but too little of it is new to re-score the
+   champion on), the new version is promoted on rule 3 alone and the reason says so.
 
 The champion is never compared on its own logged metric from a different holdout: two holdouts
 of different size and period are not the same test.
@@ -63,8 +71,14 @@ def decide(
     champion_version: str | None = None,
     champion_evaluation: Evaluation | None = None,
     min_cases: int | None = None,
+    rescored: Evaluation | None = None,
+    rescore_note: str = "",
 ) -> Decision:
-    """Apply the rules of the module docstring to a new version's evaluation."""
+    """Apply the rules of the module docstring to a new version's evaluation.
+
+    ``rescored`` holds rows ``model`` and ``champion`` on the new holdout's cases the champion
+    has not seen; ``rescore_note`` says how it was made or why it could not be.
+    """
     if force:
         return Decision(True, "forced with --promote")
     if evaluation is None:  # e.g. search on a store without judged queries
@@ -91,12 +105,31 @@ def decide(
             )
     if champion_version is None:
         return Decision(True, f"no champion yet; beats {_names(baselines)} beyond noise", comparisons)
-    aligned = evaluation.aligned(champion_evaluation) if champion_evaluation is not None else None
-    if aligned is None:
+    if rescored is not None and CHAMPION_ROW in rescored.rows and rescored.n_cases >= min_cases:
+        cmp = rescored.difference(MODEL_ROW, CHAMPION_ROW)
+        comparisons.append(cmp)
+        where = f"re-scored on {rescored.n_cases} {what} newer than its training data"
+        if cmp.worse:
+            return Decision(
+                False,
+                f"champion v{champion_version} is better beyond noise ({where}): {cmp.describe()}",
+                comparisons,
+            )
+        verdict = "beats" if cmp.better else "is not worse beyond noise than"
         return Decision(
             True,
-            f"beats {_names(baselines)} beyond noise; champion v{champion_version} was scored on another "
-            "holdout (the data changed), so it cannot be compared case by case",
+            f"trained on newer data and {verdict} champion v{champion_version} ({where}): {cmp.describe()}",
+            comparisons,
+        )
+    aligned = evaluation.aligned(champion_evaluation) if champion_evaluation is not None else None
+    if aligned is None:
+        why = rescore_note or (
+            f"champion v{champion_version} was scored on another holdout (the data changed) and "
+            "could not be re-scored"
+        )
+        return Decision(
+            True,
+            f"beats {_names(baselines)} beyond noise; {why}, so it cannot be compared case by case",
             comparisons,
         )
     cmp = evaluation.with_row(CHAMPION_ROW, aligned).difference(MODEL_ROW, CHAMPION_ROW)

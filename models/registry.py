@@ -108,18 +108,50 @@ def _champion(client: Any, name: str) -> Any | None:
         return None
 
 
-def _champion_evaluation(mlflow: Any, champion: Any) -> Evaluation | None:
+def _champion_evaluation(mlflow: Any, version: str, run_id: str | None) -> Evaluation | None:
     """The per-case evaluation logged with the champion's run, if it has one."""
-    if champion is None or not champion.run_id:
+    if not run_id:
         return None
     try:
         local = mlflow.artifacts.download_artifacts(
-            run_id=champion.run_id, artifact_path=f"{REPORT_SUBDIR}/{EVALUATION_FILE}"
+            run_id=run_id, artifact_path=f"{REPORT_SUBDIR}/{EVALUATION_FILE}"
         )
         return Evaluation.load(local)
     except Exception as exc:  # noqa: BLE001 - an older run without one, or an unreadable file
-        log.info("champion v%s has no per-case evaluation (%s)", champion.version, type(exc).__name__)
+        log.info("champion v%s has no per-case evaluation (%s)", version, type(exc).__name__)
         return None
+
+
+def _rescored(report_dir: str | Path | None, champion: Any) -> Evaluation | None:
+    """The champion re-scored by this run's job on the new holdout (``champion-v<N>.npz``), if any.
+
+    Matched by version: a file for another version (a champion moved while this run trained)
+    is ignored.
+    """
+    if report_dir is None or champion is None:
+        return None
+    path = Path(report_dir) / f"champion-v{champion.version}.npz"
+    return Evaluation.load(path) if path.is_file() else None
+
+
+def champion_artifact(settings: Settings, family: str) -> tuple[RegisteredArtifact, Evaluation | None] | None:
+    """The family's champion, downloaded to the cache, with its logged per-case evaluation.
+
+    What a training run re-scores on its new holdout. ``None`` when there is no champion or the
+    registry cannot hand it over (training goes on; the gate then says it could not compare).
+    """
+    try:
+        artifact = fetch_alias(settings, family, CHAMPION, remember=False)
+    except ModelUnavailableError:
+        return None
+    except Exception as exc:  # noqa: BLE001 - an unreadable artifact must not stop training
+        log.warning("%s: the champion could not be fetched to re-score it (%s)", family, exc)
+        return None
+    evaluation = None
+    if artifact.run_id:
+        mlflow, _ = _client(settings)
+        evaluation = _champion_evaluation(mlflow, artifact.version, artifact.run_id)
+    return artifact, evaluation
 
 
 def _register(client: Any, name: str, source: str, run_id: str) -> Any:
@@ -170,7 +202,9 @@ def log_and_register(
             mlflow.log_artifacts(str(report_dir), artifact_path=REPORT_SUBDIR)
         run_id = run.info.run_id
         champion = _champion(client, name)
-        champion_evaluation = _champion_evaluation(mlflow, champion)
+        champion_evaluation = (
+            _champion_evaluation(mlflow, str(champion.version), champion.run_id) if champion else None
+        )
         mv = _register(client, name, f"{run.info.artifact_uri}/{MODEL_SUBDIR}", run_id)
         decision = gate.decide(
             evaluation,
@@ -178,6 +212,8 @@ def log_and_register(
             force=force_promote,
             champion_version=str(champion.version) if champion is not None else None,
             champion_evaluation=champion_evaluation,
+            rescored=_rescored(report_dir, champion),
+            rescore_note=str(params.get("champion_rescore", "")),
         )
         comparison = {
             "primary_metric": primary_metric,

@@ -34,9 +34,8 @@ from recsys.interactions import CoPurchases, resolve_event_weights
 from recsys.popularity import CATALOG_COLUMNS, EVENT_COLUMNS, PopularityRecommender
 from recsys.precomputed import PrefixLists, RankedLists
 from recsys.profiles import History
-from recsys.reranker import load_booster, train_reranker
+from recsys.reranker import load_booster, order_source, train_reranker
 from recsys.sources import (
-    SOURCE_NAMES,
     SourceTables,
     als_from_factors,
     table_matrix,
@@ -208,7 +207,7 @@ class HybridRecommender(QueryMixin, ItemPagesMixin, ModelBase):
         booster, report = self._fit_reranker(known, n_items, base, content, params, clock)
         fitted = hf.fit_sources(known, n_items, base, content=content, params=params, seed=self.random_state)
         clock.lap("sources_final")
-        best = max(SOURCE_NAMES, key=lambda s: report.get(f"ndcg_at_10_{s}", -1.0 if s != "als" else 0.0))
+        best = order_source(report)
         self._install(
             popular, fitted.history, fitted.item_factors, fitted.covisit, content, fitted.attrs, base
         )

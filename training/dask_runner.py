@@ -35,8 +35,10 @@ from models.errors import DataValidationError, InvalidInputError
 from models.settings import Settings
 from training.runner import (
     DEFAULT_SEED,
+    ChampionRef,
     FittedFamily,
     Outcome,
+    champion_ref,
     fit_family,
     missing_inputs,
     register_fitted,
@@ -56,12 +58,19 @@ _WORKER_ENV = {
 
 
 def fit_on_worker(
-    family: str, data: str, needed: list[str], model_dir: str, seed: int, budget_s: float | None = None
+    family: str,
+    data: str,
+    needed: list[str],
+    model_dir: str,
+    seed: int,
+    budget_s: float | None = None,
+    champion: ChampionRef | None = None,
 ) -> FittedFamily:
     """The Dask task: load the store folder, fit ``family`` and save it to ``model_dir``.
 
     Its settings search spreads over the cluster: the task leaves the worker's thread pool while
-    it waits (``worker_client``), and each trial runs as a task of its own on any worker.
+    it waits (``worker_client``), and each trial runs as a task of its own on any worker. The
+    champion to re-score was fetched by the client into the shared ``SHELFWISE_HOME`` cache.
     """
     from distributed import worker_client
 
@@ -72,9 +81,9 @@ def fit_on_worker(
         os.environ.setdefault(key, value)
     store = load_store(data, only=needed)
     if not budget_s:
-        return fit_family(family, store, Path(model_dir), seed=seed, budget_s=budget_s)
+        return fit_family(family, store, Path(model_dir), seed=seed, budget_s=budget_s, champion=champion)
     with worker_client() as client, trials_on(DaskTrials(client)):
-        return fit_family(family, store, Path(model_dir), seed=seed, budget_s=budget_s)
+        return fit_family(family, store, Path(model_dir), seed=seed, budget_s=budget_s, champion=champion)
 
 
 def train_on_dask(
@@ -175,6 +184,7 @@ def _run_tasks(
                 str(work / family),
                 seed,
                 budget_s,
+                None if force else champion_ref(settings, family),
                 key=f"shelfwise-train-{family}-{token}",
                 pure=False,
             )

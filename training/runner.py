@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from models.artifact import FAMILIES, update_meta
 from models.errors import InvalidInputError
 from models.evaluation import Evaluation
 from models.settings import Settings
+from training.jobs.base import Champion
 from training.store import StoreData
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,46 @@ def missing_inputs(family: str, store: StoreData) -> list[str]:
     return missing
 
 
+@dataclass(frozen=True)
+class ChampionRef:
+    """Where the family's current champion lies, for the job to re-score it (small, picklable)."""
+
+    version: str
+    model_dir: Path
+    seen_cases: tuple[str, ...] = ()  # the case ids of its own evaluation
+
+    def load(self, family: str) -> Champion:
+        """The champion loaded as the server loads it, with the end of its training data."""
+        from models.artifact import read_meta
+        from models.loader import load_model
+
+        meta = read_meta(self.model_dir, family=family)
+        end = (meta.get("data_window") or {}).get("end")
+        return Champion(
+            load_model(self.model_dir, family=family),
+            self.version,
+            pd.Timestamp(end) if end else None,
+            frozenset(self.seen_cases),
+        )
+
+
+def champion_ref(settings: Settings, family: str) -> ChampionRef | None:
+    """The registered champion of ``family``, downloaded to the cache, or None if there is none."""
+    from models import registry  # lazy: mlflow import costs ~1 s
+
+    found = registry.champion_artifact(settings, family)
+    if found is None:
+        return None
+    artifact, evaluation = found
+    seen = tuple(evaluation.case_ids.tolist()) if evaluation is not None else ()
+    return ChampionRef(artifact.version, Path(artifact.path), seen)
+
+
+def rescore_file(version: str) -> str:
+    """The file name, in the report directory, of the champion ``version`` re-scored."""
+    return f"champion-v{version}.npz"
+
+
 @dataclass
 class FittedFamily:
     """A family fitted and saved, with everything registering it needs (small and picklable).
@@ -101,16 +143,25 @@ def report_dir_of(model_dir: Path) -> Path:
 
 
 def fit_family(
-    family: str, store: StoreData, model_dir: Path, *, seed: int = DEFAULT_SEED, budget_s: float | None = None
+    family: str,
+    store: StoreData,
+    model_dir: Path,
+    *,
+    seed: int = DEFAULT_SEED,
+    budget_s: float | None = None,
+    champion: ChampionRef | None = None,
 ) -> FittedFamily:
     """Train and evaluate one family and save its model to ``model_dir`` (no registry involved).
 
     ``budget_s`` is the settings search's time budget (``None``: the job's default, ``0``: the
-    defaults only, no search).
+    defaults only, no search). ``champion``, when given, is re-scored by the job on the new
+    holdout's cases it has not seen (``training.jobs.base.Champion``).
     """
     start = time.perf_counter()
     job = importlib.import_module(JOBS[family][0])
-    options = {} if budget_s is None else {"budget_s": budget_s}
+    options: dict[str, Any] = {} if budget_s is None else {"budget_s": budget_s}
+    if champion is not None:
+        options["champion"] = _loaded(champion, family)
     # implicit/OpenBLAS is ~9x faster single-threaded on 2 cores (ENVIRONMENT.md, gotcha 4).
     with threadpool_limits(1, "blas"):
         result = job.train(store, seed=seed, **options)
@@ -121,7 +172,10 @@ def fit_family(
         metrics.update(interval_metrics(result.primary_metric, result.evaluation))
         result.evaluation.save(report_dir / "evaluation.npz")
     result.model.save(model_dir)
-    update_meta(model_dir, metrics=metrics, data_window={"fingerprint": store.fingerprint()})
+    window = {"fingerprint": store.fingerprint()}
+    if result.data_end is not None:
+        window["end"] = pd.Timestamp(result.data_end).isoformat()
+    update_meta(model_dir, metrics=metrics, data_window=window)
     params: dict[str, Any] = {
         "seed": seed,
         "data_fingerprint": store.fingerprint(),
@@ -139,6 +193,10 @@ def fit_family(
         metrics["tuning_trials"] = len(result.tuning.trials)
     if summary:
         params["settings_search"] = summary
+    if result.rescore is not None:
+        params["champion_rescore"] = result.rescore.note
+        if result.rescore.evaluation is not None:
+            result.rescore.evaluation.save(report_dir / rescore_file(result.rescore.version))
     return FittedFamily(
         family,
         Path(model_dir),
@@ -152,6 +210,15 @@ def fit_family(
         tuple(result.baselines),
         summary,
     )
+
+
+def _loaded(ref: ChampionRef, family: str) -> Champion | None:
+    """The champion to re-score, or None (logged) when its artifact cannot be loaded."""
+    try:
+        return ref.load(family)
+    except Exception as exc:  # noqa: BLE001 - an older or corrupt artifact must not stop training
+        log.warning("%s: champion v%s not re-scored, it does not load (%s)", family, ref.version, exc)
+        return None
 
 
 def interval_metrics(primary: str, evaluation: Evaluation) -> dict[str, float]:
@@ -183,9 +250,10 @@ def train_family(
     if missing:
         return Outcome(family, "skipped", skip_reason(missing))
     start = time.perf_counter()
+    champion = champion_ref(settings, family) if register and not force_promote else None
     with tempfile.TemporaryDirectory(prefix=f"shelfwise-{family}-") as tmp:
         model_dir = save_dir / family if save_dir else Path(tmp) / "model"
-        fitted = fit_family(family, store, model_dir, seed=seed, budget_s=budget_s)
+        fitted = fit_family(family, store, model_dir, seed=seed, budget_s=budget_s, champion=champion)
         outcome = trained_outcome(fitted)
         if register:
             register_fitted(outcome, fitted, settings, force=force_promote)

@@ -88,3 +88,21 @@ def test_aligned_reorders_the_same_cases_and_refuses_other_holdouts():
     np.testing.assert_array_equal(new.aligned(old), [10.0, 20.0, 30.0])
     other = Evaluation(["a", "b", "c"], {"model": [1.0, 2.0, 3.0]}, holdout_key="another")
     assert new.aligned(other) is None
+
+
+def test_subset_keeps_rows_and_labels_of_the_chosen_cases_under_a_new_key():
+    full = Evaluation(
+        ["t1", "t2", "t3", "t4"],
+        {"model": [0.9, 0.1, 0.8, 0.3], "raw": [0.5, 0.5, 0.4, 0.6]},
+        kind="average_precision",
+        labels=np.array([1, 0, 1, 0]),
+        case_name="transactions",
+        min_cases=2,
+    )
+    part = full.subset(np.array([False, True, True, True]))
+    assert part.case_ids.tolist() == ["t2", "t3", "t4"]
+    np.testing.assert_array_equal(part.rows["raw"], [0.5, 0.4, 0.6])
+    np.testing.assert_array_equal(part.labels, [0, 1, 0])
+    assert part.holdout_key != full.holdout_key and part.aligned(full) is None
+    assert (part.kind, part.case_name, part.min_cases) == ("average_precision", "transactions", 2)
+    assert part.metric("model") == pytest.approx(average_precision_score([0, 1, 0], [0.1, 0.8, 0.3]))

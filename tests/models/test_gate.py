@@ -60,3 +60,52 @@ def test_force_wins_and_no_evaluation_never_promotes():
     assert decide(_eval(lift=0.0), baselines=("popularity",), force=True).promote
     assert decide(None, baselines=("bm25",)).promote  # a first version with nothing to evaluate on
     assert not decide(None, baselines=("bm25",), champion_version="1").promote
+
+
+def _rescored(new: Evaluation, champion_lift: float, n: int | None = None) -> Evaluation:
+    """The new model and the champion re-scored on the (first ``n``) cases newer than the champion."""
+    keep = np.arange(new.n_cases) < (n or new.n_cases)
+    subset = new.subset(keep)
+    return Evaluation(
+        subset.case_ids,
+        {"model": subset.rows["model"], "champion": subset.rows["model"] + champion_lift},
+        case_name="shoppers",
+    )
+
+
+def test_a_champion_better_on_the_newer_cases_keeps_its_place():
+    new = _eval()
+    d = decide(new, baselines=("popularity",), champion_version="4", rescored=_rescored(new, 0.02))
+    assert not d.promote
+    assert "champion v4 is better beyond noise (re-scored on 1000 shoppers newer than its training data)" in d.reason
+    assert d.comparisons[-1].other == "champion" and d.comparisons[-1].worse
+
+
+def test_newer_data_that_is_as_good_as_the_champion_is_promoted_so_the_champion_does_not_go_stale():
+    new = _eval()
+    rng = np.random.default_rng(1)
+    tied = _rescored(new, 0.0)
+    tied = tied.with_row("champion", tied.rows["champion"] + rng.normal(0, 0.01, tied.n_cases))
+    d = decide(new, baselines=("popularity",), champion_version="4", rescored=tied)
+    assert d.promote and "trained on newer data and is not worse beyond noise than champion v4" in d.reason
+    better = decide(new, baselines=("popularity",), champion_version="4", rescored=_rescored(new, -0.02))
+    assert better.promote and "trained on newer data and beats champion v4" in better.reason
+
+
+def test_too_few_newer_cases_fall_back_to_the_baselines_and_say_why():
+    new = _eval()
+    note = "champion v4 was not re-scored: 30 of the 1000 evaluated shoppers are newer than its training data"
+    d = decide(
+        new,
+        baselines=("popularity",),
+        champion_version="4",
+        rescored=_rescored(new, 0.05, n=30),  # fewer than MIN_CASES: not a comparison
+        rescore_note=note,
+    )
+    assert d.promote and note in d.reason and "beats popularity beyond noise" in d.reason
+
+
+def test_the_rescore_never_rescues_a_model_that_loses_to_its_baseline():
+    new = _eval(lift=0.0)
+    d = decide(new, baselines=("popularity",), champion_version="4", rescored=_rescored(new, -0.1))
+    assert not d.promote and "popularity baseline" in d.reason

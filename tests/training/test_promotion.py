@@ -122,3 +122,46 @@ def test_where_popularity_is_best_nothing_worse_than_it_becomes_champion(tmp_pat
 def test_the_cli_says_when_the_store_is_too_small_for_a_settings_search(tmp_path: Path, home: Path):
     text = _train(_tiny_store(tmp_path / "tiny"), "--budget-minutes", "0.5")
     assert "settings search: skipped: the validation split has" in text
+
+
+@pytest.mark.slow
+def test_on_newer_data_the_served_champion_is_re_scored_on_the_shoppers_it_has_not_seen(
+    demo_dir: Path, tmp_path: Path, home: Path
+):
+    """v1 trained on all but the last 8 weeks; v2 on everything: v1 is asked, as served, about v2's holdout."""
+    full = _recsys_only(demo_dir, tmp_path / "full")
+    older = _recsys_only(demo_dir, tmp_path / "older")
+    events = pd.read_parquet(full / "events.parquet")
+    stamps = pd.to_datetime(events["timestamp"])
+    events[stamps <= stamps.max() - pd.Timedelta(days=56)].to_parquet(older / "events.parquet")
+    _train(older)
+    text = _train(full)
+    assert "shoppers newer than its training data" in text, text  # compared on the new cases
+    assert "champion v1" in text
+    settings = Settings(_env_file=None, home=home)  # type: ignore[call-arg]
+    _, client = registry._client(settings)
+    v2 = client.get_model_version(registry.model_name("recsys"), "2")
+    names = [a.path for a in client.list_artifacts(v2.run_id, "evaluation")]
+    assert "evaluation/champion-v1.npz" in names  # the evidence the gate decided on
+    run = client.get_run(v2.run_id)
+    assert "re-scored" in run.data.params["champion_rescore"]
+
+
+@pytest.mark.slow
+def test_without_new_cases_the_champion_is_not_re_scored_and_the_cli_says_so(
+    demo_dir: Path, tmp_path: Path, home: Path
+):
+    """The same period with a tenth of the shoppers dropped: another holdout, but nothing newer than v1."""
+    store = _recsys_only(demo_dir, tmp_path / "store")
+    _train(store)
+    events = pd.read_parquet(store / "events.parquet")
+    users = sorted(events["user_id"].unique())
+    events[~events["user_id"].isin(users[::10])].to_parquet(store / "events.parquet")
+    _train(store)
+    settings = Settings(_env_file=None, home=home)  # type: ignore[call-arg]
+    _, client = registry._client(settings)
+    v2 = client.get_model_version(registry.model_name("recsys"), "2")
+    note = client.get_run(v2.run_id).data.params["champion_rescore"]
+    assert note.startswith("champion v1 was not re-scored: 0 of the"), note
+    names = [a.path for a in client.list_artifacts(v2.run_id, "evaluation")]
+    assert "evaluation/champion-v1.npz" not in names

@@ -5,8 +5,92 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from models.evaluation import Evaluation
 from training.tuning import TuningReport
+
+CHAMPION_ROW = "champion"
+
+
+@dataclass(frozen=True)
+class Champion:
+    """The family's current champion, handed to a job to be re-scored on the new holdout.
+
+    The served model itself is scored through its query method, on the evaluation cases it
+    cannot have learned from: cases whose outcome starts after ``trained_until`` (the newest
+    instant of the data it was fitted on) and, for families without time (search's judged
+    queries), cases not among ``seen_cases``.
+
+    Attributes:
+        model: the champion, loaded as the server loads it.
+        version: its registered version.
+        trained_until: the newest timestamp of its training data (``None``: unknown, e.g. a
+            version trained before this was recorded; then no time-ordered case is unseen).
+        seen_cases: the case ids it was evaluated (and, once refit, trained) on.
+    """
+
+    model: Any
+    version: str
+    trained_until: pd.Timestamp | None = None
+    seen_cases: frozenset[str] = frozenset()
+
+    def after(self, since: Any) -> np.ndarray:
+        """A mask: which cases, starting at the instants ``since``, are newer than its data."""
+        starts = pd.to_datetime(pd.Series(np.asarray(since)))
+        if self.trained_until is None:
+            return np.zeros(len(starts), dtype=bool)
+        return (starts > self.trained_until).to_numpy(dtype=bool)
+
+    def unseen(self, case_ids: Any) -> np.ndarray:
+        """A mask: which case ids it was not evaluated or trained on."""
+        return np.fromiter((str(c) not in self.seen_cases for c in case_ids), dtype=bool)
+
+
+@dataclass
+class Rescore:
+    """The new model and the champion on the same unseen cases, or why they could not be."""
+
+    version: str
+    evaluation: Evaluation | None  # rows "model" and "champion"; None when nothing could be scored
+    note: str
+
+
+def rescored(champion: Champion, evaluation: Evaluation, keep: np.ndarray, score: Any) -> Rescore:
+    """Score ``champion`` on the cases ``keep`` of ``evaluation`` with ``score(subset) -> values``.
+
+    ``score`` gets the subset evaluation (its ``case_ids`` say which cases) and returns the
+    champion's per-case values in that order. Fewer unseen cases than the evaluation's minimum
+    gives no re-score, with a note saying so.
+    """
+    n = int(np.count_nonzero(keep))
+    what = evaluation.case_name
+    if n < evaluation.min_cases:
+        return Rescore(
+            champion.version,
+            None,
+            f"champion v{champion.version} was not re-scored: {n} of the {evaluation.n_cases} evaluated "
+            f"{what} are newer than its training data, fewer than the {evaluation.min_cases} a comparison "
+            "needs",
+        )
+    subset = evaluation.subset(keep)
+    both = subset.with_row(CHAMPION_ROW, score(subset))
+    return Rescore(
+        champion.version,
+        Evaluation(
+            both.case_ids,
+            {"model": both.rows["model"], CHAMPION_ROW: both.rows[CHAMPION_ROW]},
+            both.kind,
+            both.greater_is_better,
+            both.labels,
+            both.holdout_key,
+            both.case_name,
+            both.min_cases,
+        ),
+        f"champion v{champion.version} re-scored on the {n} of {evaluation.n_cases} evaluated {what} "
+        "newer than its training data",
+    )
 
 
 @dataclass
@@ -25,6 +109,9 @@ class TrainResult:
             the promotion gate (``models.gate``) are computed from.
         baselines: the rows of ``evaluation`` the model must beat beyond noise to be promoted.
         tuning: the settings search on the store's validation split, when one ran.
+        data_end: the newest instant of the data the final model is fitted on (recorded in its
+            ``meta.json``, so a later run knows which holdout cases it has not seen).
+        rescore: the champion (when one was handed in) scored on the new holdout's unseen cases.
     """
 
     model: Any
@@ -35,3 +122,5 @@ class TrainResult:
     evaluation: Evaluation | None = None
     baselines: tuple[str, ...] = ()
     tuning: TuningReport | None = None
+    data_end: pd.Timestamp | None = None
+    rescore: Rescore | None = None

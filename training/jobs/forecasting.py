@@ -37,7 +37,7 @@ from forecasting.global_model import GlobalForecaster
 from forecasting.panel import Panel, build_panel, freq_family
 from models.errors import DataValidationError
 from models.evaluation import Evaluation, holdout_key
-from training.jobs.base import TrainResult
+from training.jobs.base import CHAMPION_ROW, Champion, Rescore, TrainResult
 from training.store import StoreData
 from training.tuning import TuningReport, tune
 
@@ -60,15 +60,21 @@ MAX_TRIALS = 30
 # decides on as few as this many series (the small demo store has 40).
 MIN_SERIES = 30
 ROWS = {"model": "model", "snaive": "baseline_snaive", "ets": "baseline_ets"}  # evaluation row -> cells
+ROWS_WITH_CHAMPION = {"model": "model", CHAMPION_ROW: CHAMPION_ROW}
 
 
-def train(store: StoreData, *, seed: int, budget_s: float = 0.0) -> TrainResult:
+def train(
+    store: StoreData, *, seed: int, budget_s: float = 0.0, champion: Champion | None = None
+) -> TrainResult:
     """Choose per-store blends on validation origins, backtest on the holdout, refit on all sales.
 
     Args:
         store: the store's data; needs ``sales``.
         seed: LightGBM's random state and the settings search's seed.
         budget_s: seconds for the LightGBM settings search (0: the defaults, no search).
+        champion: the served champion, re-scored on the holdout cells after the end of its
+            training data: its served forecasts beside the new model's from origins at or after
+            that end (``rescore_champion``).
 
     Returns:
         The model refit on all sales (forecasts precomputed), holdout metrics (primary ``wape``,
@@ -115,6 +121,48 @@ def train(store: StoreData, *, seed: int, budget_s: float = 0.0) -> TrainResult:
         evaluation=evaluation,
         baselines=("snaive",),
         tuning=tuning,
+        data_end=panel.end,
+        rescore=rescore_champion(champion, backtest.cells) if champion is not None else None,
+    )
+
+
+def rescore_champion(champion: Champion, cells: pd.DataFrame) -> Rescore:
+    """The champion's served forecasts against the new model's on the holdout cells it has not seen.
+
+    A cell counts when its period is after the champion's training data and the new model's
+    origin is at or after that end too (neither side knew the actual); the champion's forecast
+    is the one it serves, made from its own end (so at the same or a longer lead time).
+    """
+    end = champion.trained_until
+    ours = cells[cells["model"] == "model"]
+    if end is not None:
+        ours = ours[(ours["date"] > end) & (ours["cutoff"] >= end)]
+    else:
+        ours = ours.iloc[:0]
+    model = champion.model
+    served = model.predict(int(model.max_horizon)).assign(date=lambda f: pd.to_datetime(f["date"]))
+    theirs = ours.drop(columns=["mean", "lower", "upper"]).merge(
+        served[["item_id", "store_id", "date", "mean", "lower", "upper"]], on=["item_id", "store_id", "date"]
+    )
+    keys = ["item_id", "store_id", "date", "cutoff"]
+    ours = ours.merge(theirs[keys], on=keys)  # the cells both sides forecast
+    n_series = ours.groupby(["item_id", "store_id"]).ngroups if len(ours) else 0
+    if n_series < MIN_SERIES:
+        return Rescore(
+            champion.version,
+            None,
+            f"champion v{champion.version} was not re-scored: its forecasts cover {n_series} series of the "
+            f"holdout periods after its training data, fewer than the {MIN_SERIES} a comparison needs",
+        )
+    case_ids, rows = series_sums(pd.concat([ours, theirs.assign(model=CHAMPION_ROW)]), ROWS_WITH_CHAMPION)
+    evaluation = Evaluation(
+        case_ids, rows, kind="ratio", greater_is_better=False, case_name="series", min_cases=MIN_SERIES
+    )
+    return Rescore(
+        champion.version,
+        evaluation,
+        f"champion v{champion.version} re-scored with its served forecasts on {len(ours)} holdout cells of "
+        f"{evaluation.n_cases} series after its training data",
     )
 
 

@@ -45,7 +45,7 @@ from fraud.velocity_model import VelocityFraudModel
 from models.errors import DataValidationError
 from models.evaluation import MIN_CASES, Evaluation
 from models.frames import require_columns
-from training.jobs.base import TrainResult
+from training.jobs.base import Champion, Rescore, TrainResult, rescored
 from training.store import StoreData
 from training.tuning import TuningReport, tune
 
@@ -64,7 +64,14 @@ CARD_SHARE = 0.02
 MAX_K = 100
 
 
-def train(store: StoreData, *, seed: int, budget_s: float = 0.0, max_trials: int = MAX_TRIALS) -> TrainResult:
+def train(
+    store: StoreData,
+    *,
+    seed: int,
+    budget_s: float = 0.0,
+    max_trials: int = MAX_TRIALS,
+    champion: Champion | None = None,
+) -> TrainResult:
     """Search settings (with a budget), fit on the older transactions, evaluate on the newest, refit.
 
     Args:
@@ -72,6 +79,9 @@ def train(store: StoreData, *, seed: int, budget_s: float = 0.0, max_trials: int
         seed: random seed of the models and the settings search (not of the split).
         budget_s: seconds for the settings search; 0 uses the model's defaults.
         max_trials: most settings tried within the budget (the defaults are the first).
+        champion: the served champion, re-scored on the holdout transactions after the end of
+            its training data (with the same earlier history as context), when they hold at
+            least ``MIN_HOLDOUT_FRAUDS`` frauds.
 
     Returns:
         The model refit on all transactions, holdout metrics (primary: ``average_precision``),
@@ -119,7 +129,31 @@ def train(store: StoreData, *, seed: int, budget_s: float = 0.0, max_trials: int
         evaluation=evaluation,
         baselines=("raw",),
         tuning=report,
+        data_end=pd.to_datetime(tx["timestamp"]).max(),
+        rescore=rescore_champion(champion, evaluation, tx, holdout) if champion is not None else None,
     )
+
+
+def rescore_champion(
+    champion: Champion, evaluation: Evaluation, tx: pd.DataFrame, holdout: pd.DataFrame
+) -> Rescore:
+    """The champion's scores on the holdout transactions newer than its training data."""
+    keep = champion.after(pd.to_datetime(holdout["timestamp"]).to_numpy())
+    frauds = int(holdout["is_fraud"].to_numpy()[keep].sum())
+    if frauds < MIN_HOLDOUT_FRAUDS:
+        return Rescore(
+            champion.version,
+            None,
+            f"champion v{champion.version} was not re-scored: the holdout transactions newer than its "
+            f"training data hold {frauds} frauds, fewer than the {MIN_HOLDOUT_FRAUDS} a comparison needs",
+        )
+    model = champion.model
+    if isinstance(model, VelocityFraudModel):
+        history = tx[pd.to_datetime(tx["timestamp"]) < pd.to_datetime(holdout["timestamp"]).min()]
+        scores = model.predict_proba(holdout, history=history)
+    else:
+        scores = model.predict_proba(holdout)
+    return rescored(champion, evaluation, keep, lambda subset: scores[keep])
 
 
 def holdout_evaluation(

@@ -34,8 +34,8 @@ from recsys.interactions import to_utc_naive
 from recsys.metrics import evaluate_rankings, ndcg_at_k
 from recsys.popularity import CATALOG_COLUMNS, EVENT_COLUMNS, PopularityRecommender
 from recsys.types import ItemFilter
-from training.jobs.base import TrainResult
-from training.jobs.recsys_split import POSITIVE_EVENTS, EvalCase, Split, design_split
+from training.jobs.base import Champion, Rescore, TrainResult, rescored
+from training.jobs.recsys_split import POSITIVE_EVENTS, EvalCase, Split, design_split, last_viewed
 from training.store import StoreData
 from training.tuning import TuningReport, params_of, tune
 
@@ -58,7 +58,9 @@ SMALL_STORE_EVENTS = 50_000
 EVAL_FILTER = ItemFilter(in_stock_only=False)
 
 
-def train(store: StoreData, *, seed: int, budget_s: float = 0.0) -> TrainResult:
+def train(
+    store: StoreData, *, seed: int, budget_s: float = 0.0, champion: Champion | None = None
+) -> TrainResult:
     """Design the holdout, search settings on a validation split, evaluate, refit on all events.
 
     Args:
@@ -66,6 +68,9 @@ def train(store: StoreData, *, seed: int, budget_s: float = 0.0) -> TrainResult:
         seed: seeds the models, the settings search and the random baseline (not the evaluated
             shoppers: those depend on the data only, so two seeds are compared pair by pair).
         budget_s: seconds of settings search on the validation split (0: the defaults only).
+        champion: the served champion, re-scored through ``recommend`` (told each shopper's
+            history and session, as the server is) on the evaluated shoppers whose holdout
+            starts after its training data ends.
 
     Returns:
         The model refit on all events and holdout metrics: ``ndcg_at_10`` (primary, greater is
@@ -152,7 +157,41 @@ def train(store: StoreData, *, seed: int, budget_s: float = 0.0) -> TrainResult:
         evaluation=evaluation,
         baselines=("popularity",),
         tuning=tuning,
+        data_end=events["timestamp"].max(),
+        rescore=rescore_champion(champion, evaluation, cases, split.train) if champion is not None else None,
     )
+
+
+def rescore_champion(
+    champion: Champion, evaluation: Evaluation, cases: dict[str, EvalCase], train_events: pd.DataFrame
+) -> Rescore:
+    """The champion's per-shopper NDCG@10 on the evaluated shoppers whose holdout starts after its data.
+
+    It is asked as the server running it would be: told, as online events, what each shopper
+    bought and viewed between the end of its training data and the start of their holdout.
+    """
+    keep = champion.after([cases[u].since for u in evaluation.case_ids])
+    end = champion.trained_until
+    online = train_events[train_events["timestamp"] > end] if end is not None else train_events.iloc[:0]
+    online = online[online["user_id"].isin(evaluation.case_ids[keep])]
+    bought = online[online["event_type"] == "purchase"].sort_values("timestamp", kind="stable")
+    history = bought.groupby("user_id")["item_id"].agg(lambda s: list(dict.fromkeys(s))).to_dict()
+    viewed = last_viewed(online)
+
+    def score(subset: Evaluation) -> np.ndarray:
+        values = []
+        for user in subset.case_ids.tolist():
+            items = champion.model.recommend(
+                user_id=user,
+                history_item_ids=history.get(user, ()),
+                session_item_ids=viewed.get(user, [])[::-1],  # the query API takes the most recent first
+                k=K,
+                filters=EVAL_FILTER,
+            ).item_ids
+            values.append(ndcg_at_k(items, cases[user].relevant, K))
+        return np.asarray(values)
+
+    return rescored(champion, evaluation, keep, score)
 
 
 def search_settings(

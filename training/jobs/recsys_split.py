@@ -41,8 +41,9 @@ class EvalCase:
     """One evaluated shopper: what the model is told, and what they went on to buy or cart."""
 
     history: list[str]
-    session: list[str]
+    session: list[str]  # oldest first
     relevant: set[str]
+    since: pd.Timestamp  # the first instant held out for this shopper
 
 
 @dataclass
@@ -153,7 +154,8 @@ def _time_split(events: pd.DataFrame, positive: pd.Series, cutoff: pd.Timestamp)
     relevant = _relevant(train, holdout[positive[~before]])
     eligible = [u for u, items in relevant.items() if items and u in known]
     users = _sample(eligible)
-    return Split(train, holdout, _cases(train, users, relevant), "time", cutoff, len(eligible))
+    since = dict.fromkeys(users, cutoff)
+    return Split(train, holdout, _cases(train, users, relevant, since), "time", cutoff, len(eligible))
 
 
 def _last_split(events: pd.DataFrame, last: pd.DataFrame, catalog_ids: set[str]) -> Split:
@@ -167,7 +169,7 @@ def _last_split(events: pd.DataFrame, last: pd.DataFrame, catalog_ids: set[str])
     positive = holdout["event_type"].isin(POSITIVE_EVENTS) & holdout["item_id"].isin(catalog_ids)
     relevant = _relevant(train, holdout[positive])
     users = [u for u in users if relevant.get(u)]
-    return Split(train, holdout, _cases(train, users, relevant), "last", None, len(last))
+    return Split(train, holdout, _cases(train, users, relevant, start.to_dict()), "last", None, len(last))
 
 
 def _relevant(train: pd.DataFrame, positives: pd.DataFrame) -> dict[str, set[str]]:
@@ -177,12 +179,17 @@ def _relevant(train: pd.DataFrame, positives: pd.DataFrame) -> dict[str, set[str
     return {u: got - bought.get(u, set()) for u, got in items.items()}
 
 
-def _cases(train: pd.DataFrame, users: list[str], relevant: dict[str, set[str]]) -> dict[str, EvalCase]:
+def _cases(
+    train: pd.DataFrame, users: list[str], relevant: dict[str, set[str]], since: dict[str, pd.Timestamp]
+) -> dict[str, EvalCase]:
     mine = train[train["user_id"].isin(users)]
     bought = mine[mine["event_type"] == "purchase"]
     history = bought.groupby("user_id")["item_id"].agg(lambda s: list(dict.fromkeys(s)))
     sessions = last_viewed(mine)
-    return {u: EvalCase(list(history.get(u, [])), sessions.get(u, []), relevant[u]) for u in users}
+    return {
+        u: EvalCase(list(history.get(u, [])), sessions.get(u, []), relevant[u], pd.Timestamp(since[u]))
+        for u in users
+    }
 
 
 def last_viewed(events: pd.DataFrame, n: int = SESSION_ITEMS) -> dict[str, list[str]]:

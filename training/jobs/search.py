@@ -45,7 +45,7 @@ from search.hybrid import HybridSearch
 from search.keyword import field_texts
 from search.metrics import evaluate, judgments_by_query, query_ndcg
 from search.space import searched_fields
-from training.jobs.base import TrainResult
+from training.jobs.base import Champion, Rescore, TrainResult, rescored
 from training.jobs.search_settings import MAX_TRIALS, SettingsSearch
 from training.store import StoreData
 
@@ -57,7 +57,14 @@ SPLIT_SEED = 0  # the evaluation queries depend on the data only, not on the tra
 FOLD_SHARE = 0.25  # of the budget for each fold's search; the search for the returned model gets the rest
 
 
-def train(store: StoreData, *, seed: int, budget_s: float = 0.0, max_trials: int = MAX_TRIALS) -> TrainResult:
+def train(
+    store: StoreData,
+    *,
+    seed: int,
+    budget_s: float = 0.0,
+    max_trials: int = MAX_TRIALS,
+    champion: Champion | None = None,
+) -> TrainResult:
     """Fit :class:`search.hybrid.HybridSearch` on ``store.catalog`` and evaluate it.
 
     Args:
@@ -67,6 +74,8 @@ def train(store: StoreData, *, seed: int, budget_s: float = 0.0, max_trials: int
         budget_s: seconds of settings search (see the module notes; 0: the defaults only). The
             fusion is tuned on the tuning half whatever the budget (``HybridSearch.tune``).
         max_trials: most trials per settings search (the defaults are the first).
+        champion: the served champion, re-scored through ``search`` on the judged queries it
+            was not evaluated (and so not tuned) on.
 
     Returns:
         The fitted model and its metrics. Without judgments the metrics are empty (the runner
@@ -114,15 +123,31 @@ def train(store: StoreData, *, seed: int, budget_s: float = 0.0, max_trials: int
         params.update(search.params(), settings_search=search.notes["final"])
     model.tune(judgments, k=EVAL_K)  # the returned model uses every judgment
     params.update(_fusion_params(model))
+    evaluation = per_query(rankings[""], rankings[BM25_PREFIX], judgments)
     return TrainResult(
         model=model,
         metrics=metrics,
         primary_metric=PRIMARY_METRIC,
         params=params,
-        evaluation=per_query(rankings[""], rankings[BM25_PREFIX], judgments),
+        evaluation=evaluation,
         baselines=("bm25",),
         tuning=None if search is None else search.reports.get("final"),
+        rescore=rescore_champion(champion, evaluation, judgments) if champion is not None else None,
     )
+
+
+def rescore_champion(champion: Champion, evaluation: Evaluation, judgments: dict) -> Rescore:
+    """The champion's per-query NDCG@10 on the judged queries new since it was evaluated."""
+
+    def score(subset: Evaluation) -> np.ndarray:
+        return np.asarray(
+            [
+                query_ndcg([h.item_id for h in champion.model.search(q, k=EVAL_K).hits], judgments[q], EVAL_K)
+                for q in subset.case_ids.tolist()
+            ]
+        )
+
+    return rescored(champion, evaluation, champion.unseen(evaluation.case_ids), score)
 
 
 def embed_catalog(catalog: pd.DataFrame, *, max_length: int) -> tuple[np.ndarray, Path]:
