@@ -128,7 +128,7 @@ def test_the_cli_says_when_the_store_is_too_small_for_a_settings_search(tmp_path
 def test_on_newer_data_the_served_champion_is_re_scored_on_the_shoppers_it_has_not_seen(
     demo_dir: Path, tmp_path: Path, home: Path
 ):
-    """v1 trained on all but the last 8 weeks; v2 on everything: v1 is asked, as served, about v2's holdout."""
+    """v1 trained on all but the last 8 weeks, v2 on everything: v1, as served, scored on v2's holdout."""
     full = _recsys_only(demo_dir, tmp_path / "full")
     older = _recsys_only(demo_dir, tmp_path / "older")
     events = pd.read_parquet(full / "events.parquet")
