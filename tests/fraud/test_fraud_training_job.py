@@ -8,6 +8,7 @@ import pytest
 from fraud.velocity_model import VelocityFraudModel
 from models.errors import DataValidationError
 from training.jobs import fraud as job
+from training.jobs import fraud_split
 from training.store import StoreData
 
 
@@ -120,7 +121,7 @@ def test_job_evaluation_holds_the_holdout_transactions(ip_tx, ip_results):
         int(ev.labels.sum())
         == p["n_eval_frauds"]
         == result.metrics["n_eval_frauds"]
-        >= job.MIN_HOLDOUT_FRAUDS
+        >= fraud_split.MIN_HOLDOUT_FRAUDS
     )
     assert ev.n_cases == p["n_eval_transactions"] == result.metrics["n_eval_transactions"]
 
@@ -128,8 +129,8 @@ def test_job_evaluation_holds_the_holdout_transactions(ip_tx, ip_results):
 def test_job_holdout_grows_to_hold_enough_frauds(ip_results):
     p = ip_results[0].params
     # About 36 frauds in the newest 20 % of this store: the holdout starts earlier to hold 50.
-    assert job.HOLDOUT_FRACTION < p["holdout_fraction"] <= job.MAX_HOLDOUT_FRACTION
-    assert p["n_eval_frauds"] == job.MIN_HOLDOUT_FRAUDS
+    assert fraud_split.HOLDOUT_FRACTION < p["holdout_fraction"] <= fraud_split.MAX_HOLDOUT_FRACTION
+    assert p["n_eval_frauds"] == fraud_split.MIN_HOLDOUT_FRAUDS
 
 
 def test_two_seeds_share_the_holdout_and_the_gate_can_pair_them(ip_results):
@@ -150,11 +151,11 @@ def test_too_few_frauds_is_refused_with_a_clear_message(make_tx):
     with pytest.raises(DataValidationError, match="Too few labelled frauds") as err:
         job.train(StoreData(transactions=tx), seed=0)
     assert err.value.column == "is_fraud"
-    assert f"at least {job.MIN_HOLDOUT_FRAUDS} frauds" in str(err.value)
+    assert f"at least {fraud_split.MIN_HOLDOUT_FRAUDS} frauds" in str(err.value)
 
 
 def test_search_is_seeded_and_stays_inside_the_training_part(ip_tx):
-    train_part, _, split = job.time_split(ip_tx)
+    train_part, _, split = fraud_split.time_split(ip_tx)
     entities = ("customer_id", "ip_address", "card_number")
     runs = [job.search_settings(train_part, entities, seed=3, budget_s=600, max_trials=4) for _ in range(2)]
     (report, settings, described), (again, settings_again, _) = runs

@@ -7,15 +7,9 @@ of the raw-column model, transaction by transaction, go into the run's ``Evaluat
 promotion gate (``models.gate``) promotes the model only when it beats the raw-column model
 beyond bootstrap noise.
 
-Split by time, never at random: fraud patterns drift and a random split lets the model peek at
-the future. The holdout is the newest ``HOLDOUT_FRACTION`` of the time span, grown towards the
-past until it holds ``MIN_HOLDOUT_FRAUDS`` labelled frauds (a holdout with a dozen frauds cannot
-tell two models apart), at most ``MAX_HOLDOUT_FRACTION`` of the span; a store with fewer frauds
-than that is refused with a message saying so. The split depends on the data only, never on the
-seed, so runs with other seeds are scored on the same transactions and the gate can compare them
-pair by pair. A short gap before the holdout drops transactions whose labels would not be known
-yet at training time in production (chargebacks arrive days later), as in the Fraud Detection
-Handbook's delay period.
+The holdout is designed in ``training.jobs.fraud_split``: the newest window of time that holds
+enough frauds, after a label-delay gap. It depends on the data only, never on the seed, so runs
+with other seeds are scored on the same transactions and the gate can compare them pair by pair.
 
 With a time budget (``budget_s > 0``) the settings (which discovered columns are entities, the
 velocity windows, the booster's size; ``fraud.space``) are searched on a validation split cut the
@@ -43,21 +37,23 @@ from fraud.metrics import average_precision, card_precision_at_k, roc_auc
 from fraud.types import DECLINE, REVIEW
 from fraud.velocity_model import VelocityFraudModel
 from models.errors import DataValidationError
-from models.evaluation import MIN_CASES, Evaluation
+from models.evaluation import Evaluation
 from models.frames import require_columns
 from training.jobs.base import Champion, Rescore, TrainResult, rescored
+from training.jobs.fraud_split import (
+    GAP_FRACTION,
+    MAX_GAP,
+    MAX_HOLDOUT_FRACTION,
+    MIN_HOLDOUT_FRAUDS,
+    MIN_TRAIN_FRAUDS,
+    MIN_VALIDATION_FRAUDS,
+    newest_window,
+    time_split,
+)
 from training.store import StoreData
 from training.tuning import TuningReport, tune
 
-HOLDOUT_FRACTION = 0.2
-MAX_HOLDOUT_FRACTION = 0.5
-# Fewer frauds than this in the holdout and the bootstrap interval of AP is too wide to decide.
-MIN_HOLDOUT_FRAUDS = 50
-MIN_TRAIN_FRAUDS = 20  # the model calibrates on the newest quarter of its training part
-MIN_VALIDATION_FRAUDS = 30  # the settings search's validation split (inside the training part)
 MAX_TRIALS = 40
-MAX_GAP = pd.Timedelta(days=7)
-GAP_FRACTION = 0.05  # of the time span; caps the gap on short data sets
 # Investigators check about this share of a day's active customers (the Handbook's k=100 cards
 # is ~2 % of its simulated daily customers); k is derived from the data and logged.
 CARD_SHARE = 0.02
@@ -223,83 +219,6 @@ def _model_params(final: VelocityFraudModel) -> dict[str, Any]:
         "review_budget": final.review_rate,
         "decline_precision_target": final.decline_precision,
     }
-
-
-def time_split(tx: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """Split transactions into (train, holdout, description) by time, with a label-delay gap.
-
-    The holdout is the newest ``HOLDOUT_FRACTION`` of the time span, or more when that holds
-    fewer than ``MIN_HOLDOUT_FRAUDS`` frauds or ``MIN_CASES`` transactions.
-
-    Raises:
-        DataValidationError: even the newest ``MAX_HOLDOUT_FRACTION`` of the span holds too few
-            frauds, or the training part too few (``MIN_TRAIN_FRAUDS``).
-    """
-    stamps = pd.to_datetime(tx["timestamp"])
-    labels = tx["is_fraud"].to_numpy(int)
-    holdout_start, fraction = newest_window(stamps, labels, min_frauds=MIN_HOLDOUT_FRAUDS)
-    start, end = stamps.min(), stamps.max()
-    if fraction > MAX_HOLDOUT_FRACTION:
-        raise _too_few_frauds(stamps, labels)
-    gap = min(MAX_GAP, (end - start) * GAP_FRACTION)
-    train_part = tx[stamps < holdout_start - gap]
-    holdout = tx[stamps >= holdout_start]
-    n_train_frauds = int(train_part["is_fraud"].sum())
-    if n_train_frauds < MIN_TRAIN_FRAUDS or n_train_frauds == len(train_part):
-        raise DataValidationError(
-            f"The time-based train split ({len(train_part)} rows before "
-            f"{holdout_start - gap:%Y-%m-%d %H:%M}) holds {n_train_frauds} frauds; the fraud job needs "
-            f"at least {MIN_TRAIN_FRAUDS} and some genuine transactions before the holdout "
-            f"(the newest {fraction:.0%} of the span, sized to hold {MIN_HOLDOUT_FRAUDS} frauds)",
-            file="transactions",
-            column="is_fraud",
-        )
-    split = {
-        "train_start": start.isoformat(),
-        "train_end": (holdout_start - gap).isoformat(),
-        "holdout_start": holdout_start.isoformat(),
-        "holdout_end": end.isoformat(),
-        "holdout_fraction": round(fraction, 4),
-        "gap_days": round(gap / pd.Timedelta(days=1), 3),
-        "train_rows": len(train_part),
-        "holdout_rows": len(holdout),
-        "n_eval_transactions": len(holdout),
-        "n_eval_frauds": int(holdout["is_fraud"].sum()),
-    }
-    return train_part, holdout, split
-
-
-def _too_few_frauds(stamps: pd.Series, labels: np.ndarray) -> DataValidationError:
-    start, end = stamps.min(), stamps.max()
-    half = (stamps >= start + (end - start) * (1 - MAX_HOLDOUT_FRACTION)).to_numpy()
-    return DataValidationError(
-        f"Too few labelled frauds for a trustworthy evaluation: the newest half of the time span "
-        f"({start + (end - start) / 2:%Y-%m-%d} .. {end:%Y-%m-%d}, {int(half.sum())} transactions) "
-        f"holds {int(labels[half].sum())} frauds ({int(labels.sum())} in all {len(labels)} rows); "
-        f"the fraud job's holdout needs at least {MIN_HOLDOUT_FRAUDS} frauds and "
-        f"{MIN_CASES} transactions to compare models beyond noise. Add more labelled history.",
-        file="transactions",
-        column="is_fraud",
-    )
-
-
-def newest_window(stamps: pd.Series, labels: np.ndarray, *, min_frauds: int) -> tuple[pd.Timestamp, float]:
-    """(start, share of the time span) of the newest window to evaluate on.
-
-    ``HOLDOUT_FRACTION`` of the span, started earlier where needed so that it holds ``min_frauds``
-    frauds and ``MIN_CASES`` transactions; the share exceeds 1 when the data cannot.
-    """
-    start, end = stamps.min(), stamps.max()
-    span = end - start
-    if span <= pd.Timedelta(0):
-        return start, float("inf")
-    begin = start + span * (1 - HOLDOUT_FRACTION)
-    frauds = np.sort(stamps.to_numpy()[labels == 1])
-    everything = np.sort(stamps.to_numpy())
-    if len(frauds) < min_frauds or len(everything) < MIN_CASES:
-        return start, float("inf")
-    begin = min(begin, pd.Timestamp(frauds[-min_frauds]), pd.Timestamp(everything[-MIN_CASES]))
-    return begin, float((end - begin) / span)
 
 
 def search_settings(
