@@ -11,6 +11,13 @@ cluster's workers at the same time. The sampler lives in the one process that as
 the same results in the same order either way, so the same seed and trial count choose the same
 settings in process and on a cluster.
 
+**Pruning.** An objective that can say how a trial is going before it ends (an object with a
+``steps(params)`` generator that yields intermediate values, e.g. the error after each
+validation origin, and returns the final value; ``run_steps`` drives it to the end) is pruned
+by Optuna's median rule: a trial whose intermediate value is worse than the median of earlier
+trials at the same step stops there (state ``PRUNED`` in the report). Pruning needs the trial
+in the asking process, so it happens in process; on Dask workers each trial runs to its end.
+
 Each family declares its search space beside its model as ``suggest(trial) -> dict`` (plain
 ``trial.suggest_*`` calls, so the domain packages need not import optuna); its training job
 supplies the objective (fit on the validation split's training part, score on its holdout) and
@@ -37,10 +44,26 @@ Objective = Callable[[dict[str, Any]], float]
 BATCH = 2  # settings asked before results are told: the parallelism a cluster can use
 
 
-class LocalTrials:
-    """Evaluates a batch of settings one after the other in this process."""
+PRUNE_AFTER = 4  # completed trials before the median rule may stop one
 
-    def run(self, objective: Objective, batch: Sequence[dict[str, Any]]) -> list[tuple[float, float]]:
+
+def run_steps(steps: Iterator[float]) -> float:
+    """Drive a ``steps(params)`` generator to its end; its return value is the trial's value."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as stop:
+            return float(stop.value)
+
+
+class LocalTrials:
+    """Evaluates a batch of settings one after the other in this process (pruning staged ones)."""
+
+    def run(
+        self, objective: Objective, batch: Sequence[dict[str, Any]], trials: Sequence[Any] = ()
+    ) -> list[tuple[float, float]]:
+        if trials and callable(getattr(objective, "steps", None)):
+            return [_staged(objective, params, trial) for params, trial in zip(batch, trials, strict=True)]
         return [_timed(objective, params) for params in batch]
 
 
@@ -55,7 +78,10 @@ class DaskTrials:
         self.client = client
         self._scattered: dict[int, Any] = {}
 
-    def run(self, objective: Objective, batch: Sequence[dict[str, Any]]) -> list[tuple[float, float]]:
+    def run(
+        self, objective: Objective, batch: Sequence[dict[str, Any]], trials: Sequence[Any] = ()
+    ) -> list[tuple[float, float]]:
+        del trials  # no pruning on the workers: each trial runs to its end
         key = id(objective)
         if key not in self._scattered:
             self._scattered = {key: self.client.scatter(objective, broadcast=True, hash=False)}
@@ -84,6 +110,32 @@ def _timed(objective: Objective, params: dict[str, Any]) -> tuple[float, float]:
         log.warning("settings trial failed (%s): %s", type(exc).__name__, exc)
         value = math.nan
     return value, time.perf_counter() - start
+
+
+def _staged(objective: Any, params: dict[str, Any], trial: Any) -> tuple[float, float]:
+    """Run a staged objective, reporting each intermediate value; a pruned trial's value is a
+    ``_PrunedValue`` (its last intermediate value)."""
+    start = time.perf_counter()
+    steps = objective.steps(params)
+    step = 0
+    try:
+        while True:
+            try:
+                value = float(next(steps))
+            except StopIteration as stop:
+                return float(stop.value), time.perf_counter() - start
+            trial.report(value, step)
+            step += 1
+            if trial.should_prune():
+                steps.close()
+                return _PrunedValue(value), time.perf_counter() - start
+    except (ValueError, FloatingPointError) as exc:
+        log.warning("settings trial failed (%s): %s", type(exc).__name__, exc)
+        return math.nan, time.perf_counter() - start
+
+
+class _PrunedValue(float):
+    """An intermediate value at which a trial was pruned (a float, so results stay uniform)."""
 
 
 def _timed_one_thread(objective: Objective, params: dict[str, Any]) -> tuple[float, float]:
@@ -120,9 +172,11 @@ class TuningReport:
 
     def summary(self) -> str:
         done = sum(t["state"] == "COMPLETE" for t in self.trials)
+        pruned = sum(t["state"] == "PRUNED" for t in self.trials)
+        stopped = f", {pruned} pruned" if pruned else ""
         return (
-            f"{len(self.trials)} trials ({done} complete) in {self.seconds:.0f}s: validation {self.metric} "
-            f"{self.default_value:.4g} (defaults) -> {self.best_value:.4g} (chosen)"
+            f"{len(self.trials)} trials ({done} complete{stopped}) in {self.seconds:.0f}s: "
+            f"validation {self.metric} {self.default_value:.4g} (defaults) -> {self.best_value:.4g} (chosen)"
         )
 
     def params_for_logging(self) -> dict[str, Any]:
@@ -196,7 +250,8 @@ def tune(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     executor = executor or _EXECUTOR.get() or LocalTrials()
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(8, max(2, max_trials // 3)))
-    study = optuna.create_study(direction=cast(Any, direction), sampler=sampler)
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=PRUNE_AFTER, n_warmup_steps=0)
+    study = optuna.create_study(direction=cast(Any, direction), sampler=sampler, pruner=pruner)
     if defaults:
         study.enqueue_trial(dict(defaults))
     start = time.perf_counter()
@@ -207,10 +262,12 @@ def tune(
             break
         trials = [study.ask() for _ in range(min(BATCH, limit - asked))]
         asked += len(trials)
-        results = executor.run(objective, [suggest(t) for t in trials])
+        results = executor.run(objective, [suggest(t) for t in trials], trials)
         for trial, (value, seconds) in zip(trials, results, strict=True):
             trial.set_user_attr("seconds", round(seconds, 3))
-            if math.isnan(value):
+            if isinstance(value, _PrunedValue):
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            elif math.isnan(value):
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
             else:
                 study.tell(trial, value)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 
-from training.tuning import params_of, tune
+import pytest
+
+from training.tuning import params_of, run_steps, tune
 
 
 def suggest(trial):
@@ -64,3 +66,34 @@ def test_zero_budget_runs_only_the_defaults():
         defaults={"x": 1.0, "kind": "a"},
     )
     assert len(report.trials) == 1 and report.best_params == {"x": 1.0, "kind": "a"}
+
+
+class Staged:
+    """Five "validation origins"; each step costs one unit of work, counted in ``steps_run``."""
+
+    def __init__(self):
+        self.steps_run = 0
+
+    def steps(self, params):
+        total = 0.0
+        for origin in range(5):
+            self.steps_run += 1
+            total += objective(params) - 0.01 * origin
+            if origin < 4:
+                yield total / (origin + 1)
+        return total / 5
+
+    def __call__(self, params):
+        return run_steps(self.steps(params))
+
+
+def test_a_staged_objective_is_pruned_by_the_median_rule_and_still_finds_the_optimum():
+    staged = Staged()
+    report = tune(staged, suggest, direction="maximize", budget_s=60, max_trials=30, seed=0)
+    states = [t["state"] for t in report.trials]
+    assert states.count("PRUNED") >= 5 and "pruned" in report.summary()
+    assert staged.steps_run < 30 * 5  # pruned trials stopped early: less work than every trial in full
+    plain = tune(objective, suggest, direction="maximize", budget_s=60, max_trials=30, seed=0)
+    assert report.best_params["kind"] == "b" and abs(report.best_params["x"] - 2.0) < 1.0
+    assert report.best_value >= plain.best_value - 0.5  # pruning does not lose the good region
+    assert run_steps(staged.steps({"x": 2.0, "kind": "b"})) == pytest.approx(0.48)  # the returned value

@@ -25,6 +25,8 @@ interval coverage and per-series summaries are logged beside it.
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Generator
 from typing import Any
 
 import numpy as np
@@ -39,7 +41,7 @@ from models.errors import DataValidationError
 from models.evaluation import Evaluation, holdout_key
 from training.jobs.base import CHAMPION_ROW, Champion, Rescore, TrainResult
 from training.store import StoreData
-from training.tuning import TuningReport, tune
+from training.tuning import TuningReport, params_of, run_steps, tune
 
 log = logging.getLogger(__name__)
 
@@ -196,21 +198,10 @@ def _choose(
     """LightGBM settings (searched within ``budget_s``) and per-store blends, on validation origins."""
     if not validation.histories:
         return {}, None, None
-    candidates = blend.candidates([*validation.parts, "lgbm"])
+    objective = BlendObjective(validation, freq, horizon, seed)
     defaults = {k: v for k, v in GlobalForecaster().get_params().items() if k in space.KEYS}
-    tried: list[tuple[dict[str, Any], selection.Choice]] = []
-
-    def objective(settings: dict[str, Any]) -> float:
-        model = GlobalForecaster(freq=freq, max_horizon=horizon, random_state=seed, **settings)
-        choice = selection.choose(
-            validation, selection.lgbm_parts(validation, model.point_forecast), candidates
-        )
-        tried.append((dict(settings), choice))
-        return choice.score
-
     if budget_s <= 0:
-        objective(defaults)
-        return {}, tried[0][1], None
+        return {}, objective.choice(defaults), None
     report = tune(
         objective,
         space.suggest,
@@ -222,8 +213,53 @@ def _choose(
         metric="WAPE of the per-store blends (holiday periods x5)",
         n_cases=validation.n_series,
     )
-    settings, choice = min(tried, key=lambda t: t[1].score)
-    return {**defaults, **settings}, choice, report
+    best = params_of(space.suggest, report.best_params)
+    return {**defaults, **best}, objective.choice(best), report
+
+
+class BlendObjective:
+    """A settings trial: LightGBM refit at each validation origin, then each store's best blend.
+
+    Staged for pruning (``training.tuning``): after each origin but the last it yields the
+    LightGBM forecasts' weighted error so far, and it returns the chosen blends' score. A plain
+    object, so a settings search can ship it to Dask workers; the choices it made in this
+    process are remembered, so the best one is not fitted twice.
+    """
+
+    def __init__(self, validation: selection.ValidationSet, freq: str, horizon: int, seed: int) -> None:
+        self.validation, self.freq, self.horizon, self.seed = validation, freq, horizon, seed
+        self.candidates = blend.candidates([*validation.parts, "lgbm"])
+        sizes = [len(h.store_ids) for h in validation.histories]
+        self.bounds = np.concatenate([[0], np.cumsum(sizes)])
+        self._choices: dict[str, selection.Choice] = {}
+
+    def steps(self, settings: dict[str, Any]) -> Generator[float, None, float]:
+        model = GlobalForecaster(freq=self.freq, max_horizon=self.horizon, random_state=self.seed, **settings)
+        v = self.validation
+        forecasts, error, total = [], 0.0, 0.0
+        for i, history in enumerate(v.histories):
+            forecasts.append(model.point_forecast(history))
+            rows = slice(int(self.bounds[i]), int(self.bounds[i + 1]))
+            error += float((v.weight[rows] * np.abs(v.actual[rows] - forecasts[-1])).sum())
+            total += float((v.weight[rows] * np.abs(v.actual[rows])).sum())
+            if i < len(v.histories) - 1:
+                yield error / total if total > 0 else math.nan
+        choice = selection.choose(v, np.concatenate(forecasts), self.candidates)
+        self._choices[_key(settings)] = choice
+        return choice.score
+
+    def __call__(self, settings: dict[str, Any]) -> float:
+        return run_steps(self.steps(settings))
+
+    def choice(self, settings: dict[str, Any]) -> selection.Choice:
+        """The blends chosen with ``settings`` (from the trial that ran here, else fitted now)."""
+        if _key(settings) not in self._choices:
+            self(settings)
+        return self._choices[_key(settings)]
+
+
+def _key(settings: dict[str, Any]) -> str:
+    return repr(sorted(settings.items()))
 
 
 def _holdout_backtest(
