@@ -102,6 +102,11 @@ def trials_on(executor: Any) -> Iterator[None]:
         _EXECUTOR.reset(token)
 
 
+def current_executor() -> Any:
+    """Where settings trials run now: the executor ``trials_on`` set, else this process."""
+    return _EXECUTOR.get() or LocalTrials()
+
+
 def _timed(objective: Objective, params: dict[str, Any]) -> tuple[float, float]:
     start = time.perf_counter()
     try:
@@ -248,7 +253,7 @@ def tune(
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    executor = executor or _EXECUTOR.get() or LocalTrials()
+    executor = executor or current_executor()
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(8, max(2, max_trials // 3)))
     pruner = optuna.pruners.MedianPruner(n_startup_trials=PRUNE_AFTER, n_warmup_steps=0)
     study = optuna.create_study(direction=cast(Any, direction), sampler=sampler, pruner=pruner)

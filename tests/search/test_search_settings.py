@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from search.variants import MemoEncoder, variant
 from training.jobs import search as job
 from training.jobs.search_settings import SettingsSearch
 from training.store import StoreData
-from training.tuning import params_of
+from training.tuning import params_of, trials_on
 
 BRANDS = ["Acme", "Bolt", "Crest", "Dura", "Evo"]
 COLORS = ["red", "blue", "black", "white", "green"]
@@ -228,3 +229,33 @@ def test_the_space_replays_the_defaults() -> None:
         "attributes": 1,
     }
     assert (replayed["k1"], replayed["b"], replayed["rerank"]) == (1.5, 0.75, True)
+
+
+class ShippingTrials:
+    """Runs each batch as another process would: the objective crosses a pickle, once per search."""
+
+    def __init__(self) -> None:
+        self.shipped: dict[int, object] = {}
+
+    def run(self, objective, batch, trials=()):
+        del trials
+        if id(objective) not in self.shipped:
+            self.shipped = {id(objective): pickle.loads(pickle.dumps(objective))}
+        remote = self.shipped[id(objective)]
+        return [(float(remote(params)), 0.0) for params in batch]
+
+
+def test_trials_shipped_to_other_workers_score_what_they_score_in_process(
+    store: StoreData, fitted: HybridSearch
+) -> None:
+    judgments = judgments_by_query(store.search_judgments)
+    local = SettingsSearch(fitted, FIELDS, seed=3, max_trials=4)
+    local.choose(judgments, 600, name="x")
+    away = SettingsSearch(fitted, FIELDS, seed=3, max_trials=4)
+    with trials_on(ShippingTrials()):
+        away.choose(judgments, 600, name="x")
+    values = [[t["value"] for t in s.reports["x"].trials] for s in (local, away)]
+    assert values[0] == pytest.approx(values[1], abs=1e-9)
+    assert local.reports["x"].best_params == away.reports["x"].best_params
+    # In process the live model is used and never packed; a shipped search packs it once.
+    assert local._pack is None and away._pack is not None

@@ -10,11 +10,20 @@ re-ranker) on one part exactly as the returned model is tuned, and is scored by 
 The training job calls :meth:`SettingsSearch.choose` once per cross-fitting fold, on that fold's
 tuning half only (the half it is evaluated on never takes part), and once on all judgments for
 the model it returns.
+
+Under ``shelfwise train --dask`` the trials run on the cluster's workers like the other families'
+(:class:`VariantObjective`): the fitted model travels once per search as its saved files (the
+same pickle-free artifact the registry holds, packed in memory), and each worker loads it once.
 """
 
 from __future__ import annotations
 
 import functools
+import io
+import shutil
+import tarfile
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,7 +32,7 @@ from search import space
 from search.hybrid import HybridSearch
 from search.metrics import ndcg_at_k
 from search.variants import MemoEncoder, variant
-from training.tuning import LocalTrials, TuningReport, params_of, tune
+from training.tuning import LocalTrials, TuningReport, current_executor, params_of, tune
 
 EVAL_K = 10
 MAX_TRIALS = 40
@@ -56,6 +65,7 @@ class SettingsSearch:
         self.notes: dict[str, str] = {}
         self.reports: dict[str, TuningReport] = {}
         self.seconds = 0.0  # spent searching so far
+        self._pack: bytes | None = None  # the model packed for trials on other workers
 
     def choose(self, judgments: dict[str, dict[str, float]], budget_s: float, *, name: str) -> HybridSearch:
         """An untuned variant of the model with the settings that won on ``judgments``.
@@ -73,11 +83,11 @@ class SettingsSearch:
             )
             return self.model
 
-        def objective(trial_params: dict[str, Any]) -> float:
-            trial = variant(self.base, **trial_params).tune(fit_part, k=EVAL_K)
-            ranked = {q: [h.item_id for h in trial.search(q, k=EVAL_K).hits] for q in val_part}
-            return ndcg_at_k(ranked, val_part, EVAL_K)
-
+        executor = current_executor()
+        shipped = not isinstance(executor, LocalTrials)  # the trials leave this process
+        objective = VariantObjective(
+            self.base, fit_part, val_part, packed=self._packed() if shipped else None
+        )
         report = tune(
             objective,
             self.suggest,
@@ -88,9 +98,7 @@ class SettingsSearch:
             defaults=self.defaults,
             metric=f"ndcg_at_{EVAL_K}",
             n_cases=len(val_part),
-            # In this process even under `shelfwise train --dask`: every trial shares the fitted
-            # model (its vector index, ONNX session), which cannot be shipped to other workers.
-            executor=LocalTrials(),
+            executor=executor,
         )
         self.reports[name] = report
         self.seconds += report.seconds
@@ -98,6 +106,17 @@ class SettingsSearch:
             f"on {len(fit_part)} judged queries to tune each trial's fusion + {len(val_part)} to score it"
         )
         return variant(self.model, **params_of(self.suggest, report.best_params))
+
+    def _packed(self) -> bytes:
+        """The fitted model's saved files as one in-memory tar (packed once per search)."""
+        if self._pack is None:
+            with tempfile.TemporaryDirectory(prefix="shelfwise-search-") as tmp:
+                self.model.save(Path(tmp) / "model")
+                buffer = io.BytesIO()
+                with tarfile.open(fileobj=buffer, mode="w") as tar:
+                    tar.add(Path(tmp) / "model", arcname="model")
+                self._pack = buffer.getvalue()
+        return self._pack
 
     def params(self) -> dict[str, Any]:
         """What each search did (or why it did not run) and chose, for the run parameters."""
@@ -110,6 +129,48 @@ class SettingsSearch:
                 f"{k}={_short(v)}" for k, v in report.best_params.items()
             )
         return out
+
+
+class VariantObjective:
+    """One settings trial: a variant of the fitted model tuned on ``fit_part``, NDCG@10 on ``val_part``.
+
+    In process it uses the model it is given. Shipped to Dask workers (``packed``: the model's
+    saved files), it travels without the live model and each worker loads it from the files
+    once, with a query-vector memo of its own.
+    """
+
+    def __init__(
+        self, base: HybridSearch, fit_part: dict, val_part: dict, *, packed: bytes | None = None
+    ) -> None:
+        self.base: HybridSearch | None = base
+        self.fit_part, self.val_part, self.packed = fit_part, val_part, packed
+
+    def __getstate__(self) -> dict[str, Any]:
+        if self.packed is None:
+            raise TypeError("a VariantObjective without its packed model cannot leave this process")
+        return {**self.__dict__, "base": None}
+
+    def __call__(self, trial_params: dict[str, Any]) -> float:
+        if self.base is None:
+            assert self.packed is not None
+            self.base = _unpacked(self.packed)
+        trial = variant(self.base, **trial_params).tune(self.fit_part, k=EVAL_K)
+        ranked = {q: [h.item_id for h in trial.search(q, k=EVAL_K).hits] for q in self.val_part}
+        return ndcg_at_k(ranked, self.val_part, EVAL_K)
+
+
+@functools.lru_cache(maxsize=2)
+def _unpacked(packed: bytes) -> HybridSearch:
+    """The model in ``packed``, loaded once per worker process (with its own query-vector memo)."""
+    folder = Path(tempfile.mkdtemp(prefix="shelfwise-search-trial-"))
+    try:
+        with tarfile.open(fileobj=io.BytesIO(packed)) as tar:
+            tar.extractall(folder, filter="data")
+        model = HybridSearch.load(folder / "model")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    assert model.encoder_ is not None
+    return variant(model, encoder=MemoEncoder(model.encoder_))
 
 
 def trial_split(judgments: dict[str, dict[str, float]]) -> tuple[dict, dict]:
