@@ -129,13 +129,15 @@ def neighbours_by_score(table, seeds: np.ndarray) -> np.ndarray:
 def best_seed(
     table, seeds: np.ndarray, item: int, lookups: dict[int, SeedLookup] | None = None
 ) -> int | None:
-    """The seed with the highest ``table[seed, item]`` (None: no seed lists the item); ``lookups``
-    keeps each table's gathered rows between calls for the same seeds (one response)."""
+    """The seed with the highest ``table[seed, item]``, never ``item`` itself (None: no other seed
+    lists the item); ``lookups`` keeps each table's gathered rows between calls for the same seeds
+    (one response)."""
     if not len(seeds):
         return None
     lookups = {} if lookups is None else lookups
     lookup = lookups.get(id(table)) or lookups.setdefault(id(table), SeedLookup(table, seeds))
     values = lookup.values(item)
+    values[seeds == item] = 0  # a reason never cites the recommended item itself
     return int(seeds[int(np.argmax(values))]) if values.max() > 0 else None
 
 

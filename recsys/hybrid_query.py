@@ -71,13 +71,15 @@ class QueryMixin:
         max_per_category: int | None = None,
         max_per_brand: int | None = None,
         consumable_categories: Sequence[str] | None = None,
+        recommend_viewed: bool = False,
     ) -> Recommendations:
         """Personalised items for a shopper: stored history plus the online events given here.
 
         Args:
             user_id: a shopper; unknown ids are treated as anonymous (no error).
             history_item_ids: items bought since training (folded in; excluded unless consumable).
-            session_item_ids: items viewed/carted now, most recent first (folded in).
+            session_item_ids: items viewed/carted now, most recent first: context (folded in),
+                not answers unless ``recommend_viewed``.
             k: number of items wanted.
             filters: stock/category/price constraints (``None``: in stock only).
             exclude_item_ids: items never to return.
@@ -85,6 +87,7 @@ class QueryMixin:
             max_per_brand: most items per brand.
             consumable_categories: category prefixes whose purchases may be recommended again
                 (``None``: the model's ``consumable_categories``).
+            recommend_viewed: the session's items may be recommended (re-recommendation).
 
         Returns:
             ``source`` is ``personalized`` (known user), ``session`` (only online events),
@@ -100,6 +103,7 @@ class QueryMixin:
             max_per_category,
             max_per_brand,
             consumable_categories,
+            recommend_viewed,
         )
         return self._answer([query], k)[0]
 
@@ -115,7 +119,9 @@ class QueryMixin:
         """``recommend(user_id=u, ...)`` for many users at once (same answers, batched scoring)."""
         k = check_k(k)
         ids = [str(u) for u in user_ids]
-        queries = [self._query(u, (), (), filters, (), max_per_category, max_per_brand, None) for u in ids]
+        queries = [
+            self._query(u, (), (), filters, (), max_per_category, max_per_brand, None, False) for u in ids
+        ]
         answers: list[Recommendations] = []
         for lo in range(0, len(queries), BATCH):
             answers += self._answer(queries[lo : lo + BATCH], k)
@@ -144,7 +150,9 @@ class QueryMixin:
         for lo in range(0, len(ids), BATCH):
             chunk = ids[lo : lo + BATCH]
             sessions = sessions or {}
-            queries = [self._query(u, (), sessions.get(u, ()), filters, (), None, None, None) for u in chunk]
+            queries = [
+                self._query(u, (), sessions.get(u, ()), filters, (), None, None, None, False) for u in chunk
+            ]
             active = [i for i, q in enumerate(queries) if len(q.row.items)]
             if not active:
                 continue
@@ -187,7 +195,9 @@ class QueryMixin:
             ]
         )
 
-    def _query(self, user_id, history, session, filters, exclude, max_cat, max_brand, consumables) -> _Query:
+    def _query(
+        self, user_id, history, session, filters, exclude, max_cat, max_brand, consumables, recommend_viewed
+    ) -> _Query:
         self._check_fitted()
         flt = check_filter(filters)
         max_cat, max_brand = check_cap(max_cat, "max_per_category"), check_cap(max_brand, "max_per_brand")
@@ -195,14 +205,17 @@ class QueryMixin:
         stored_row = self.user_index_.get(str(user_id)) if user_id is not None else None
         stored = ProfileRow(*self.history_.row(stored_row)) if stored_row is not None else _EMPTY
         weights = self._weights()
+        now = positions(session, index)
         row = merge_online(
             stored,
-            session=positions(session, index),
+            session=now,
             purchased=positions(history, index),
             session_weight=weights.get("view", 1.0),
             purchase_weight=weights.get("purchase", 5.0),
         )
         excluded = set(positions(exclude, index))
+        if not recommend_viewed:  # what the shopper is looking at is context, not an answer
+            excluded.update(now)
         bought = row.items[row.bought]
         prefixes = self.consumable_categories if consumables is None else consumables
         if len(bought) and prefixes:
@@ -315,8 +328,9 @@ class QueryMixin:
         name = SOURCE_NAMES[best] if best < len(SOURCE_NAMES) else "popular"
         if name == "category" and self.popular_.categories_[item]:
             return f"Popular in {self.popular_.categories_[item]}"
-        if name == "als" and len(seeds) and self.item_factors_.shape[1]:
-            top = int(seeds[int(np.argmax(self.item_factors_[seeds] @ self.item_factors_[item]))])
+        others = seeds[seeds != item]  # a reason never cites the recommended item itself
+        if name == "als" and len(others) and self.item_factors_.shape[1]:
+            top = int(others[int(np.argmax(self.item_factors_[others] @ self.item_factors_[item]))])
             verb = "bought" if top in set(row.items[row.bought].tolist()) else "viewed"
             return f"Because you {verb} {titles[top]}"
         table, template, pool = {
@@ -332,7 +346,12 @@ class QueryMixin:
         seeds = self._seeds(row)[:3]
         items = neighbours_by_score(self.tables_.content, seeds)
         titles, table, lookups = self.popular_.titles_, self.tables_.content, dict[int, Any]()
-        return items, lambda item: f"Similar to {titles[best_seed(table, seeds, item, lookups)]}"
+
+        def reason(item: int) -> str:
+            seed = best_seed(table, seeds, item, lookups)
+            return f"Similar to {titles[seed]}" if seed is not None else "Trending now"
+
+        return items, reason
 
     def _trending_tier(self, flt: ItemFilter) -> tuple[np.ndarray, Callable[[int], str]]:
         """Fallback: time-decayed popularity, within the filter's category when there is one."""

@@ -168,18 +168,21 @@ class PopularityRecommender(ModelBase):
         k: int = 10,
         filters: ItemFilter | None = None,
         exclude_item_ids: Iterable[str] = (),
+        recommend_viewed: bool = False,
     ) -> Recommendations:
         """Items for a shopper: popular in the categories of the session, else popular overall.
 
         Args:
             user_id: accepted for the common API; the baseline does not personalise by user.
             history_item_ids: items the user already bought; never recommended.
-            session_item_ids: recently viewed/carted items; never recommended, their categories
-                (leaf first, then parents) are ranked first. Unknown ids are ignored; when none is
-                known the answer is the popular list (``source="popular"``).
+            session_item_ids: recently viewed/carted items; their categories (leaf first, then
+                parents) are ranked first, and they are not recommended unless
+                ``recommend_viewed``. Unknown ids are ignored; when none is known the answer is
+                the popular list (``source="popular"``).
             k: number of items wanted (fewer when fewer items pass the filters).
             filters: constraints; ``None`` means ``ItemFilter()`` (in-stock items only).
             exclude_item_ids: items never to return (e.g. already shown).
+            recommend_viewed: the session's items may be recommended (re-recommendation).
         """
         k, flt = check_k(k), check_filter(filters)
         self._check_fitted()
@@ -188,7 +191,7 @@ class PopularityRecommender(ModelBase):
         tiers: Iterable[Tier] = [self.ranking_.popular_tier("Popular right now")]
         if session:
             tiers = chain(self.ranking_.category_tiers(session, "Popular in {}"), tiers)
-        items = self.ranking_.take(tiers, flt, excluded | set(session), k)
+        items = self.ranking_.take(tiers, flt, excluded if recommend_viewed else excluded | set(session), k)
         return Recommendations(items, "session" if session else "popular")
 
     def similar_items(

@@ -50,7 +50,8 @@ def _response(recs: Recommendations, version: str) -> Response:
 
 @router.post("/recommendations", response_model=ItemListResponse)
 async def recommend(body: RecommendationRequest, recsys: RecsysDep, state: StateDep) -> Response:
-    """Items for a shopper: their purchases are excluded, their recent views and carts give context."""
+    """Items for a shopper: their purchases are excluded, their recent views and carts give context
+    (and are not recommended back unless ``recommend_viewed``)."""
     purchased, recent = state.user_history(body.user_id) if body.user_id else ([], [])
     session = list(dict.fromkeys([*body.session_item_ids, *recent]))[:MAX_SESSION_ITEMS]
     model, version = recsys.get()
@@ -63,6 +64,7 @@ async def recommend(body: RecommendationRequest, recsys: RecsysDep, state: State
         k=body.k,
         filters=_item_filter(body.filters),
         exclude_item_ids=body.exclude_item_ids,
+        recommend_viewed=body.recommend_viewed,
         **options,
     )
     return _response(recs, version)

@@ -30,6 +30,11 @@ class RecommendationRequest(BaseModel):
     k: K = 10
     filters: ItemFilters = Field(default_factory=ItemFilters)
     exclude_item_ids: list[Id] = Field(default_factory=list, max_length=500)
+    recommend_viewed: bool = Field(
+        default=False,
+        description="Allow the session's items (sent here or recently viewed/carted) in the answer. "
+        "Off by default: what the shopper is looking at is context, not a recommendation.",
+    )
     max_per_category: int | None = Field(
         default=None, ge=1, le=100, description="Diversity cap: most items per leaf category (hybrid model)."
     )

@@ -280,3 +280,24 @@ def test_bad_hyper_parameters_and_embeddings_are_clear_errors(data):
 def test_get_params_round_trips(model):
     clone = HybridRecommender(**model.get_params())
     assert clone.get_params() == model.get_params()
+
+
+def test_the_item_being_viewed_is_context_not_an_answer(model, data):
+    events, _ = data
+    viewed = events["item_id"].value_counts().index[:3].tolist()  # popular: they would rank first
+    for user in (None, "u1"):
+        recs = model.recommend(user_id=user, session_item_ids=viewed, k=20)
+        assert not set(viewed) & {i.item_id for i in recs.items}
+        again = model.recommend(user_id=user, session_item_ids=viewed, k=20, recommend_viewed=True)
+        assert set(viewed) & {i.item_id for i in again.items}  # re-recommendation on request
+
+
+def test_a_reason_never_cites_the_recommended_item(model, data, users):
+    titles = dict(zip(data[1]["item_id"], data[1]["title"], strict=True))
+    for user in users:
+        for viewed in (True, False):
+            recs = model.recommend(
+                user_id=user, session_item_ids=["i05", "i06"], k=10, recommend_viewed=viewed
+            )
+            for item in recs.items:
+                assert not item.reason.endswith(" " + titles[item.item_id]), (user, item)
