@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from models.settings import Settings
-from training.runner import DEFAULT_SEED, JOBS, Outcome, resolve_families, train_family
+from training.runner import DEFAULT_SEED, Outcome, inputs_of, resolve_families, train_family
 from training.store import StoreData
 
 DEMO_KEYS_FILE = "api_keys.json"
@@ -42,7 +42,7 @@ def train_from_folder(
 
     console = console or Console()
     families = resolve_families(family)
-    needed = sorted({name for f in families for name in JOBS[f][1]} | {"search_judgments"})
+    needed = inputs_of(families)
     with console.status(f"Loading and validating {data} ..."):
         store = load_store(data, only=needed)
     for name, notes in store.report.items():

@@ -36,6 +36,8 @@ JOBS: dict[str, tuple[str, tuple[str, ...]]] = {
     "fraud": ("training.jobs.fraud", ("transactions",)),
     "forecasting": ("training.jobs.forecasting", ("sales",)),
 }
+# family -> the store files it uses when they are there (a family reads only its own files)
+OPTIONAL_INPUTS: dict[str, tuple[str, ...]] = {"search": ("search_judgments",)}
 
 
 @dataclass
@@ -64,6 +66,11 @@ def resolve_families(name: str) -> list[str]:
             f"Unknown family {name!r}; expected one of {[*FAMILIES, 'all']}", field="family", value=name
         )
     return [name]
+
+
+def inputs_of(families: list[str]) -> list[str]:
+    """The store files ``families`` read: what they need and what they use when present."""
+    return sorted({name for f in families for name in (*JOBS[f][1], *OPTIONAL_INPUTS.get(f, ()))})
 
 
 def missing_inputs(family: str, store: StoreData) -> list[str]:

@@ -99,16 +99,26 @@ def test_fingerprints_are_sha256_of_file_bytes(demo_store, demo_dir):
     assert len(demo_store.fingerprint()) == 64
 
 
-def test_events_of_items_missing_from_catalog_are_skipped_and_counted(demo_store, demo_raw):
+def test_the_demo_store_is_clean_every_event_names_a_catalog_item(demo_store, demo_raw):
     raw = demo_raw["events"]
-    unknown = int((~raw["item_id"].isin(demo_raw["catalog"]["item_id"])).sum())
-    assert unknown > 0  # the demo store plants events of discontinued items on purpose
-    assert skipped_rows(demo_store, "events") == unknown
-    assert len(demo_store.events) == len(raw) - unknown
-    assert demo_store.events["item_id"].isin(demo_store.catalog["item_id"]).all()
-    assert any(
-        line.startswith(f"skipped {unknown} of {len(raw)} rows") for line in demo_store.report["events"]
-    )
+    assert raw["item_id"].isin(demo_raw["catalog"]["item_id"]).all()
+    assert skipped_rows(demo_store, "events") == 0
+    gone = demo_raw["catalog"].loc[~demo_raw["catalog"]["in_stock"], "item_id"]
+    assert raw["item_id"].isin(gone).any()  # discontinued products stay listed, out of stock
+    assert not any(line.startswith("skipped") for lines in demo_store.report.values() for line in lines)
+
+
+def test_events_of_items_missing_from_catalog_are_skipped_and_counted(demo_raw, tmp_path):
+    for name, frame in demo_raw.items():
+        frame.to_parquet(tmp_path / f"{name}.parquet")
+    raw = demo_raw["events"]
+    planted = raw.head(7).assign(item_id=[f"gone{i}" for i in range(7)])
+    pd.concat([raw, planted], ignore_index=True).to_parquet(tmp_path / "events.parquet")
+    store = load_store(tmp_path)
+    assert skipped_rows(store, "events") == 7
+    assert len(store.events) == len(raw)
+    assert store.events["item_id"].isin(store.catalog["item_id"]).all()
+    assert any(line.startswith(f"skipped 7 of {len(raw) + 7} rows") for line in store.report["events"])
 
 
 def test_csv_loads_identically_to_parquet(demo_dir, tmp_path):
@@ -216,3 +226,14 @@ def test_unknown_judged_items_are_skipped_and_counted(tiny, write_frame, tmp_pat
 def test_normalize_frame_rejects_unknown_name():
     with pytest.raises(InvalidInputError, match="'orders'"):
         normalize_frame("orders", pd.DataFrame({"a": [1]}))
+
+
+def test_a_family_reads_only_its_own_files_and_reports_nothing_about_others(demo_dir):
+    from training.runner import inputs_of
+
+    assert inputs_of(["fraud"]) == ["transactions"]
+    assert inputs_of(["search"]) == ["catalog", "search_judgments"]
+    assert inputs_of(["recsys", "forecasting"]) == ["catalog", "events", "sales"]
+    store = load_store(demo_dir, only=inputs_of(["fraud"]))
+    notes = [line for lines in store.report.values() for line in lines]
+    assert not any("not loaded" in line or "search_judgments" in line for line in notes), notes

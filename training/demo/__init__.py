@@ -89,8 +89,8 @@ def generate_store(
     """Write the demo store as Parquet files into ``out_dir`` (created if needed).
 
     Writes ``catalog.parquet``, ``events.parquet``, ``transactions.parquet``, ``sales.parquet``
-    and ``search_judgments.parquet``. About 1% of the events refer to discontinued items that are
-    not in the catalog, as a real export would; ``training.data.load_store`` skips and reports them.
+    and ``search_judgments.parquet``. The store is clean: every event names a catalog item
+    (about 1% of them discontinued ones, listed out of stock), so loading it reports nothing to fix.
 
     Args:
         out_dir: destination folder; existing files of the same names are overwritten.

@@ -42,7 +42,7 @@ class CatalogTruth:
 
     @property
     def listed(self) -> np.ndarray:
-        """Mask of items present in the catalog file (not discontinued)."""
+        """Mask of items still sold (not discontinued; those are in the catalog file, out of stock)."""
         return ~np.isfinite(self.removed_day)
 
 
@@ -151,12 +151,21 @@ def _lifecycle(
 
 
 def catalog_frame(truth: CatalogTruth, tax: Taxonomy, rng: np.random.Generator) -> pd.DataFrame:
-    """The ``catalog`` file: listed items only, sorted by item_id."""
-    rows = np.flatnonzero(truth.listed)
+    """The ``catalog`` file, sorted by item_id: every item the events name.
+
+    Discontinued items stay listed, out of stock (as a store's export keeps a delisted product's
+    row), so a generated store is clean: every event's item is in the catalog. Their texts take
+    no draws from ``rng``, so the listed items' rows are the same as before they were added.
+    """
+    listed = np.flatnonzero(truth.listed)
+    gone = np.flatnonzero(~truth.listed)
+    features = rng.integers(0, len(FEATURES), len(listed))
+    no_description = rng.random(len(listed)) < 0.05
+    rows = np.concatenate([listed, gone])
+    features = np.concatenate([features, gone % len(FEATURES)])
+    no_description = np.concatenate([no_description, np.zeros(len(gone), dtype=bool)])
     titles: list[str] = []
     descriptions: list[str | None] = []
-    features = rng.integers(0, len(FEATURES), len(rows))
-    no_description = rng.random(len(rows)) < 0.05
     for k, i in enumerate(rows):
         d = int(truth.dept[i])
         brand = tax.brands[truth.brand[i]]
@@ -182,7 +191,7 @@ def catalog_frame(truth: CatalogTruth, tax: Taxonomy, rng: np.random.Generator) 
             "category": np.array(tax.leaf_paths, dtype=object)[truth.leaf[rows]],
             "brand": np.array(tax.brands, dtype=object)[truth.brand[rows]],
             "price": truth.price[rows],
-            "in_stock": truth.in_stock[rows],
+            "in_stock": truth.in_stock[rows] & truth.listed[rows],
             "created_at": created.astype("datetime64[ns]"),
             "color": np.where(
                 truth.color[rows] >= 0, np.array(COLORS, dtype=object)[truth.color[rows]], None
