@@ -166,10 +166,22 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default SHELFWISE_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default SHELFWISE_PORT).")] = None,
 ) -> None:
-    """Start the API server on the registered champions."""
+    """Start the API server on the registered champions.
+
+    Without ``SHELFWISE_API_KEYS`` it uses the keys ``shelfwise demo`` stored in the home folder.
+    """
     import uvicorn
 
+    from training.flows import check_port_free, fallback_keys_file
+
     settings = get_settings()
+    if (keys_file := fallback_keys_file(settings)) is not None:
+        os.environ["SHELFWISE_API_KEYS"] = f"@{keys_file}"
+        console.print(f"Using the API keys in {keys_file} (set SHELFWISE_API_KEYS to use others)")
+    try:
+        check_port_free(host or settings.host, port or settings.port)
+    except ShelfwiseError as exc:
+        _fail(exc)
     uvicorn.run(
         "serving.app:create_app_from_env",
         factory=True,
@@ -186,12 +198,24 @@ def demo(
     seed: DataSeedOpt = 42,
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Stop after training.")] = False,
+    new_keys: Annotated[
+        bool,
+        typer.Option("--new-keys", help="Replace the demo API keys (default: keep them)."),
+    ] = False,
 ) -> None:
     """The main job: generate the demo store, train all families, register them, serve."""
     from training.flows import run_demo
 
     try:
-        run_demo(get_settings(), scale=scale, seed=seed, port=port, serve=not no_serve, console=console)
+        run_demo(
+            get_settings(),
+            scale=scale,
+            seed=seed,
+            port=port,
+            serve=not no_serve,
+            console=console,
+            new_keys=new_keys,
+        )
     except ShelfwiseError as exc:
         _fail(exc)
 

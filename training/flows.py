@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import socket
 import time
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from models.errors import InvalidInputError
 from models.settings import Settings
 from training.runner import DEFAULT_SEED, Outcome, inputs_of, resolve_families, train_family
 from training.store import StoreData
@@ -168,28 +170,86 @@ def ensure_demo_data(settings: Settings, *, scale: str, seed: int, console: Cons
     return out
 
 
-def write_demo_keys(settings: Settings) -> dict[str, list[str]]:
-    """Create one API key per role (and an admin key), saved 0600 under SHELFWISE_HOME."""
-    keys = {
-        f"sw_{role}_{secrets.token_urlsafe(18)}": [role]
-        for role in ("storefront", "checkout", "planner", "admin")
-    }
+ROLES = ("storefront", "checkout", "planner", "admin")
+
+
+def demo_keys(settings: Settings, *, rotate: bool = False) -> tuple[dict[str, list[str]], bool]:
+    """One API key per role (and an admin key), saved 0600 under ``SHELFWISE_HOME``.
+
+    Keys already there are kept (a server started earlier may be using them); new ones are made
+    only when there are none, the file is unreadable, or ``rotate`` asks for them.
+
+    Returns:
+        (the keys, whether they were just created).
+    """
     path = settings.home_dir / DEMO_KEYS_FILE
+    if not rotate and path.is_file():
+        try:
+            keys = json.loads(path.read_text())
+            roles = {scopes[0] for scopes in keys.values() if isinstance(scopes, list) and scopes}
+            if set(ROLES) <= roles:
+                return keys, False
+        except (OSError, ValueError, AttributeError):
+            pass  # unreadable: replaced below
+    keys = {f"sw_{role}_{secrets.token_urlsafe(18)}": [role] for role in ROLES}
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(keys, indent=2))
-    path.chmod(0o600)
-    return keys
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(keys, indent=2))
+    tmp.chmod(0o600)
+    tmp.replace(path)
+    return keys, True
 
 
-def run_demo(settings: Settings, *, scale: str, seed: int, port: int, serve: bool, console: Console) -> None:
-    """Generate data -> train all four -> register in MLflow -> print keys and curl lines -> serve."""
+def fallback_keys_file(settings: Settings) -> Path | None:
+    """The demo's keys file, for a server started without ``SHELFWISE_API_KEYS`` (else None)."""
+    path = settings.home_dir / DEMO_KEYS_FILE
+    return path if not settings.api_keys and path.is_file() else None
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse, before any work, a port that another process (a running server) listens on.
+
+    Raises:
+        InvalidInputError: the port is taken; the message says how to pick another.
+    """
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise InvalidInputError(
+                f"Port {port} on {host} is in use ({exc.strerror}): a server (perhaps an earlier "
+                "`shelfwise demo`) is running there. Stop it, or pass --port with a free port; "
+                "nothing was trained or changed",
+                field="port",
+                value=port,
+            ) from exc
+
+
+def run_demo(
+    settings: Settings,
+    *,
+    scale: str,
+    seed: int,
+    port: int,
+    serve: bool,
+    console: Console,
+    new_keys: bool = False,
+) -> None:
+    """Generate data -> train all four -> register in MLflow -> print keys and curl lines -> serve.
+
+    The port is checked first (a demo already serving there is left alone, nothing retrained),
+    and the API keys of an earlier run are reused unless ``new_keys``.
+    """
+    if serve:
+        check_port_free(settings.host, port)
     start = time.perf_counter()
     data = ensure_demo_data(settings, scale=scale, seed=seed, console=console)
     # `seed` is the demo store's data seed; training uses the same default seed as `shelfwise train`.
     outcomes = train_from_folder("all", data, settings, seed=DEFAULT_SEED, console=console)
-    keys = write_demo_keys(settings)
+    keys, created = demo_keys(settings, rotate=new_keys)
     console.print(f"\nDemo pipeline finished in {time.perf_counter() - start:.0f}s.")
-    _print_usage(console, keys, port, data, settings)
+    _print_usage(console, keys, port, data, settings, created=created)
     if not serve:
         return
     if not any(o.status == "trained" for o in outcomes):
@@ -210,7 +270,7 @@ def run_demo(settings: Settings, *, scale: str, seed: int, port: int, serve: boo
 
 
 def _print_usage(
-    console: Console, keys: dict[str, list[str]], port: int, data: Path, settings: Settings
+    console: Console, keys: dict[str, list[str]], port: int, data: Path, settings: Settings, *, created: bool
 ) -> None:
     by_role = {scopes[0]: key for key, scopes in keys.items()}
     import pandas as pd
@@ -220,7 +280,9 @@ def _print_usage(
     item, sale = catalog["item_id"].iloc[0], sales.iloc[0]
     url = f"http://{settings.host}:{port}"
     sf, co, pl, ad = (by_role[r] for r in ("storefront", "checkout", "planner", "admin"))
-    console.print(f"\nAPI keys (printed once; stored in {settings.home_dir / DEMO_KEYS_FILE}):")
+    where = settings.home_dir / DEMO_KEYS_FILE
+    state = "new" if created else "the same as before; `shelfwise demo --new-keys` makes new ones"
+    console.print(f"\nAPI keys ({state}; stored in {where}):")
     for role, key in by_role.items():
         console.print(f"  {role:<11} {key}")
     lines = [

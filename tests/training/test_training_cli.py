@@ -64,3 +64,57 @@ def test_partial_folder_trains_what_it_can_and_skips_the_rest(tmp_path: Path, ho
 def test_unknown_demo_scale_is_refused(tmp_path: Path) -> None:
     result = runner.invoke(app, ["demo-data", "--out", str(tmp_path / "x"), "--scale", "huge"])
     assert result.exit_code == 2 and "small" in result.output and "medium" in result.output
+
+
+def test_a_demo_on_a_busy_port_stops_before_any_work_and_keeps_the_keys(home: Path) -> None:
+    import json
+    import socket
+
+    from models.settings import Settings
+    from training.flows import demo_keys
+
+    keys, created = demo_keys(Settings(_env_file=None, home=home))  # type: ignore[call-arg]
+    assert created and len(keys) == 4
+    before = (home / "api_keys.json").read_text()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = runner.invoke(app, ["demo", "--scale", "small", "--port", str(port)])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2, result.output
+    assert f"Port {port} on 127.0.0.1 is in use" in text and "--port" in text
+    assert (home / "api_keys.json").read_text() == before  # the running server's keys are untouched
+    assert not (home / "demo").exists() and not (home / "mlflow.db").exists()  # nothing was done
+    assert json.loads(before) == keys
+
+
+def test_demo_keys_are_reused_unless_new_ones_are_asked_for(home: Path) -> None:
+    from models.settings import Settings
+    from training.flows import demo_keys
+
+    settings = Settings(_env_file=None, home=home)  # type: ignore[call-arg]
+    first, created = demo_keys(settings)
+    again, created_again = demo_keys(settings)
+    assert created and not created_again and again == first
+    rotated, made = demo_keys(settings, rotate=True)
+    assert made and not set(rotated) & set(first)
+    assert sorted(s[0] for s in rotated.values()) == ["admin", "checkout", "planner", "storefront"]
+    (home / "api_keys.json").write_text("{not json")
+    repaired, remade = demo_keys(settings)
+    assert remade and len(repaired) == 4
+    assert oct((home / "api_keys.json").stat().st_mode & 0o777) == "0o600"
+
+
+def test_serve_after_the_demo_uses_its_keys_unless_keys_are_configured(home: Path) -> None:
+    from models.settings import Settings
+    from training.flows import demo_keys, fallback_keys_file
+
+    plain = Settings(_env_file=None, home=home)  # type: ignore[call-arg]
+    assert fallback_keys_file(plain) is None  # no demo keys yet: nothing to fall back on
+    keys, _ = demo_keys(plain)
+    assert fallback_keys_file(plain) == home / "api_keys.json"
+    served = Settings(_env_file=None, home=home, api_keys=f"@{fallback_keys_file(plain)}")  # type: ignore[call-arg]
+    assert served.api_keys == keys  # what `shelfwise serve` then accepts
+    configured = Settings(_env_file=None, home=home, api_keys={"k" * 30: ["admin"]})  # type: ignore[call-arg]
+    assert fallback_keys_file(configured) is None
