@@ -21,9 +21,12 @@ class FraudScore:
             e.g. ``"amount=912.50 raises risk"``; empty when no feature raised it.
         rule: the allow/block list or rule that decided (``block:customer_id``), None when the
             model's thresholds decided.
+        replayed: True when this is the stored answer to an earlier request with the same
+            ``transaction_id`` and the same body (an idempotent retry): nothing was counted again.
     """
 
     score: float
     decision: str
     reasons: list[str] = field(default_factory=list)
     rule: str | None = None
+    replayed: bool = False  # the stored answer of an earlier request with the same id and body

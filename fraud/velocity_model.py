@@ -39,6 +39,7 @@ from fraud.columns import AMOUNT, TIMESTAMP
 from fraud.entities import discover_entities
 from fraud.fast_predict import SingleRowPredictor
 from fraud.features import TransactionFeatures, frame_seconds
+from fraud.idempotency import replay, request_fingerprint
 from fraud.online_state import FraudState
 from fraud.rules import RuleSet
 from fraud.thresholds import decision_thresholds, decisions
@@ -294,8 +295,9 @@ class VelocityFraudModel(ModelBase):
         clock = now if now is not None else (_time.time() if state is not None else None)
         t, amount = check_transaction(tx, now=clock, max_future_s=self.max_future_s)
         tx_id = tx.get("transaction_id")
+        body = request_fingerprint(tx)
         if state is not None and tx_id is not None and (stored := state.recall(str(tx_id))) is not None:
-            return FraudScore(**stored)
+            return replay(str(tx_id), stored, body)
         row = self.features_.row(tx, t, amount, state)
         raw = self._fast().predict(row)
         prob = float(np.clip(apply_calibration(self.calibration_, np.array([raw]))[0], 0.0, 1.0))
@@ -313,6 +315,7 @@ class VelocityFraudModel(ModelBase):
                 "decision": result.decision,
                 "reasons": result.reasons,
                 "rule": rule,
+                "request": body,
             }
             state.record(str(tx_id), t, amount, entity_values(tx, self.config_.entities), answer)
         return result

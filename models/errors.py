@@ -68,6 +68,16 @@ class UnknownIdError(ShelfwiseError, KeyError):
         return str(self.args[0])
 
 
+class ConflictError(ShelfwiseError):
+    """A request reuses an idempotency key (a transaction id) with a different body."""
+
+    def __init__(self, message: str, *, field: str, value: Any, differing: list[str]) -> None:
+        super().__init__(message)
+        self.field = field
+        self.value = value
+        self.differing = differing
+
+
 class ArtifactError(ShelfwiseError):
     """A saved model directory is missing, corrupt, of another family or of an unknown version."""
 

@@ -1,8 +1,8 @@
 """The one place that turns errors into RFC 9457 problem details (``application/problem+json``).
 
 Routes never catch domain errors: ``models.errors`` exceptions propagate here and become
-422 (bad input), 404 (unknown id), 503 (model or online-state backend unavailable); framework
-errors keep their status;
+422 (bad input), 404 (unknown id), 409 (an idempotency key reused with another body), 503 (model
+or online-state backend unavailable); framework errors keep their status;
 anything else is a 500 that logs and leaks no internals. Every body has ``type``, ``title``,
 ``status`` and ``detail``; 422s add ``errors: [{field, message, type}]`` with locations like
 ``body.k`` or ``query.k``.
@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException
 
 from models.errors import (
     ArtifactError,
+    ConflictError,
     InvalidInputError,
     ModelUnavailableError,
     NotFittedError,
@@ -38,6 +39,7 @@ PROBLEM_JSON = "application/problem+json"
 # RFC 9457 lets ``type`` be any URI; URNs say "documented here, not dereferenceable".
 TYPE_VALIDATION = "urn:shelfwise:problem:validation-error"
 TYPE_UNKNOWN_ID = "urn:shelfwise:problem:unknown-id"
+TYPE_CONFLICT = "urn:shelfwise:problem:idempotency-conflict"
 TYPE_MODEL_UNAVAILABLE = "urn:shelfwise:problem:model-unavailable"
 TYPE_STATE_UNAVAILABLE = "urn:shelfwise:problem:state-unavailable"
 TYPE_INTERNAL = "urn:shelfwise:problem:internal-error"
@@ -109,6 +111,19 @@ async def unknown_id_handler(request: Request, exc: UnknownIdError) -> ProblemRe
     )
 
 
+async def conflict_handler(request: Request, exc: ConflictError) -> ProblemResponse:
+    """409 for a reused idempotency key with another body, naming the fields that differ."""
+    field = _locate(request, exc.field, exc.value)
+    return problem_response(
+        409,
+        str(exc),
+        type_=TYPE_CONFLICT,
+        title="Idempotency key reused with a different request",
+        errors=[{"field": field, "message": str(exc), "type": "idempotency_conflict"}],
+        differing_fields=exc.differing,
+    )
+
+
 async def model_unavailable_handler(request: Request, exc: Exception) -> ProblemResponse:
     """503 saying which model is missing and how to get it; clients may retry later."""
     family = getattr(exc, "family", None)
@@ -167,6 +182,7 @@ def install_error_handlers(app: FastAPI) -> None:
     """Register every handler above on ``app``."""
     app.add_exception_handler(RequestValidationError, validation_error_handler)  # type: ignore[arg-type]
     app.add_exception_handler(UnknownIdError, unknown_id_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(ConflictError, conflict_handler)  # type: ignore[arg-type]
     app.add_exception_handler(InvalidInputError, invalid_input_handler)  # type: ignore[arg-type]
     for exc_type in (ModelUnavailableError, NotFittedError, ArtifactError):
         app.add_exception_handler(exc_type, model_unavailable_handler)

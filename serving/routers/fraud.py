@@ -30,12 +30,14 @@ router = APIRouter(
 )
 
 
-@router.post("/score", response_model=FraudScoreResponse, responses=problem_responses(503))
+@router.post("/score", response_model=FraudScoreResponse, responses=problem_responses(409, 503))
 async def score_transaction(body: TransactionIn, fraud: FraudDep, runtime: FraudRuntimeDep) -> Response:
     """Fraud probability, approve/review/decline, the reasons and the rule that decided, if any.
 
     A model with velocity features reads the entity histories of the online state, then records
-    the transaction there; the same ``transaction_id`` scored again returns the stored answer.
+    the transaction there. The same ``transaction_id`` with the same body returns the stored
+    answer (header ``Idempotent-Replayed: true``); with a different body it is a 409 naming the
+    fields that differ.
     ``async`` on purpose: scoring is under a millisecond of GIL-bound work, and the thread pool
     would add a hop (~0.1 ms of CPU) without adding parallelism (see docs/ARCHITECTURE.md).
     """
@@ -46,8 +48,10 @@ async def score_transaction(body: TransactionIn, fraud: FraudDep, runtime: Fraud
         result = model.score(payload, state=runtime.state, rules=runtime.rules)
     else:
         result = model.score(payload)
-    record_fraud_decision(result.decision)
-    return json_response(  # FraudScoreResponse's shape, encoded with orjson (serving.responses)
+    replayed = getattr(result, "replayed", False)
+    if not replayed:
+        record_fraud_decision(result.decision)
+    response = json_response(  # FraudScoreResponse's shape, encoded with orjson (serving.responses)
         {
             "transaction_id": body.transaction_id,
             "score": result.score,
@@ -57,6 +61,9 @@ async def score_transaction(body: TransactionIn, fraud: FraudDep, runtime: Fraud
             "model_version": version,
         }
     )
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 @router.post("/feedback", response_model=Accepted, status_code=status.HTTP_202_ACCEPTED)

@@ -71,6 +71,7 @@ _PROBLEM_DESCRIPTIONS = {
     401: "Missing or unknown `X-API-Key`.",
     403: "The API key lacks the scope this endpoint needs.",
     404: "An id in the request is unknown to the model.",
+    409: "The idempotency key (transaction id) was used before with a different request.",
     413: "The request body is larger than the server accepts.",
     422: "Invalid request; `errors` lists each field.",
     503: "The model this endpoint needs is not loaded; `detail` says how to train it.",

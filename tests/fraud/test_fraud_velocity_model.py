@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -12,7 +13,7 @@ from fraud.checks import seconds
 from fraud.online_state import InProcessFraudState
 from fraud.rules import RuleSet
 from fraud.velocity_model import VelocityFraudModel
-from models.errors import InvalidInputError, NotFittedError
+from models.errors import ConflictError, InvalidInputError, NotFittedError
 from models.loader import load_model
 
 FAR_FUTURE = seconds("2100-01-01T00:00:00")
@@ -47,8 +48,17 @@ def test_rescoring_is_idempotent(model, make_tx) -> None:
     first = [model.score(t, state=state, now=FAR_FUTURE) for t in tx]
     history = state.history("customer_id", str(tx[0]["customer_id"]))
     n_before = history.n_all
-    again = model.score(tx[0] | {"amount": 99999.0}, state=state, now=FAR_FUTURE)
-    assert again == first[0]
+    again = model.score(tx[0], state=state, now=FAR_FUTURE)
+    assert again.replayed and not first[0].replayed
+    assert (again.score, again.decision, again.reasons, again.rule) == (
+        first[0].score,
+        first[0].decision,
+        first[0].reasons,
+        first[0].rule,
+    )
+    with pytest.raises(ConflictError, match="amount differ") as clash:
+        model.score(tx[0] | {"amount": 99999.0}, state=state, now=FAR_FUTURE)
+    assert clash.value.differing == ["amount"] and clash.value.field == "transaction_id"
     after = state.history("customer_id", str(tx[0]["customer_id"]))
     assert len(state) == 5 and after.n_all == n_before and after.times == history.times
 
@@ -151,7 +161,8 @@ def test_state_survives_a_restart(model, make_tx, tmp_path) -> None:
     reopened = InProcessFraudState(tmp_path / "state")
     assert len(reopened) == 150
     tx = fresh.iloc[0].drop("is_fraud").to_dict()
-    assert model.score(tx, state=reopened, now=FAR_FUTURE) == before[0]
+    replayed = model.score(tx, state=reopened, now=FAR_FUTURE)
+    assert replayed.replayed and dataclasses.replace(replayed, replayed=False) == before[0]
     tail_new = _replay(model, fresh.iloc[150:], reopened)
     tail_mem = _replay(model, fresh.iloc[150:], _replayed(model, fresh.iloc[:150]))
     assert tail_new == tail_mem

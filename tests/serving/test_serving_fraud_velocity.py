@@ -55,9 +55,26 @@ def test_score_records_the_transaction_once(client: TestClient, runtime: FraudRu
     assert first.status_code == 200, first.text
     body = first.json()
     assert 0.0 <= body["score"] <= 1.0 and body["rule"] is None and body["model_version"] == "fraud-v2"
-    again = client.post("/v1/fraud/score", json=_tx(amount=5000.0))
-    assert again.json() == body
+    assert "Idempotent-Replayed" not in first.headers
+    again = client.post("/v1/fraud/score", json=_tx())  # a retry: the same body
+    assert again.status_code == 200 and again.json() == body
+    assert again.headers["Idempotent-Replayed"] == "true"
     assert len(runtime.state) == 1
+    assert runtime.state.history("customer_id", "c1").n_all == 1
+
+
+def test_a_reused_transaction_id_with_another_body_is_a_409_naming_the_fields(
+    client: TestClient, runtime: FraudRuntime
+) -> None:
+    assert client.post("/v1/fraud/score", json=_tx()).status_code == 200
+    clash = client.post("/v1/fraud/score", json=_tx(amount=5000.0, customer_id="c2"))
+    assert clash.status_code == 409, clash.text
+    problem = clash.json()
+    assert clash.headers["content-type"].startswith("application/problem+json")
+    assert problem["differing_fields"] == ["amount", "customer_id"]
+    assert "t-1" in problem["detail"] and "amount, customer_id differ" in problem["detail"]
+    assert problem["errors"][0]["field"] == "body.transaction_id"
+    assert len(runtime.state) == 1  # nothing of the clashing request was recorded
     assert runtime.state.history("customer_id", "c1").n_all == 1
 
 
