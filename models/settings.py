@@ -49,6 +49,11 @@ class Settings(BaseSettings):
         default=1000, ge=1, description="Largest batch of events or transactions per request."
     )
     max_body_bytes: int = Field(default=1_000_000, ge=1024, description="Largest request body accepted.")
+    max_amount: float = Field(
+        default=1_000_000_000.0,
+        gt=0,
+        description="Largest transaction amount fraud scoring accepts (a larger one is a 422, not a score).",
+    )
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (storefront).")
     state_url: str | None = Field(
         default=None,

@@ -1,8 +1,9 @@
 """The one place that turns errors into RFC 9457 problem details (``application/problem+json``).
 
 Routes never catch domain errors: ``models.errors`` exceptions propagate here and become
-422 (bad input), 404 (unknown id), 409 (an idempotency key reused with another body), 503 (model
-or online-state backend unavailable); framework errors keep their status;
+422 (bad input), 400 (a body that is not JSON), 404 (unknown id), 409 (an idempotency key
+reused with another body), 503 (model or online-state backend unavailable); framework errors
+keep their status;
 anything else is a 500 that logs and leaks no internals. Every body has ``type``, ``title``,
 ``status`` and ``detail``; 422s add ``errors: [{field, message, type}]`` with locations like
 ``body.k`` or ``query.k``.
@@ -40,6 +41,7 @@ PROBLEM_JSON = "application/problem+json"
 TYPE_VALIDATION = "urn:shelfwise:problem:validation-error"
 TYPE_UNKNOWN_ID = "urn:shelfwise:problem:unknown-id"
 TYPE_CONFLICT = "urn:shelfwise:problem:idempotency-conflict"
+TYPE_MALFORMED = "urn:shelfwise:problem:malformed-json"
 TYPE_MODEL_UNAVAILABLE = "urn:shelfwise:problem:model-unavailable"
 TYPE_STATE_UNAVAILABLE = "urn:shelfwise:problem:state-unavailable"
 TYPE_INTERNAL = "urn:shelfwise:problem:internal-error"
@@ -83,13 +85,36 @@ def problem_response(
 
 
 async def validation_error_handler(request: Request, exc: RequestValidationError) -> ProblemResponse:
-    """422 listing every invalid field by location and what is allowed."""
+    """422 listing every invalid field by location and what is allowed (400 for malformed JSON)."""
+    for err in exc.errors():
+        if err.get("type") == "json_invalid":
+            return await _malformed_json(request, err)
     errors = [
         {"field": _loc(err.get("loc", ())), "message": _message(err), "type": err.get("type")}
         for err in exc.errors()
     ]
     detail = f"{len(errors)} invalid field(s): " + "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     return problem_response(422, detail, type_=TYPE_VALIDATION, title="Invalid request", errors=errors)
+
+
+async def _malformed_json(request: Request, err: Mapping[str, Any]) -> ProblemResponse:
+    """400 saying where the body stops being JSON: line, column and the parser's complaint."""
+    loc = err.get("loc", ())
+    pos = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else 0
+    body = await request.body()
+    line = body.count(b"\n", 0, pos) + 1
+    column = pos - (body.rfind(b"\n", 0, pos) + 1) + 1
+    why = (err.get("ctx") or {}).get("error") or "JSON decode error"
+    detail = f"The request body is not valid JSON: {why} at line {line}, column {column} (character {pos})"
+    return problem_response(
+        400,
+        detail,
+        type_=TYPE_MALFORMED,
+        title="Malformed JSON",
+        errors=[{"field": "body", "message": detail, "type": "json_invalid"}],
+        line=line,
+        column=column,
+    )
 
 
 async def invalid_input_handler(request: Request, exc: InvalidInputError) -> ProblemResponse:

@@ -148,11 +148,17 @@ def promote(
     version: Annotated[str, typer.Argument(help="Registered version to make champion.")],
 ) -> None:
     """Point FAMILY's 'champion' alias at VERSION (also how to roll back)."""
+    from models.artifact import FAMILIES
+    from models.errors import InvalidInputError
     from models.registry import promote as do_promote
-    from training.runner import resolve_families
 
     try:
-        resolve_families(family)
+        if family not in FAMILIES:  # one family at a time: a version number belongs to one family
+            raise InvalidInputError(
+                f"Unknown family {family!r}; promote one family at a time, one of {list(FAMILIES)}",
+                field="family",
+                value=family,
+            )
         do_promote(get_settings(), family, version)
     except ShelfwiseError as exc:
         _fail(exc)

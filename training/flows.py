@@ -269,15 +269,42 @@ def run_demo(
     )
 
 
+def demo_examples(data: Path) -> dict[str, str]:
+    """Ids that exist in the demo store, so every printed example shows its feature.
+
+    The busiest shopper (personal recommendations), an in-stock item they viewed (session
+    context, similar and bought-together), a word of its title (search and suggestions), a
+    customer of the transactions and a series of the sales.
+    """
+    import pandas as pd
+
+    events = pd.read_parquet(data / "events.parquet", columns=["user_id", "item_id", "event_type"])
+    catalog = pd.read_parquet(data / "catalog.parquet", columns=["item_id", "title", "in_stock"])
+    user = str(events["user_id"].value_counts().sort_index(kind="stable").idxmax())
+    stocked = set(catalog.loc[catalog["in_stock"], "item_id"])
+    mine = events[(events["user_id"] == user) & events["item_id"].isin(stocked)]
+    item = str(mine["item_id"].iloc[-1]) if len(mine) else str(sorted(stocked)[0])
+    title = str(catalog.set_index("item_id").at[item, "title"])
+    words = [w for w in title.split() if w.isalpha() and len(w) > 3]
+    customer = pd.read_parquet(data / "transactions.parquet", columns=["customer_id"])["customer_id"]
+    sale = pd.read_parquet(data / "sales.parquet", columns=["item_id", "store_id"]).iloc[0]
+    return {
+        "user": user,
+        "item": item,
+        "query": " ".join(words[-2:]).lower() or title.lower(),
+        "prefix": (words[-1] if words else title)[:3].lower(),
+        "customer": str(customer.iloc[0]),
+        "series_item": str(sale["item_id"]),
+        "series_store": str(sale["store_id"]),
+    }
+
+
 def _print_usage(
     console: Console, keys: dict[str, list[str]], port: int, data: Path, settings: Settings, *, created: bool
 ) -> None:
     by_role = {scopes[0]: key for key, scopes in keys.items()}
-    import pandas as pd
-
-    catalog = pd.read_parquet(data / "catalog.parquet", columns=["item_id"])
-    sales = pd.read_parquet(data / "sales.parquet", columns=["item_id", "store_id"])
-    item, sale = catalog["item_id"].iloc[0], sales.iloc[0]
+    ex = demo_examples(data)
+    user, item, query, prefix, customer = (ex[k] for k in ("user", "item", "query", "prefix", "customer"))
     url = f"http://{settings.host}:{port}"
     sf, co, pl, ad = (by_role[r] for r in ("storefront", "checkout", "planner", "admin"))
     where = settings.home_dir / DEMO_KEYS_FILE
@@ -288,20 +315,22 @@ def _print_usage(
     lines = [
         f"curl -s {url}/ready",
         f"curl -s -H 'X-API-Key: {sf}' -H 'Content-Type: application/json' {url}/v1/recommendations "
-        f'-d \'{{"user_id": "u1", "k": 5}}\'',
+        f'-d \'{{"user_id": "{user}", "k": 5}}\'',
+        f"curl -s -H 'X-API-Key: {sf}' -H 'Content-Type: application/json' {url}/v1/recommendations "
+        f'-d \'{{"session_item_ids": ["{item}"], "k": 5}}\'',
         f"curl -s -H 'X-API-Key: {sf}' {url}/v1/items/{item}/similar?k=5",
         f"curl -s -H 'X-API-Key: {sf}' {url}/v1/items/{item}/bought-together?k=5",
         f"curl -s -H 'X-API-Key: {sf}' '{url}/v1/trending?k=5'",
         f"curl -s -H 'X-API-Key: {sf}' -H 'Content-Type: application/json' {url}/v1/events "
-        f'-d \'{{"events": [{{"user_id": "u1", "item_id": "{item}", "event_type": "view"}}]}}\'',
+        f'-d \'{{"events": [{{"user_id": "{user}", "item_id": "{item}", "event_type": "view"}}]}}\'',
         f"curl -s -H 'X-API-Key: {sf}' -H 'Content-Type: application/json' {url}/v1/search "
-        f'-d \'{{"query": "stainless pan", "k": 5}}\'',
-        f"curl -s -H 'X-API-Key: {sf}' '{url}/v1/search/suggest?q=sha'",
+        f'-d \'{{"query": "{query}", "k": 5}}\'',
+        f"curl -s -H 'X-API-Key: {sf}' '{url}/v1/search/suggest?q={prefix}'",
         f"curl -s -H 'X-API-Key: {co}' -H 'Content-Type: application/json' {url}/v1/fraud/score "
-        f'-d \'{{"transaction_id": "t1", "timestamp": "2026-10-31T12:00:00", "customer_id": "u1", '
+        f'-d \'{{"transaction_id": "t1", "timestamp": "2026-10-31T12:00:00", "customer_id": "{customer}", '
         f'"amount": 950.0, "channel": "web"}}\'',
         f"curl -s -H 'X-API-Key: {pl}' -H 'Content-Type: application/json' {url}/v1/forecast "
-        f'-d \'{{"item_id": "{sale["item_id"]}", "store_id": "{sale["store_id"]}", "horizon": 7}}\'',
+        f'-d \'{{"item_id": "{ex["series_item"]}", "store_id": "{ex["series_store"]}", "horizon": 7}}\'',
         f"curl -s -X POST -H 'X-API-Key: {ad}' {url}/v1/admin/reload",
     ]
     console.print(f"\nServer: {url}  (docs: {url}/docs, metrics: {url}/metrics)\nTry:")

@@ -5,7 +5,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from serving.deps import FraudDep, StateDep, StoreDep, require_scope
+from models.errors import InvalidInputError
+from serving.deps import FraudDep, SettingsDep, StateDep, StoreDep, require_scope
 from serving.fraud_runtime import FraudRuntime
 from serving.metrics import record_fraud_decision
 from serving.responses import json_response
@@ -31,7 +32,9 @@ router = APIRouter(
 
 
 @router.post("/score", response_model=FraudScoreResponse, responses=problem_responses(409, 503))
-async def score_transaction(body: TransactionIn, fraud: FraudDep, runtime: FraudRuntimeDep) -> Response:
+async def score_transaction(
+    body: TransactionIn, fraud: FraudDep, runtime: FraudRuntimeDep, settings: SettingsDep
+) -> Response:
     """Fraud probability, approve/review/decline, the reasons and the rule that decided, if any.
 
     A model with velocity features reads the entity histories of the online state, then records
@@ -41,6 +44,13 @@ async def score_transaction(body: TransactionIn, fraud: FraudDep, runtime: Fraud
     ``async`` on purpose: scoring is under a millisecond of GIL-bound work, and the thread pool
     would add a hop (~0.1 ms of CPU) without adding parallelism (see docs/ARCHITECTURE.md).
     """
+    if body.amount > settings.max_amount:
+        raise InvalidInputError(
+            f"amount {body.amount:.6g} is above the largest amount accepted, {settings.max_amount:.6g} "
+            "(SHELFWISE_MAX_AMOUNT)",
+            field="amount",
+            value=body.amount,
+        )
     # model_dump includes the extra fields: the model reads whichever columns it was trained on.
     model, version = fraud.get()
     payload = body.model_dump()

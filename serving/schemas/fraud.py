@@ -34,7 +34,7 @@ class TransactionIn(BaseModel):
     transaction_id: Id
     timestamp: UtcDatetime = Field(description="ISO 8601; naive means UTC.")
     customer_id: Id
-    amount: float = Field(ge=0)
+    amount: float = Field(ge=0, allow_inf_nan=False, description="At most SHELFWISE_MAX_AMOUNT.")
     currency: str | None = Field(
         default=None,
         max_length=8,

@@ -141,12 +141,31 @@ def test_422_lists_every_invalid_field_and_what_is_allowed(client: TestClient) -
     assert "body.k" in response.json()["detail"]
 
 
-def test_malformed_json_is_422(client: TestClient) -> None:
+def test_malformed_json_is_400_with_line_and_column(client: TestClient) -> None:
+    body = b'{"k": 5,\n  "user_id": "u1"\n  "filters": {}}'  # a comma missing on line 2
+    response = client.post("/v1/recommendations", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400, response.text
+    problem = response.json()
+    assert problem["errors"][0]["type"] == "json_invalid"
+    assert (problem["line"], problem["column"]) == (3, 3)
+    assert "not valid JSON" in problem["detail"] and "line 3, column 3" in problem["detail"]
+    assert "body.24" not in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [("NaN", "finite number"), ("Infinity", "finite number"), ("1e308", "above the largest amount accepted")],
+)
+def test_amounts_that_are_not_numbers_or_absurd_are_refused_and_said_so(
+    client: TestClient, amount: str, message: str
+) -> None:
+    body = '{"transaction_id": "t", "timestamp": "2024-01-01T00:00:00", "customer_id": "c", "amount": %s}'
     response = client.post(
-        "/v1/recommendations", content=b"{not json", headers={"Content-Type": "application/json"}
+        "/v1/fraud/score", content=(body % amount).encode(), headers={"Content-Type": "application/json"}
     )
-    assert response.status_code == 422
-    assert response.json()["errors"][0]["type"] == "json_invalid"
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "body.amount"
+    assert message in response.text and "greater than or equal" not in response.text
 
 
 def test_too_many_events_is_422_naming_events(loaded_store: ModelStore) -> None:

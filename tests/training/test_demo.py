@@ -197,3 +197,37 @@ def test_search_judgments_are_graded_from_attributes(demo_store):
     same = dept == judged["query"].map(best_dept)
     assert same[judged["relevance"] >= 1].all() and not same[judged["relevance"] == 0].any()
     assert len(top) > 0 and per_query.index.str.contains(" ").any()
+
+
+def test_the_printed_examples_use_ids_that_exist_in_the_demo_store(demo_dir, demo_raw):
+    from training.flows import demo_examples
+
+    ex = demo_examples(demo_dir)
+    events, catalog = demo_raw["events"], demo_raw["catalog"].set_index("item_id")
+    assert (events["user_id"] == ex["user"]).sum() >= 10  # a shopper with a history to personalise
+    assert catalog.at[ex["item"], "in_stock"]
+    assert ex["item"] in set(events.loc[events["user_id"] == ex["user"], "item_id"])
+    title = catalog.at[ex["item"], "title"].lower()
+    assert all(word in title for word in ex["query"].split()) and ex["prefix"] in title
+    assert ex["customer"] in set(demo_raw["transactions"]["customer_id"])
+    sales = demo_raw["sales"]
+    assert ((sales["item_id"] == ex["series_item"]) & (sales["store_id"] == ex["series_store"])).any()
+
+
+def test_the_readme_examples_name_ids_of_the_demo_store(demo_raw):
+    """The README's curl lines use demo ids; each must exist, or the example shows only fallbacks."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    users = set(re.findall(r'"user_id": "([^"]+)"', text))
+    items = set(re.findall(r'"item_id": "(i\d+)"', text))
+    customers = set(re.findall(r'"customer_id": "([^"]+)"', text))
+    brands = set(re.findall(r'"brand": "([^"]+)"', text))
+    stores = set(re.findall(r'"store_id": "([^"]+)"', text))
+    assert users and items and customers and brands and stores
+    assert users <= set(demo_raw["events"]["user_id"])
+    assert items <= set(demo_raw["catalog"]["item_id"])
+    assert customers <= set(demo_raw["transactions"]["customer_id"])
+    assert brands <= set(demo_raw["catalog"]["brand"])
+    assert stores <= set(demo_raw["sales"]["store_id"])

@@ -118,3 +118,10 @@ def test_serve_after_the_demo_uses_its_keys_unless_keys_are_configured(home: Pat
     assert served.api_keys == keys  # what `shelfwise serve` then accepts
     configured = Settings(_env_file=None, home=home, api_keys={"k" * 30: ["admin"]})  # type: ignore[call-arg]
     assert fallback_keys_file(configured) is None
+
+
+def test_promote_refuses_all_without_offering_it(home: Path) -> None:
+    result = runner.invoke(app, ["promote", "all", "1"])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2, result.output
+    assert "promote one family at a time" in text and "'recsys'" in text and "'all'" not in text.split(";")[1]
