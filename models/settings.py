@@ -7,6 +7,7 @@ Built by ``get_settings()`` (never at import time) and passed explicitly: ``crea
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -25,8 +26,9 @@ class Settings(BaseSettings):
     )
 
     home: Path = Field(
-        default=Path(".shelfwise"),
-        description="State directory: MLflow store, artifact cache, online state.",
+        default_factory=lambda: find_home()[0],
+        description="State directory: MLflow store, artifact cache, online state. Default: the "
+        "nearest `.shelfwise` folder in the current folder or above it, else `./.shelfwise`.",
     )
     mlflow_tracking_uri: str | None = Field(
         default=None,
@@ -136,6 +138,32 @@ class Settings(BaseSettings):
     def cache_dir(self) -> Path:
         """Local cache of downloaded model artifacts (served even when the registry is unreachable)."""
         return self.home_dir / "cache"
+
+
+HOME_NAME = ".shelfwise"
+
+
+def find_home(start: Path | None = None) -> tuple[Path, str]:
+    """The home folder when ``SHELFWISE_HOME`` is not set, and how it was found.
+
+    The nearest ``.shelfwise`` folder in ``start`` (default: the current folder) or above it, so
+    commands run from a subfolder of a project see the project's models; else a new one in
+    ``start``.
+    """
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / HOME_NAME).is_dir():
+            how = "found in the current folder" if folder == here else f"the nearest above {here}"
+            return folder / HOME_NAME, how
+    return here / HOME_NAME, f"no {HOME_NAME} folder in {here} or above it; commands that write make one here"
+
+
+def describe_home(settings: Settings) -> str:
+    """Where the home is and why there: ``SHELFWISE_HOME``, found up the tree, or new."""
+    if os.environ.get("SHELFWISE_HOME"):
+        return f"{settings.home_dir} (SHELFWISE_HOME)"
+    path, how = find_home()
+    return f"{settings.home_dir} ({how})" if path.resolve() == settings.home_dir else str(settings.home_dir)
 
 
 def get_settings(**overrides: object) -> Settings:

@@ -37,6 +37,17 @@ app = typer.Typer(
 console = Console(width=None if Console().is_terminal else 140)
 logging.getLogger("mlflow").setLevel(logging.WARNING)
 
+
+@app.callback()
+def _home() -> None:
+    """Every command says first which home (models, MLflow store, keys) it works in."""
+    from models.settings import describe_home
+
+    console.print(
+        f"[dim]Shelfwise home: {describe_home(get_settings())}[/dim]", highlight=False, soft_wrap=True
+    )
+
+
 DataOpt = Annotated[Path, typer.Option("--data", help="Store data folder (see docs/DATA.md).")]
 SeedOpt = Annotated[int, typer.Option(help="Random seed: same data + seed = same model.")]
 DataSeedOpt = Annotated[int, typer.Option(help="Seed of the generated demo store's data.")]
@@ -120,9 +131,15 @@ def list_models() -> None:
     """Registered versions, aliases and primary metrics."""
     from models.registry import list_models as rows_of
 
-    rows = rows_of(get_settings())
+    settings = get_settings()
+    empty_store = not settings.mlflow_tracking_uri and not (settings.home_dir / "mlflow.db").is_file()
+    rows = [] if empty_store else rows_of(settings)  # listing never creates an empty MLflow store
     if not rows:
-        console.print("No models registered yet. Run `shelfwise train all --data DIR`.")
+        console.print(
+            f"No models registered yet in {settings.home_dir}. Run `shelfwise train all --data DIR` "
+            "there, or set SHELFWISE_HOME to the folder that holds your models.",
+            soft_wrap=True,
+        )
         return
     table = Table("family", "version", "aliases", "primary metric", "value", "95% CI", "cases", "run id")
     for r in rows:

@@ -125,3 +125,24 @@ def test_promote_refuses_all_without_offering_it(home: Path) -> None:
     text = " ".join(result.output.split())
     assert result.exit_code == 2, result.output
     assert "promote one family at a time" in text and "'recsys'" in text and "'all'" not in text.split(";")[1]
+
+
+def test_the_home_is_found_up_the_tree_and_every_command_says_which(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SHELFWISE_HOME", raising=False)
+    project = tmp_path / "shop"
+    deep = project / "notebooks" / "week1"
+    deep.mkdir(parents=True)
+    monkeypatch.chdir(deep)
+    result = runner.invoke(app, ["models"])
+    text = " ".join(result.output.split())
+    assert f"Shelfwise home: {deep / '.shelfwise'} (no .shelfwise folder in {deep} or above it" in text
+    assert "No models registered yet in" in text
+    assert not (deep / ".shelfwise").exists()  # listing made no empty MLflow store
+    (project / ".shelfwise").mkdir()
+    text = " ".join(runner.invoke(app, ["models"]).output.split())
+    assert f"Shelfwise home: {project / '.shelfwise'} (the nearest above {deep})" in text
+    monkeypatch.setenv("SHELFWISE_HOME", str(tmp_path / "elsewhere"))
+    text = " ".join(runner.invoke(app, ["models"]).output.split())
+    assert f"Shelfwise home: {tmp_path / 'elsewhere'} (SHELFWISE_HOME)" in text
