@@ -32,6 +32,7 @@ from serving.model_store import ModelStore
 from serving.ratelimit import RateLimitMiddleware
 from serving.redis_state import states_from_url
 from serving.routers import ROUTERS
+from serving.routers.pages import mount_assets
 from serving.state import InMemoryOnlineState, OnlineState
 
 logger = logging.getLogger("shelfwise.serving")
@@ -71,6 +72,8 @@ def create_app(
         summary="Recommendations, search, fraud scoring and demand forecasts for online stores.",
         version=_package_version(),
         lifespan=_lifespan(public, load_from_registry=model_store is None),
+        docs_url=None,  # served by serving.routers.pages with local assets (no CDN)
+        redoc_url=None,
     )
     app.state.settings = public
     app.state.auth = ApiKeyAuth(settings.api_keys)
@@ -80,6 +83,7 @@ def create_app(
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    mount_assets(app)
     _add_middleware(app, public)
     if not settings.api_keys:
         logger.warning("No API keys configured (SHELFWISE_API_KEYS): every /v1 endpoint answers 401.")

@@ -11,6 +11,7 @@ from serving.routers import (
     fraud_rules,
     health,
     inventory,
+    pages,
     recommendations,
     search,
     stock,
@@ -35,5 +36,6 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
         catalog,
         admin,
         fraud_rules,
+        pages,  # cold human pages last
     )
 )
