@@ -15,6 +15,7 @@ from recsys.precomputed import RankedLists, chosen_users, rank_users
 from recsys.profiles import ProfileRow, merge_online
 from recsys.reranker import source_order, source_order_of
 from recsys.rules import Rules, check_cap, consumable_mask, pick
+from recsys.session import event_weights_of
 from recsys.sources import SOURCE_NAMES
 from recsys.types import ItemFilter, Recommendations, ScoredItem
 
@@ -72,6 +73,7 @@ class QueryMixin:
         max_per_brand: int | None = None,
         consumable_categories: Sequence[str] | None = None,
         recommend_viewed: bool = False,
+        session_event_types: Sequence[str] | None = None,
     ) -> Recommendations:
         """Personalised items for a shopper: stored history plus the online events given here.
 
@@ -88,6 +90,8 @@ class QueryMixin:
             consumable_categories: category prefixes whose purchases may be recommended again
                 (``None``: the model's ``consumable_categories``).
             recommend_viewed: the session's items may be recommended (re-recommendation).
+            session_event_types: the event type of each session item (``view``,
+                ``add_to_cart``), weighed as in training (``recsys.session``); None: all views.
 
         Returns:
             ``source`` is ``personalized`` (known user), ``session`` (only online events),
@@ -104,6 +108,7 @@ class QueryMixin:
             max_per_brand,
             consumable_categories,
             recommend_viewed,
+            session_event_types,
         )
         return self._answer([query], k)[0]
 
@@ -120,7 +125,8 @@ class QueryMixin:
         k = check_k(k)
         ids = [str(u) for u in user_ids]
         queries = [
-            self._query(u, (), (), filters, (), max_per_category, max_per_brand, None, False) for u in ids
+            self._query(u, (), (), filters, (), max_per_category, max_per_brand, None, False, None)
+            for u in ids
         ]
         answers: list[Recommendations] = []
         for lo in range(0, len(queries), BATCH):
@@ -151,7 +157,8 @@ class QueryMixin:
             chunk = ids[lo : lo + BATCH]
             sessions = sessions or {}
             queries = [
-                self._query(u, (), sessions.get(u, ()), filters, (), None, None, None, False) for u in chunk
+                self._query(u, (), sessions.get(u, ()), filters, (), None, None, None, False, None)
+                for u in chunk
             ]
             active = [i for i, q in enumerate(queries) if len(q.row.items)]
             if not active:
@@ -196,7 +203,7 @@ class QueryMixin:
         )
 
     def _query(
-        self, user_id, history, session, filters, exclude, max_cat, max_brand, consumables, recommend_viewed
+        self, user_id, history, session, filters, exclude, max_cat, max_brand, consumables, viewed, types
     ) -> _Query:
         self._check_fitted()
         flt = check_filter(filters)
@@ -205,16 +212,19 @@ class QueryMixin:
         stored_row = self.user_index_.get(str(user_id)) if user_id is not None else None
         stored = ProfileRow(*self.history_.row(stored_row)) if stored_row is not None else _EMPTY
         weights = self._weights()
-        now = positions(session, index)
+        ids = [session] if isinstance(session, str) else list(session or ())
+        typed = zip(ids, event_weights_of(types, len(ids), weights), strict=True)
+        known = [(index[str(i)], w) for i, w in typed if str(i) in index]
+        now = [p for p, _ in known]
         row = merge_online(
             stored,
             session=now,
             purchased=positions(history, index),
-            session_weight=weights.get("view", 1.0),
+            session_weight=[w for _, w in known],
             purchase_weight=weights.get("purchase", 5.0),
         )
         excluded = set(positions(exclude, index))
-        if not recommend_viewed:  # what the shopper is looking at is context, not an answer
+        if not viewed:  # what the shopper is looking at is context, not an answer
             excluded.update(now)
         bought = row.items[row.bought]
         prefixes = self.consumable_categories if consumables is None else consumables

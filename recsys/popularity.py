@@ -169,6 +169,7 @@ class PopularityRecommender(ModelBase):
         filters: ItemFilter | None = None,
         exclude_item_ids: Iterable[str] = (),
         recommend_viewed: bool = False,
+        session_event_types: Iterable[str] | None = None,
     ) -> Recommendations:
         """Items for a shopper: popular in the categories of the session, else popular overall.
 
@@ -183,7 +184,9 @@ class PopularityRecommender(ModelBase):
             filters: constraints; ``None`` means ``ItemFilter()`` (in-stock items only).
             exclude_item_ids: items never to return (e.g. already shown).
             recommend_viewed: the session's items may be recommended (re-recommendation).
+            session_event_types: accepted for the common API (each session item counts the same).
         """
+        del session_event_types
         k, flt = check_k(k), check_filter(filters)
         self._check_fitted()
         session = list(dict.fromkeys(positions(session_item_ids, self.index_)))

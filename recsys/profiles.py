@@ -135,20 +135,27 @@ def merge_online(
     *,
     session: Sequence[int],
     purchased: Sequence[int],
-    session_weight: float,
+    session_weight: float | Sequence[float],
     purchase_weight: float,
 ) -> ProfileRow:
     """Append online events (most recent first, as serving passes them) to a stored history.
 
-    Online items count as brand new (no decay) and move to the end of the recency order.
+    ``session_weight`` is one weight for every session item, or one per item (a cart weighs
+    what it weighs in training: ``recsys.session``). Online items count as brand new (no decay)
+    and move to the end of the recency order.
     """
     if not len(session) and not len(purchased):
         return stored
+    per_item = (
+        [float(session_weight)] * len(session)
+        if isinstance(session_weight, int | float)
+        else [float(w) for w in session_weight]
+    )
     items, weights, bought = list(stored.items), list(stored.weights), list(stored.bought)
     at = {int(item): i for i, item in enumerate(items)}
     for item, weight, is_purchase in [
         *((p, purchase_weight, True) for p in reversed(list(purchased))),
-        *((s, session_weight, False) for s in reversed(list(session))),
+        *((s, w, False) for s, w in zip(reversed(list(session)), reversed(per_item), strict=True)),
     ]:
         old = at.pop(int(item), None)
         w, b = (weights[old], bought[old]) if old is not None else (0.0, False)

@@ -84,10 +84,29 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     mount_assets(app)
+    _document_limits(app, public)
     _add_middleware(app, public)
     if not settings.api_keys:
         logger.warning("No API keys configured (SHELFWISE_API_KEYS): every /v1 endpoint answers 401.")
     return app
+
+
+def _document_limits(app: FastAPI, settings: Settings) -> None:
+    """Put the configured limits that the route checks (``SHELFWISE_MAX_AMOUNT``) into the
+    OpenAPI schema, so clients and contract tests see what is accepted."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = build()
+            amount = (
+                schema["components"]["schemas"].get("TransactionIn", {}).get("properties", {}).get("amount")
+            )
+            if amount is not None:
+                amount["maximum"] = settings.max_amount
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _add_middleware(app: FastAPI, settings: Settings) -> None:

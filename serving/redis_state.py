@@ -85,6 +85,13 @@ class RedisOnlineState:
         recent = list(dict.fromkeys(item for _, kind, item in log if kind in SESSION_EVENT_TYPES))
         return purchased, recent
 
+    def session_events(self, user_id: str) -> list[tuple[str, str]]:
+        """The user's view and cart events as ``(item_id, event_type)``, most recent first."""
+        entries = cast("list[str]", self.client.lrange(self._user_key(user_id), 0, -1))
+        log = [entry.split("|", 2) for entry in entries]
+        log.sort(key=lambda e: int(e[0]), reverse=True)
+        return [(item, kind) for _, kind, item in log if kind in SESSION_EVENT_TYPES]
+
     def add_fraud_feedback(self, feedback: FraudFeedback) -> None:
         """Keep the label in a capped list (newest ``max_feedback`` kept)."""
         entry = {

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
+from recsys.session import SESSION_EVENT_TYPES as SESSION_TYPES
+
 EVENT_TYPES = ("view", "add_to_cart", "purchase")
 # Views and carts describe the current intent (session signal); purchases are history to exclude.
-SESSION_EVENT_TYPES = frozenset({"view", "add_to_cart"})
+SESSION_EVENT_TYPES = frozenset(SESSION_TYPES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,9 @@ class OnlineState(Protocol):
 
     def user_history(self, user_id: str) -> tuple[list[str], list[str]]:
         """Return ``(purchased_item_ids, recent_viewed_or_carted_item_ids)``, most recent first, unique."""
+
+    def session_events(self, user_id: str) -> list[tuple[str, str]]:
+        """The user's view and cart events as ``(item_id, event_type)``, most recent first."""
 
     def add_fraud_feedback(self, feedback: FraudFeedback) -> None:
         """Record a fraud label for a transaction."""
@@ -100,6 +105,13 @@ class InMemoryOnlineState:
         purchased = _unique(e.item_id for e in log if e.event_type == "purchase")
         recent = _unique(e.item_id for e in log if e.event_type in SESSION_EVENT_TYPES)
         return purchased, recent
+
+    def session_events(self, user_id: str) -> list[tuple[str, str]]:
+        """The user's view and cart events as ``(item_id, event_type)``, most recent first."""
+        with self._lock:
+            log = list(self._users.get(user_id, ()))
+        log.sort(key=lambda e: _utc(e.timestamp), reverse=True)
+        return [(e.item_id, e.event_type) for e in log if e.event_type in SESSION_EVENT_TYPES]
 
     def add_fraud_feedback(self, feedback: FraudFeedback) -> None:
         """Keep the label; the newest ``max_feedback`` labels are retained."""

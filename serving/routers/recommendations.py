@@ -11,15 +11,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 from starlette.responses import Response
 
+from recsys.session import REQUEST_EVENT_TYPE, session_context
 from recsys.types import ItemFilter, Recommendations
 from serving.deps import RecsysDep, StateDep, require_scope
 from serving.metrics import record_recommendation_source
 from serving.responses import json_response
 from serving.schemas.common import ItemListResponse, problem_responses
 from serving.schemas.recommendations import ItemFilters, RecommendationRequest
-
-# Session context handed to the model: request items first, then the user's recent events.
-MAX_SESSION_ITEMS = 20
 
 router = APIRouter(
     prefix="/v1",
@@ -52,15 +50,19 @@ def _response(recs: Recommendations, version: str) -> Response:
 async def recommend(body: RecommendationRequest, recsys: RecsysDep, state: StateDep) -> Response:
     """Items for a shopper: their purchases are excluded, their recent views and carts give context
     (and are not recommended back unless ``recommend_viewed``)."""
-    purchased, recent = state.user_history(body.user_id) if body.user_id else ([], [])
-    session = list(dict.fromkeys([*body.session_item_ids, *recent]))[:MAX_SESSION_ITEMS]
+    purchased = state.user_history(body.user_id)[0] if body.user_id else []
+    online = state.session_events(body.user_id) if body.user_id else []
+    # The request's items are being looked at now (views), then the user's recent views and carts:
+    # one definition of the session with training (recsys.session), carts weighed as carts.
+    session = session_context([*((i, REQUEST_EVENT_TYPE) for i in body.session_item_ids), *online])
     model, version = recsys.get()
     # Rule options go only to models that declare them (the popularity fallback has none).
     options = {name: getattr(body, name) for name in getattr(model, "RULE_OPTIONS", ())}
     recs = model.recommend(
         user_id=body.user_id,
         history_item_ids=purchased,
-        session_item_ids=session,
+        session_item_ids=[item for item, _ in session],
+        session_event_types=[kind for _, kind in session],
         k=body.k,
         filters=_item_filter(body.filters),
         exclude_item_ids=body.exclude_item_ids,

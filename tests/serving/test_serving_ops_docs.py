@@ -14,8 +14,12 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "OPERATIONS.md"
 def settings_row(name: str) -> str:
     """The configuration-table row of one ``Settings`` field, as OPERATIONS.md must hold it."""
     field = Settings.model_fields[name]
+    # Defaults that depend on where the command runs are written as what they are found from.
+    found = {"api_keys": "{}", "home": ".shelfwise"}
     default = (
-        "{}" if name == "api_keys" else (field.default_factory() if field.default_factory else field.default)
+        found[name]
+        if name in found
+        else (field.default_factory() if field.default_factory else field.default)
     )  # type: ignore[call-arg]
     return f"| `SHELFWISE_{name.upper()}` | `{default}` | {field.description} |"
 

@@ -73,7 +73,9 @@ def test_session_items_from_the_request_come_first(client: TestClient, state: In
     finally:
         store.swap(original)
     assert list(seen["history_item_ids"]) == ["pan"]
-    assert list(seen["session_item_ids"]) == ["atlas", "lamp", "rug"]
+    # Every view and cart counts, as in training (recsys.session): lamp was viewed twice.
+    assert list(seen["session_item_ids"]) == ["atlas", "lamp", "lamp", "rug", "lamp"]
+    assert list(seen["session_event_types"]) == ["view", "view", "view", "add_to_cart", "view"]
 
 
 @pytest.mark.parametrize(

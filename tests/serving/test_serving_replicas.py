@@ -183,8 +183,11 @@ def test_two_replicas_share_events_and_fraud_state(
         assert history.ids == ["r0", "r1", "r4", "r5", "r8", "r9"]
 
         # Idempotency and labels across replicas: r0 was scored on A.
-        rescored = b.post("/v1/fraud/score", json=_transactions()[0] | {"amount": 5000.0}).json()
-        assert {k: v for k, v in rescored.items() if k != "model_version"} == shared[0]
+        retried = b.post("/v1/fraud/score", json=_transactions()[0])
+        assert retried.headers["Idempotent-Replayed"] == "true"
+        assert {k: v for k, v in retried.json().items() if k != "model_version"} == shared[0]
+        clash = b.post("/v1/fraud/score", json=_transactions()[0] | {"amount": 5000.0})
+        assert clash.status_code == 409 and clash.json()["differing_fields"] == ["amount"]
         feedback = {"transaction_id": "r0", "is_fraud": True}
         assert b.post("/v1/fraud/feedback", json=feedback).status_code == 202
         history = state.history("customer_id", "c0")

@@ -33,9 +33,10 @@ from recsys.hybrid_fit import catalog_extras
 from recsys.interactions import to_utc_naive
 from recsys.metrics import evaluate_rankings, ndcg_at_k
 from recsys.popularity import CATALOG_COLUMNS, EVENT_COLUMNS, PopularityRecommender
+from recsys.session import sessions_of
 from recsys.types import ItemFilter
 from training.jobs.base import Champion, Rescore, TrainResult, rescored
-from training.jobs.recsys_split import POSITIVE_EVENTS, EvalCase, Split, design_split, last_viewed
+from training.jobs.recsys_split import POSITIVE_EVENTS, EvalCase, Split, design_split
 from training.store import StoreData
 from training.tuning import TuningReport, params_of, tune
 
@@ -176,7 +177,7 @@ def rescore_champion(
     online = online[online["user_id"].isin(evaluation.case_ids[keep])]
     bought = online[online["event_type"] == "purchase"].sort_values("timestamp", kind="stable")
     history = bought.groupby("user_id")["item_id"].agg(lambda s: list(dict.fromkeys(s))).to_dict()
-    viewed = last_viewed(online)
+    sessions = sessions_of(online, list(evaluation.case_ids[keep]))
 
     def score(subset: Evaluation) -> np.ndarray:
         values = []
@@ -184,7 +185,8 @@ def rescore_champion(
             items = champion.model.recommend(
                 user_id=user,
                 history_item_ids=history.get(user, ()),
-                session_item_ids=viewed.get(user, [])[::-1],  # the query API takes the most recent first
+                session_item_ids=[item for item, _ in sessions.get(user, [])],
+                session_event_types=[kind for _, kind in sessions.get(user, [])],
                 k=K,
                 filters=EVAL_FILTER,
             ).item_ids
@@ -300,7 +302,11 @@ def _popularity_rankings(train_events, catalog, cases, *, seed: int) -> dict[str
     baseline = PopularityRecommender(random_state=seed).fit(train_events, catalog)
     return {
         user: baseline.recommend(
-            user_id=user, history_item_ids=c.history, session_item_ids=c.session, k=K, filters=EVAL_FILTER
+            user_id=user,
+            history_item_ids=c.history,
+            session_item_ids=[item for item, _ in c.session],
+            k=K,
+            filters=EVAL_FILTER,
         ).item_ids
         for user, c in cases.items()
     }

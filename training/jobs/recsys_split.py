@@ -27,12 +27,12 @@ import pandas as pd
 
 from models.errors import DataValidationError
 from models.evaluation import MIN_CASES
+from recsys.session import sessions_of
 
 POSITIVE_EVENTS = ("purchase", "add_to_cart")
 TARGET_USERS = 3000
 MAX_EVAL_USERS = 5000
 HOLDOUT_SHARES = (0.02, 0.05, 0.1, 0.15, 0.2, 0.25)
-SESSION_ITEMS = 5
 SAMPLE_SEED = 0  # the evaluated sample is part of the holdout design, not of the training seed
 
 
@@ -41,7 +41,7 @@ class EvalCase:
     """One evaluated shopper: what the model is told, and what they went on to buy or cart."""
 
     history: list[str]
-    session: list[str]  # oldest first
+    session: list[tuple[str, str]]  # (item, event type), newest first: ``recsys.session``
     relevant: set[str]
     since: pd.Timestamp  # the first instant held out for this shopper
 
@@ -185,15 +185,8 @@ def _cases(
     mine = train[train["user_id"].isin(users)]
     bought = mine[mine["event_type"] == "purchase"]
     history = bought.groupby("user_id")["item_id"].agg(lambda s: list(dict.fromkeys(s)))
-    sessions = last_viewed(mine)
+    sessions = sessions_of(mine, users)
     return {
         u: EvalCase(list(history.get(u, [])), sessions.get(u, []), relevant[u], pd.Timestamp(since[u]))
         for u in users
     }
-
-
-def last_viewed(events: pd.DataFrame, n: int = SESSION_ITEMS) -> dict[str, list[str]]:
-    """Per user, their last ``n`` distinct viewed items, oldest first."""
-    views = events[events["event_type"] == "view"].sort_values("timestamp", kind="stable")
-    views = views.drop_duplicates(["user_id", "item_id"], keep="last")
-    return views.groupby("user_id").tail(n).groupby("user_id")["item_id"].agg(list).to_dict()
