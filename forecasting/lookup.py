@@ -70,6 +70,11 @@ class PrecomputedLookup:
             }
         )
 
+    def future_dates(self, horizon: int) -> list[datetime.date]:
+        """The dates of the next ``horizon`` periods (what every series' forecast covers)."""
+        check_is_fitted(self, ("mean_",))
+        return self._dates[: self._check_horizon(horizon)]
+
     def has_series(self, item_id: str, store_id: str | None = None) -> bool:
         """Whether ``forecast(item_id, store_id=store_id)`` would find a series."""
         check_is_fitted(self, ("mean_",))

@@ -196,6 +196,12 @@ class SeasonalNaiveForecaster(ModelBase):
             for d, (m, lo, up) in enumerate(zip(mean, lower, upper, strict=True))
         ]
 
+    def future_dates(self, horizon: int) -> list[datetime.date]:
+        """The ``horizon`` days after the newest series' last date."""
+        check_is_fitted(self, ("last_values_",))
+        last: datetime.date = self.last_date_.max().item()
+        return [last + datetime.timedelta(days=int(d) + 1) for d in self._check_horizon(horizon)]
+
     def predict(self, horizon: int) -> pd.DataFrame:
         """Forecast every series: ``horizon`` rows per series.
 

@@ -58,8 +58,8 @@ class NotFittedError(ShelfwiseError, AttributeError):
 class UnknownIdError(ShelfwiseError, KeyError):
     """An id (item, user, series ...) the model has never seen."""
 
-    def __init__(self, kind: str, value: Any, *, field: str | None = None) -> None:
-        super().__init__(f"Unknown {kind} {value!r}")
+    def __init__(self, kind: str, value: Any, *, field: str | None = None, detail: str | None = None) -> None:
+        super().__init__(detail or f"Unknown {kind} {value!r}")
         self.kind = kind
         self.value = value
         self.field = field or kind

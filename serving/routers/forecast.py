@@ -3,8 +3,10 @@
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
-from models.errors import InvalidInputError
-from serving.deps import ForecastDep, require_scope
+from forecasting.types import ForecastPoint
+from models.errors import InvalidInputError, UnknownIdError
+from serving.deps import ForecastDep, StoreDep, require_scope
+from serving.model_store import ModelStore
 from serving.responses import json_response
 from serving.schemas.common import problem_responses
 from serving.schemas.forecast import ForecastRequest, ForecastResponse
@@ -18,8 +20,12 @@ router = APIRouter(
 
 
 @router.post("/forecast", response_model=ForecastResponse, responses=problem_responses(404))
-async def forecast(body: ForecastRequest, forecaster: ForecastDep) -> Response:
-    """Mean and interval for one item (and store) over ``horizon`` periods: a precomputed lookup."""
+async def forecast(body: ForecastRequest, forecaster: ForecastDep, store: StoreDep) -> Response:
+    """Mean and interval for one item (and store) over ``horizon`` periods: a precomputed lookup.
+
+    A catalog item that never sold has no series: a 404 that says so, or, with
+    ``when_no_history: zero``, a forecast of zeros flagged ``basis: no_sales_history``.
+    """
     model, version = forecaster.get()
     max_horizon = int(model.max_horizon)
     if body.horizon > max_horizon:
@@ -28,12 +34,38 @@ async def forecast(body: ForecastRequest, forecaster: ForecastDep) -> Response:
             field="horizon",
             value=body.horizon,
         )
-    points = model.forecast(body.item_id, store_id=body.store_id, horizon=body.horizon)
+    basis = "model"
+    if not model.has_series(body.item_id) and _in_catalog(store, body.item_id):  # sold nowhere
+        if body.when_no_history == "error":
+            raise UnknownIdError(
+                "series",
+                body.item_id,
+                field="item_id",
+                detail=f"Item {body.item_id!r} is in the catalog but has no sales history, so there "
+                'is no forecast for it; send "when_no_history": "zero" for a forecast of zeros flagged '
+                "as such",
+            )
+        basis = "no_sales_history"
+        points = [ForecastPoint(d, 0.0, 0.0, 0.0) for d in model.future_dates(body.horizon)]
+    else:
+        points = model.forecast(body.item_id, store_id=body.store_id, horizon=body.horizon)
     return json_response(
         {
             "item_id": body.item_id,
             "store_id": body.store_id,
             "points": [{"date": p.date, "mean": p.mean, "lower": p.lower, "upper": p.upper} for p in points],
+            "basis": basis,
             "model_version": version,
         }
     )
+
+
+def _in_catalog(store: ModelStore, item_id: str) -> bool:
+    """Whether a loaded catalog model (recommendations or search) knows the item."""
+    entries = store.entries()
+    for family in ("recsys", "search"):
+        entry = entries.get(family)
+        model = entry.model if entry is not None else None
+        if model is not None and getattr(model, "has_item", None) and model.has_item(item_id):
+            return True
+    return False

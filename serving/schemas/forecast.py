@@ -1,6 +1,7 @@
 """Demand forecast schemas."""
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +17,11 @@ class ForecastRequest(BaseModel):
     store_id: Id | None = Field(default=None, description="Omit for the all-stores series.")
     horizon: int = Field(
         default=14, ge=1, description="Periods ahead (days for daily sales), 1 to the model's max_horizon."
+    )
+    when_no_history: Literal["error", "zero"] = Field(
+        default="error",
+        description="For a catalog item without sales history: `error` (404 saying so) or `zero` "
+        "(a forecast of zeros, flagged `basis: no_sales_history`).",
     )
 
 
@@ -34,4 +40,7 @@ class ForecastResponse(BaseModel):
     item_id: str
     store_id: str | None
     points: list[ForecastPointOut]
+    basis: Literal["model", "no_sales_history"] = Field(
+        default="model", description="`no_sales_history`: zeros for a catalog item that never sold."
+    )
     model_version: str

@@ -40,3 +40,24 @@ def test_forecast_unknown_item_or_store_is_404(client: TestClient) -> None:
     assert item.status_code == 404 and item.json()["errors"][0]["field"] == "body.item_id"
     store = client.post("/v1/forecast", json={"item_id": "pan", "store_id": "s9"})
     assert store.status_code == 404 and store.json()["errors"][0]["field"] == "body.store_id"
+
+
+def test_a_catalog_item_without_sales_says_so_and_can_ask_for_a_flagged_zero_forecast(
+    client: TestClient,
+) -> None:
+    missing = client.post("/v1/forecast", json={"item_id": "wok", "horizon": 3})  # in the catalog, never sold
+    assert missing.status_code == 404
+    detail = missing.json()["detail"]
+    assert "in the catalog but has no sales history" in detail and '"when_no_history": "zero"' in detail
+    assert "Unknown" not in detail
+    zero = client.post("/v1/forecast", json={"item_id": "wok", "horizon": 3, "when_no_history": "zero"})
+    assert zero.status_code == 200, zero.text
+    body = zero.json()
+    assert body["basis"] == "no_sales_history" and len(body["points"]) == 3
+    assert all(p["mean"] == p["lower"] == p["upper"] == 0.0 for p in body["points"])
+    sold = client.post("/v1/forecast", json={"item_id": "pan", "horizon": 3}).json()
+    assert sold["basis"] == "model" and [p["date"] for p in sold["points"]] == [
+        p["date"] for p in body["points"]
+    ]
+    unknown = client.post("/v1/forecast", json={"item_id": "nope", "when_no_history": "zero"})
+    assert unknown.status_code == 404 and "Unknown item" in unknown.json()["detail"]  # not a catalog item
