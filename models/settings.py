@@ -114,7 +114,7 @@ class Settings(BaseSettings):
                 return {}
             value = json.loads(text)
         if isinstance(value, dict):
-            return {str(k): ([v] if isinstance(v, str) else v) for k, v in value.items()}
+            return {str(k): key_scopes(v) for k, v in value.items()}
         return value
 
     @property
@@ -141,6 +141,37 @@ class Settings(BaseSettings):
 
 
 HOME_NAME = ".shelfwise"
+MIN_KEY_LENGTH = 24
+PLACEHOLDER_KEYS = ("change-me",)  # the .env.example values: never accepted as keys
+
+
+def key_scopes(entry: object) -> object:
+    """The scopes of one keys-file entry: a scope, a list of scopes, or ``{"scopes": [...], ...}``
+    (the format ``shelfwise keys create`` writes, with the key's name and creation time)."""
+    if isinstance(entry, str):
+        return [entry]
+    if isinstance(entry, dict):
+        return entry.get("scopes", [])
+    return entry
+
+
+def check_key(key: str) -> None:
+    """Refuse an API key that is too short to be secret or is a documentation placeholder.
+
+    Raises:
+        ValueError: the message names the key by its first characters and says how to make one.
+    """
+    shown = key[:4] + "..."
+    if key.startswith(PLACEHOLDER_KEYS):
+        raise ValueError(
+            f"API key {shown} is a placeholder from .env.example; make real keys with "
+            "`shelfwise keys create --name NAME --scope SCOPE`"
+        )
+    if len(key) < MIN_KEY_LENGTH:
+        raise ValueError(
+            f"API key {shown} has {len(key)} characters; keys need at least {MIN_KEY_LENGTH} "
+            "(`shelfwise keys create` makes them)"
+        )
 
 
 def find_home(start: Path | None = None) -> tuple[Path, str]:

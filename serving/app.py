@@ -76,7 +76,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings = public
-    app.state.auth = ApiKeyAuth(settings.api_keys)
+    app.state.auth = ApiKeyAuth(settings.api_keys, source=_keys_source())
     app.state.models = ModelStore(settings.families) if model_store is None else model_store
     app.state.online = InMemoryOnlineState() if online_state is None else online_state
     app.state.fraud = FraudRuntime.from_env(default_dir=fraud_state_dir, state=fraud_state)  # + rules
@@ -89,6 +89,12 @@ def create_app(
     if not settings.api_keys:
         logger.warning("No API keys configured (SHELFWISE_API_KEYS): every /v1 endpoint answers 401.")
     return app
+
+
+def _keys_source() -> Path | None:
+    """The keys file named by ``SHELFWISE_API_KEYS=@file``, which the server re-reads on change."""
+    raw = os.environ.get("SHELFWISE_API_KEYS", "").strip()
+    return Path(raw[1:]).expanduser() if raw.startswith("@") else None
 
 
 def _document_limits(app: FastAPI, settings: Settings) -> None:

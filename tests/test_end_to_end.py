@@ -22,7 +22,12 @@ import pytest
 
 pytestmark = pytest.mark.slow
 SHELFWISE = str(Path(sys.executable).with_name("shelfwise"))
-KEYS = {"sf-key": ["storefront"], "co-key": ["checkout"], "pl-key": ["planner"], "ad-key": ["admin"]}
+KEYS = {
+    "sf-key-abcdefghijklmnopqrstu": ["storefront"],
+    "co-key-abcdefghijklmnopqrstu": ["checkout"],
+    "pl-key-abcdefghijklmnopqrstu": ["planner"],
+    "ad-key-abcdefghijklmnopqrstu": ["admin"],
+}
 
 
 def _free_port() -> int:

@@ -243,6 +243,62 @@ def demo(
         _fail(exc)
 
 
+keys_app = typer.Typer(help="API keys of this home's servers: create, list, revoke (no restart needed).")
+app.add_typer(keys_app, name="keys")
+
+
+def _keys_file() -> Path:
+    from models.keys import KEYS_FILE
+
+    return get_settings().home_dir / KEYS_FILE
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="A name to list and revoke the key by, e.g. web.")],
+    scope: Annotated[list[str], typer.Option(help="storefront | checkout | planner | admin (repeatable).")],
+) -> None:
+    """Make a key; its secret is printed once (the server picks it up within a second)."""
+    from models.keys import create_key
+
+    try:
+        secret = create_key(_keys_file(), name=name, scopes=scope)
+    except ShelfwiseError as exc:
+        _fail(exc)
+    console.print(f"Key {name!r} ({', '.join(sorted(set(scope)))}), shown once:\n{secret}", highlight=False)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Names, scopes and creation times of the keys (never the secrets)."""
+    from models.keys import list_keys
+
+    rows = list_keys(_keys_file())
+    if not rows:
+        console.print(
+            f"No keys in {_keys_file()}. Make one with `shelfwise keys create --name NAME --scope SCOPE`."
+        )
+        return
+    table = Table("name", "scopes", "created", "key id")
+    for r in rows:
+        table.add_row(r["name"], ", ".join(r["scopes"]), r["created"], r["key_id"])
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    name: Annotated[str, typer.Argument(help="The key's name (see `shelfwise keys list`).")],
+) -> None:
+    """Remove the key named NAME; servers refuse it within a second."""
+    from models.keys import revoke_key
+
+    try:
+        revoke_key(_keys_file(), name)
+    except ShelfwiseError as exc:
+        _fail(exc)
+    console.print(f"Revoked {name!r}.")
+
+
 @app.command("export-forecasts")
 def export_forecasts(
     out: Annotated[Path, typer.Option("--out", help="FILE.parquet|.csv; advice goes to FILE_reorder.*")],

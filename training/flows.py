@@ -7,17 +7,19 @@ import os
 import secrets
 import socket
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from models.errors import InvalidInputError
+from models.keys import KEYS_FILE, read_keys, write_keys
 from models.settings import Settings
 from training.runner import DEFAULT_SEED, Outcome, inputs_of, resolve_families, train_family
 from training.store import StoreData
 
-DEMO_KEYS_FILE = "api_keys.json"
+DEMO_KEYS_FILE = KEYS_FILE
 
 
 def train_from_folder(
@@ -174,30 +176,37 @@ ROLES = ("storefront", "checkout", "planner", "admin")
 
 
 def demo_keys(settings: Settings, *, rotate: bool = False) -> tuple[dict[str, list[str]], bool]:
-    """One API key per role (and an admin key), saved 0600 under ``SHELFWISE_HOME``.
+    """One API key per role (named after it), in the keys file under ``SHELFWISE_HOME``.
 
     Keys already there are kept (a server started earlier may be using them); new ones are made
-    only when there are none, the file is unreadable, or ``rotate`` asks for them.
+    only when a role has none, the file is unreadable, or ``rotate`` asks for them. Other keys
+    in the file (``shelfwise keys create``) are left alone.
 
     Returns:
-        (the keys, whether they were just created).
+        (``{secret: [scope]}`` of the role keys, whether any was just created).
     """
     path = settings.home_dir / DEMO_KEYS_FILE
-    if not rotate and path.is_file():
-        try:
-            keys = json.loads(path.read_text())
-            roles = {scopes[0] for scopes in keys.values() if isinstance(scopes, list) and scopes}
-            if set(ROLES) <= roles:
-                return keys, False
-        except (OSError, ValueError, AttributeError):
-            pass  # unreadable: replaced below
-    keys = {f"sw_{role}_{secrets.token_urlsafe(18)}": [role] for role in ROLES}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(keys, indent=2))
-    tmp.chmod(0o600)
-    tmp.replace(path)
-    return keys, True
+    try:
+        entries = read_keys(path)
+    except (OSError, ValueError):
+        entries = {}  # unreadable: replaced below
+    created = False
+    for role in ROLES:
+        mine = [k for k, e in entries.items() if e["name"] == role]
+        if mine and not rotate:
+            continue
+        for key in mine:
+            del entries[key]
+        entries[f"sw_{role}_{secrets.token_urlsafe(18)}"] = {
+            "scopes": [role],
+            "name": role,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        created = True
+    if created or not path.is_file():
+        write_keys(path, entries)
+    keys = {k: e["scopes"] for k, e in entries.items() if e["name"] in ROLES}
+    return keys, created
 
 
 def fallback_keys_file(settings: Settings) -> Path | None:

@@ -41,5 +41,5 @@ def state() -> InMemoryOnlineState:
 def client(loaded_store: ModelStore, state: InMemoryOnlineState) -> Iterator[TestClient]:
     """A client with every model loaded and a fresh online state; sends the all-scopes key."""
     app = create_app(make_settings(), model_store=loaded_store, online_state=state)
-    with TestClient(app, headers={"X-API-Key": "all-key"}) as test_client:
+    with TestClient(app, headers={"X-API-Key": "all-key-abcdefghijklmnopqrstu"}) as test_client:
         yield test_client

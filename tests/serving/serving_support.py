@@ -24,7 +24,9 @@ from search.bm25 import BM25Search
 
 DAY = pd.Timestamp("2024-03-31 12:00")
 FAMILIES = ("recsys", "search", "fraud", "forecasting")
-KEYS: dict[str, list[str]] = {f"{scope}-key": [scope] for scope in SCOPES} | {"all-key": list(SCOPES)}
+KEYS: dict[str, list[str]] = {f"{scope}-key-abcdefghijklmnopqrstu": [scope] for scope in SCOPES} | {
+    "all-key-abcdefghijklmnopqrstu": list(SCOPES)
+}
 
 CATALOG = pd.DataFrame(
     [
@@ -113,7 +115,7 @@ def make_settings(**overrides: object) -> Settings:
 
 def as_scope(scope: str) -> dict[str, str]:
     """Headers of the key holding exactly ``scope``."""
-    return {"X-API-Key": f"{scope}-key"}
+    return {"X-API-Key": f"{scope}-key-abcdefghijklmnopqrstu"}
 
 
 @dataclass(frozen=True)

@@ -46,10 +46,10 @@ def test_create_app_from_env_serves_model_dirs(
     monkeypatch: pytest.MonkeyPatch, model_dirs: dict[str, Path], tmp_path: Path
 ) -> None:
     monkeypatch.setenv("SHELFWISE_MODEL_DIRS", json.dumps({f: str(d) for f, d in model_dirs.items()}))
-    monkeypatch.setenv("SHELFWISE_API_KEYS", json.dumps({"env-key": ["storefront"]}))
+    monkeypatch.setenv("SHELFWISE_API_KEYS", json.dumps({"env-key-abcdefghijklmnopqrstu": ["storefront"]}))
     monkeypatch.setenv("SHELFWISE_HOME", str(tmp_path / "home"))  # state (fraud journal) goes here
     monkeypatch.chdir(tmp_path)  # no stray .env is read
-    with TestClient(create_app_from_env(), headers={"X-API-Key": "env-key"}) as client:
+    with TestClient(create_app_from_env(), headers={"X-API-Key": "env-key-abcdefghijklmnopqrstu"}) as client:
         assert client.get("/ready").status_code == 200
         body = client.post("/v1/recommendations", json={"k": 1}).json()
     assert body["model_version"] == "local:recsys"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -63,7 +64,7 @@ def test_scope_matrix(
 @pytest.mark.parametrize(
     ("method", "path", "body", "allowed", "ok"), ENDPOINTS, ids=[e[1] for e in ENDPOINTS]
 )
-@pytest.mark.parametrize("key", [None, "", "wrong-key", "STOREFRONT-KEY"])
+@pytest.mark.parametrize("key", [None, "", "wrong-key-abcdefghijklmnopqrstu", "STOREFRONT-KEY"])
 def test_missing_or_unknown_key_is_401(
     client: TestClient, key: str | None, method: str, path: str, body: Any, allowed: str, ok: int
 ) -> None:
@@ -90,9 +91,9 @@ def test_admin_does_not_imply_other_scopes(client: TestClient) -> None:
 
 
 def test_only_digests_are_kept() -> None:
-    auth = ApiKeyAuth({"super-secret-key": ["storefront"]})
-    assert "super-secret-key" not in repr(vars(auth))
-    principal = auth.authenticate("super-secret-key")
+    auth = ApiKeyAuth({"super-secret-key-abcdefghijklmnopqrstu": ["storefront"]})
+    assert "super-secret-key-abcdefghijklmnopqrstu" not in repr(vars(auth))
+    principal = auth.authenticate("super-secret-key-abcdefghijklmnopqrstu")
     assert principal is not None and principal.scopes == {"storefront"}
     assert auth.authenticate("super-secret-ke") is None
     assert auth.authenticate(None) is None
@@ -100,17 +101,37 @@ def test_only_digests_are_kept() -> None:
 
 def test_unknown_scope_is_refused_without_showing_the_key() -> None:
     with pytest.raises(ValueError, match=r"unknown scopes \['superuser'\]") as info:
-        ApiKeyAuth({"my-key": ["superuser"]})
-    assert "my-key" not in str(info.value)
+        ApiKeyAuth({"my-key-abcdefghijklmnopqrstu": ["superuser"]})
+    assert "my-key-abcdefghijklmnopqrstu" not in str(info.value)
 
 
 def test_keys_never_reach_the_logs(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     client.post("/v1/recommendations", json={})
     client.post("/v1/recommendations", json={}, headers={"X-API-Key": "guessed-key-123"})
-    assert "all-key" not in caplog.text and "guessed-key-123" not in caplog.text
+    assert "all-key-abcdefghijklmnopqrstu" not in caplog.text and "guessed-key-123" not in caplog.text
 
 
 def test_the_app_keeps_no_raw_key(client: TestClient) -> None:
     assert client.app.state.settings.api_keys == {}
     assert client.post("/v1/recommendations", json={}).status_code == 200
+
+
+def test_a_server_picks_up_created_and_revoked_keys_without_a_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from models.keys import create_key, read_keys, revoke_key
+    from serving import auth as auth_module
+
+    monkeypatch.setattr(auth_module, "RECHECK_S", 0.0)
+    path = tmp_path / "api_keys.json"
+    first = create_key(path, name="web", scopes=["storefront"])
+    auth = ApiKeyAuth({k: e["scopes"] for k, e in read_keys(path).items()}, source=path)
+    assert auth.authenticate(first) is not None
+    second = create_key(path, name="checkout", scopes=["checkout"])
+    found = auth.authenticate(second)
+    assert found is not None and found.scopes == {"checkout"}  # created: accepted at once
+    revoke_key(path, "web")
+    assert auth.authenticate(first) is None  # revoked: refused at once
+    path.write_text("{broken")
+    assert auth.authenticate(second) is not None  # a bad edit keeps the keys already loaded

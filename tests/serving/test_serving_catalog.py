@@ -27,7 +27,7 @@ def hybrid_client(hybrid_dir: Path) -> Iterator[TestClient]:
     """A fresh hybrid model per test (the endpoints change the loaded model in place)."""
     store = ModelStore.from_dirs({"search": hybrid_dir}, {"search": "search-hybrid-v1"})
     app = create_app(make_settings(), model_store=store, online_state=InMemoryOnlineState())
-    with TestClient(app, headers={"X-API-Key": "all-key"}) as test_client:
+    with TestClient(app, headers={"X-API-Key": "all-key-abcdefghijklmnopqrstu"}) as test_client:
         yield test_client
 
 

@@ -21,7 +21,9 @@ PROBLEM = "application/problem+json"
 
 
 def _client(store: ModelStore) -> TestClient:
-    return TestClient(create_app(make_settings(), model_store=store), headers={"X-API-Key": "all-key"})
+    return TestClient(
+        create_app(make_settings(), model_store=store), headers={"X-API-Key": "all-key-abcdefghijklmnopqrstu"}
+    )
 
 
 def _fields(response: Any) -> list[str]:
@@ -171,7 +173,7 @@ def test_amounts_that_are_not_numbers_or_absurd_are_refused_and_said_so(
 def test_too_many_events_is_422_naming_events(loaded_store: ModelStore) -> None:
     app = create_app(make_settings(max_batch=2), model_store=loaded_store)
     events = [{"user_id": "u", "item_id": "pan", "event_type": "view"}] * 3
-    with TestClient(app, headers={"X-API-Key": "all-key"}) as client:
+    with TestClient(app, headers={"X-API-Key": "all-key-abcdefghijklmnopqrstu"}) as client:
         response = client.post("/v1/events", json={"events": events})
     assert _fields(response) == ["body.events"]
     assert "at most 2 events" in response.json()["detail"]
@@ -180,7 +182,7 @@ def test_too_many_events_is_422_naming_events(loaded_store: ModelStore) -> None:
 @pytest.fixture()
 def small_body_client(loaded_store: ModelStore) -> Iterator[TestClient]:
     app = create_app(make_settings(max_body_bytes=1024), model_store=loaded_store)
-    with TestClient(app, headers={"X-API-Key": "all-key"}) as client:
+    with TestClient(app, headers={"X-API-Key": "all-key-abcdefghijklmnopqrstu"}) as client:
         yield client
 
 
@@ -262,7 +264,9 @@ def test_500_is_a_problem_without_internals(caplog: pytest.LogCaptureFixture) ->
     store = ModelStore.from_dirs({}, families=["recsys"])
     store.swap(ModelEntry("recsys", "loaded", model=BrokenRecommender(), version="broken-1"))
     app = create_app(make_settings(), model_store=store)
-    client = TestClient(app, headers={"X-API-Key": "all-key"}, raise_server_exceptions=False)
+    client = TestClient(
+        app, headers={"X-API-Key": "all-key-abcdefghijklmnopqrstu"}, raise_server_exceptions=False
+    )
     with caplog.at_level(logging.ERROR, logger="shelfwise.serving.errors"):
         response = client.post("/v1/recommendations", json={})
     assert response.status_code == 500
@@ -312,7 +316,7 @@ def test_an_unavailable_online_state_is_503_with_retry_after(
 ) -> None:
     app = create_app(make_settings(), model_store=loaded_store, online_state=_DownState(error))
     event = {"user_id": "u1", "item_id": "i1", "event_type": "view", "timestamp": "2024-01-01T00:00:00"}
-    with TestClient(app, headers={"X-API-Key": "all-key"}) as client:
+    with TestClient(app, headers={"X-API-Key": "all-key-abcdefghijklmnopqrstu"}) as client:
         for response in (
             client.post("/v1/events", json={"events": [event]}),
             client.post("/v1/recommendations", json={"user_id": "u1"}),

@@ -36,7 +36,7 @@ def client(velocity_dir: Path, runtime: FraudRuntime) -> Iterator[TestClient]:
     store = ModelStore.from_dirs({"fraud": velocity_dir}, {"fraud": "fraud-v2"}, families=["fraud"])
     app = create_app(make_settings(families=["fraud"]), model_store=store)
     app.state.fraud = runtime
-    with TestClient(app, headers={"X-API-Key": "checkout-key"}) as test_client:
+    with TestClient(app, headers={"X-API-Key": "checkout-key-abcdefghijklmnopqrstu"}) as test_client:
         yield test_client
 
 
@@ -150,7 +150,7 @@ def test_state_dir_from_env_persists(monkeypatch: pytest.MonkeyPatch, tmp_path: 
 
 
 def test_admin_replaces_rules_and_they_apply_at_once(client: TestClient, runtime: FraudRuntime) -> None:
-    admin = {"X-API-Key": "admin-key"}
+    admin = {"X-API-Key": "admin-key-abcdefghijklmnopqrstu"}
     rules = {
         "block": {"customer_id": ["c9"]},
         "rules": [{"name": "big", "field": "amount", "op": ">=", "value": 10000, "decision": "review"}],

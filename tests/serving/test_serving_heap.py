@@ -38,7 +38,7 @@ def test_startup_freezes_the_loaded_models(unfrozen: None, loaded_store: ModelSt
     assert _in_collected_generations(model)
     settings = make_settings(freeze_heap=True)
     app = create_app(settings, model_store=loaded_store, online_state=InMemoryOnlineState())
-    with TestClient(app, headers={"X-API-Key": "all-key"}) as client:
+    with TestClient(app, headers={"X-API-Key": "all-key-abcdefghijklmnopqrstu"}) as client:
         assert gc.get_freeze_count() > 0
         assert not _in_collected_generations(model), "the served model is skipped by every collection"
         assert client.get("/v1/trending").status_code == 200

@@ -46,7 +46,7 @@ def global_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def api(global_dir: Path) -> Iterator[TestClient]:
     store = ModelStore.from_dirs({"forecasting": global_dir}, {"forecasting": "forecasting-v2"})
     app = create_app(make_settings(), model_store=store, online_state=InMemoryOnlineState())
-    with TestClient(app, headers={"X-API-Key": "planner-key"}) as client:
+    with TestClient(app, headers={"X-API-Key": "planner-key-abcdefghijklmnopqrstu"}) as client:
         yield client
 
 
@@ -120,6 +120,8 @@ def test_bad_reorder_parameters_are_422_naming_the_field(api: TestClient, params
 
 def test_reorder_needs_the_planner_scope(api: TestClient) -> None:
     response = api.get(
-        "/v1/inventory/pan/reorder", params={"lead_time": 3}, headers={"X-API-Key": "storefront-key"}
+        "/v1/inventory/pan/reorder",
+        params={"lead_time": 3},
+        headers={"X-API-Key": "storefront-key-abcdefghijklmnopqrstu"},
     )
     assert response.status_code == 403

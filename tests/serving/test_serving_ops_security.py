@@ -51,7 +51,13 @@ def test_every_v1_route_needs_a_key_and_exactly_one_scope(client: TestClient, me
 
 
 def test_keys_are_kept_as_digests_and_every_digest_is_compared(monkeypatch: pytest.MonkeyPatch) -> None:
-    auth = ApiKeyAuth({"first-key": ["storefront"], "second-key": ["admin"], "third-key": ["planner"]})
+    auth = ApiKeyAuth(
+        {
+            "first-key-abcdefghijklmnopqrstu": ["storefront"],
+            "second-key-abcdefghijklmnopqrstu": ["admin"],
+            "third-key-abcdefghijklmnopqrstu": ["planner"],
+        }
+    )
     assert not any("key" in repr(value) for value in vars(auth).values() if isinstance(value, str))
     calls: list[tuple[bytes, bytes]] = []
     real = hmac.compare_digest
@@ -61,7 +67,7 @@ def test_keys_are_kept_as_digests_and_every_digest_is_compared(monkeypatch: pyte
         return real(a, b)
 
     monkeypatch.setattr(hmac, "compare_digest", counting)
-    principal = auth.authenticate("first-key")
+    principal = auth.authenticate("first-key-abcdefghijklmnopqrstu")
     assert principal is not None and principal.scopes == {"storefront"}
     # The match is the first digest, yet all three are compared: timing does not reveal which.
     assert len(calls) == 3 and all(len(a) == 32 for a, _ in calls)
@@ -97,9 +103,11 @@ def test_rate_limit_answers_429_problem_with_retry_after_per_key(limited: TestCl
     assert int(refused.headers["retry-after"]) >= 1 and "x-request-id" in refused.headers
     problem: dict[str, Any] = refused.json()
     assert problem["status"] == 429 and "SHELFWISE_RATE_LIMIT_PER_MINUTE" in problem["detail"]
-    assert "storefront-key" not in refused.text
+    assert "storefront-key-abcdefghijklmnopqrstu" not in refused.text
     # Another key has its own bucket; unknown keys and health checks are never limited.
-    assert limited.get("/v1/trending", headers={"X-API-Key": "all-key"}).status_code == 200
+    assert (
+        limited.get("/v1/trending", headers={"X-API-Key": "all-key-abcdefghijklmnopqrstu"}).status_code == 200
+    )
     assert limited.get("/v1/trending", headers={"X-API-Key": "nope"}).status_code == 401
     assert limited.get("/health").status_code == 200
     metrics = limited.get("/metrics").text

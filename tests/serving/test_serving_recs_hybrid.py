@@ -38,7 +38,7 @@ def api(hybrid_dir: Path) -> Iterator[TestClient]:
     # A fresh load per test: stock updates change the served model in place.
     store = ModelStore.from_dirs({"recsys": hybrid_dir}, {"recsys": "recsys-h1"})
     app = create_app(make_settings(), model_store=store, online_state=InMemoryOnlineState())
-    with TestClient(app, headers={"X-API-Key": "all-key"}) as client:
+    with TestClient(app, headers={"X-API-Key": "all-key-abcdefghijklmnopqrstu"}) as client:
         yield client
 
 

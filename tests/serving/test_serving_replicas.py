@@ -35,7 +35,7 @@ from serving.fraud_runtime import FraudRuntime
 from serving.model_store import ModelStore
 
 REPO = Path(__file__).resolve().parents[2]
-KEY = {"X-API-Key": "replica-key"}
+KEY = {"X-API-Key": "replica-key-abcdefghijklmnopqrstu"}
 pytestmark = pytest.mark.slow
 
 
@@ -86,7 +86,7 @@ def _replica(dirs: dict[str, Path], state_url: str, home: Path) -> Iterator[str]
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHELFWISE_")}
     env |= {
         "SHELFWISE_MODEL_DIRS": json.dumps({f: str(d) for f, d in dirs.items()}),
-        "SHELFWISE_API_KEYS": json.dumps({"replica-key": ["storefront", "checkout"]}),
+        "SHELFWISE_API_KEYS": json.dumps({"replica-key-abcdefghijklmnopqrstu": ["storefront", "checkout"]}),
         "SHELFWISE_STATE_URL": state_url,
         "SHELFWISE_HOME": str(home),
         "PYTHONPATH": str(REPO),
@@ -150,7 +150,11 @@ def _in_process(velocity_dir: Path, replicas: int) -> list[dict[str, object]]:
             store = ModelStore.from_dirs({"fraud": velocity_dir}, families=["fraud"])
             app = create_app(make_settings(families=["fraud"]), model_store=store)
             app.state.fraud = FraudRuntime(InProcessFraudState())
-            clients.append(stack.enter_context(TestClient(app, headers={"X-API-Key": "checkout-key"})))
+            clients.append(
+                stack.enter_context(
+                    TestClient(app, headers={"X-API-Key": "checkout-key-abcdefghijklmnopqrstu"})
+                )
+            )
         return _answers(clients)
 
 

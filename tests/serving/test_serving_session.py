@@ -38,7 +38,7 @@ def test_the_route_hands_the_model_typed_session_events_request_items_first() ->
         ]
     )
     app = create_app(make_settings(), model_store=store, online_state=state)
-    with TestClient(app, headers={"X-API-Key": "all-key"}) as client:
+    with TestClient(app, headers={"X-API-Key": "all-key-abcdefghijklmnopqrstu"}) as client:
         assert client.post(
             "/v1/recommendations", json={"user_id": "u1", "session_item_ids": ["lid"]}
         ).is_success
