@@ -30,6 +30,18 @@ KEYS = {
 }
 
 
+FIGURES = [
+    "recsys_ndcg_by_stage.png",
+    "search_ndcg_per_query.png",
+    "fraud_precision_recall.png",
+    "fraud_calibration.png",
+    "fraud_scores_by_label.png",
+    "fraud_feature_importance.png",
+    "forecast_sample_series.png",
+    "forecast_coverage_by_horizon.png",
+]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -61,6 +73,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], P
         assert f"{family} v1" in run.stdout, run.stdout
     listing = subprocess.run([SHELFWISE, "models"], env=env, capture_output=True, text=True, timeout=120)
     assert listing.returncode == 0 and "champion" in listing.stdout, listing.stdout + listing.stderr
+    figures = sorted(p.name for p in (root / "home" / "mlartifacts").rglob("evaluation/figures/*.png"))
+    assert figures == sorted(FIGURES), figures  # every run logs its figures to MLflow
     return env, data
 
 

@@ -21,6 +21,7 @@ from models.artifact import FAMILIES, update_meta
 from models.errors import InvalidInputError
 from models.evaluation import Evaluation
 from models.settings import Settings
+from training.figures import write_figures
 from training.jobs.base import Champion
 from training.store import StoreData
 
@@ -178,6 +179,7 @@ def fit_family(
     if result.evaluation is not None:
         metrics.update(interval_metrics(result.primary_metric, result.evaluation))
         result.evaluation.save(report_dir / "evaluation.npz")
+    write_figures(family, result, report_dir)
     result.model.save(model_dir)
     window = {"fingerprint": store.fingerprint()}
     if result.data_end is not None:

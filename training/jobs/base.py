@@ -112,6 +112,7 @@ class TrainResult:
         data_end: the newest instant of the data the final model is fitted on (recorded in its
             ``meta.json``, so a later run knows which holdout cases it has not seen).
         rescore: the champion (when one was handed in) scored on the new holdout's unseen cases.
+        figure_data: what the run's figures need beyond the evaluation (``training.figures``).
     """
 
     model: Any
@@ -124,3 +125,4 @@ class TrainResult:
     tuning: TuningReport | None = None
     data_end: pd.Timestamp | None = None
     rescore: Rescore | None = None
+    figure_data: dict[str, Any] = field(default_factory=dict)

@@ -124,6 +124,7 @@ def train(
         baselines=("snaive",),
         tuning=tuning,
         data_end=panel.end,
+        figure_data={"backtest_cells": backtest.cells, "level": backtest.level},
         rescore=rescore_champion(champion, backtest.cells) if champion is not None else None,
     )
 
