@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SCALE  ?= medium
 PORT   ?= 8000
+MLFLOW_PORT ?= 5000
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -22,11 +23,16 @@ help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip 2>&1 | { grep -v "is ignored" || true; }
-	$(BIN)/python -m pip install -q -e '.[train,dev]' 2>&1 | { grep -v "is ignored" || true; }
-	$(BIN)/python -c "import fastapi, lightgbm, implicit, bm25s, mlflow, torch, training.cli"
+	@test -x $(BIN)/python || { echo "[1/3] creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
+	@echo "[2/3] installing Shelfwise and its pinned dependencies into $(VENV) (about 2 minutes the first time)"
+	@$(BIN)/python -m pip install -q --upgrade pip 2>&1 | { grep -v "is ignored" || true; }
+	@# setuptools' 12-line "Editable installation" notice says nothing a user can act on: dropped
+	@$(BIN)/python -m pip install -q --progress-bar off -e '.[train,dev]' 2>&1 \
+		| sed '/BuildBackendWarning: Editable installation/,/with strategy, WheelFile/d' | { grep -v "is ignored" || true; }
+	@echo "[3/3] checking the imports"
+	@$(BIN)/python -c "import fastapi, lightgbm, implicit, bm25s, mlflow, torch, training.cli"
 	@touch $(STAMP)
+	@echo "installed: $(BIN)/shelfwise (try: make demo SCALE=small)"
 
 install: $(STAMP) ## Create .venv and install Shelfwise with the train and dev extras (idempotent)
 
@@ -69,8 +75,8 @@ audit: $(STAMP) ## Known vulnerabilities in the installed, pinned packages (pip-
 serve: $(STAMP) ## Serve the registered champions (SHELFWISE_* settings apply)
 	$(BIN)/shelfwise serve --port $(PORT)
 
-mlflow-ui: $(STAMP) ## Browse runs and the registry (http://127.0.0.1:5000)
-	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(abspath .shelfwise)/mlflow.db --port 5000
+mlflow-ui: $(STAMP) ## Browse runs and the registry (http://127.0.0.1:MLFLOW_PORT, default 5000)
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(abspath .shelfwise)/mlflow.db --port $(MLFLOW_PORT)
 
 clean: ## Remove the state directory (MLflow store, caches, demo data)
 	rm -rf .shelfwise

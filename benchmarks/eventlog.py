@@ -33,6 +33,8 @@ from serving.eventlog import DurableOnlineState  # noqa: E402
 from serving.model_store import ModelStore  # noqa: E402
 from serving.state import Event, InMemoryOnlineState, OnlineState  # noqa: E402
 
+KEY = "eventlog-bench-key-0123456789abcdefghij"
+
 START = datetime(2024, 1, 1, tzinfo=UTC)
 
 
@@ -66,7 +68,7 @@ def _states(root: Path) -> dict[str, Callable[[], OnlineState]]:
 
 def write_latency(root: Path, requests: int, batch: int, rounds: int = 10) -> None:
     """Time the states in alternating rounds, so a load change on the machine hits them all alike."""
-    settings = Settings(_env_file=None, api_keys={"k": ["storefront"]}, rate_limit_per_minute=0)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, api_keys={KEY: ["storefront"]}, rate_limit_per_minute=0)  # type: ignore[call-arg]
     body: dict[str, object] = {
         "events": [
             {"user_id": "u1", "item_id": f"i{j}", "event_type": "view", "timestamp": "2024-01-01T00:00:00Z"}
@@ -76,7 +78,7 @@ def write_latency(root: Path, requests: int, batch: int, rounds: int = 10) -> No
     states = {name: make() for name, make in _states(root).items()}
     clients = {
         name: TestClient(
-            create_app(settings, model_store=ModelStore({}), online_state=state), headers={"X-API-Key": "k"}
+            create_app(settings, model_store=ModelStore({}), online_state=state), headers={"X-API-Key": KEY}
         )
         for name, state in states.items()
     }

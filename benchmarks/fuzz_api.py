@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-KEY = "fuzz-key"
+KEY = "fuzz-key-0123456789abcdefghij"
 PROBLEM_JSON = "application/problem+json"
 
 

@@ -121,7 +121,7 @@ def running_server(
 def _serve(
     model_dirs: dict[str, str] | None, *, env: dict[str, str] | None, ready_timeout: float, workers: int = 1
 ) -> Iterator[Served]:
-    key = "bench-" + secrets.token_urlsafe(12)
+    key = "bench-" + secrets.token_urlsafe(24)
     port = _free_port()
     full_env = {**os.environ, **(env or {}), "SHELFWISE_API_KEYS": json.dumps({key: ALL_SCOPES})}
     full_env.setdefault("SHELFWISE_MAX_BATCH", "1000")

@@ -29,7 +29,7 @@ from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
-KEY = "route-cpu-benchmark-key"
+KEY = "route-cpu-benchmark-key-0123456789"
 
 
 def _scope(method: str, path: str, query: bytes, body: bytes) -> dict[str, Any]:

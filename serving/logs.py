@@ -77,6 +77,8 @@ def configure_logging(level: str = "info", fmt: str = "json") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # FAISS announces which CPU build it loaded at INFO: not news for whoever reads the log.
+    logging.getLogger("faiss").setLevel(logging.WARNING)
     # uvicorn configures its loggers with handlers of its own before it calls the app factory;
     # route them through ours so the whole process speaks one format. Its access line would
     # repeat ours (``shelfwise.access``, which has the request id and duration): drop it.

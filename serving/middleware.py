@@ -53,11 +53,12 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         except Exception as exc:
             # Starlette renders 500s outside every middleware, without the id; render it here
-            # (same handler) so the answer names the request, then re-raise for the server's log.
-            if status == 500 and not started:
-                response = await unhandled_error_handler(Request(scope), exc)
-                await response(scope, receive, send_with_id)
-            raise
+            # (same handler: it logs the traceback once, with the error and request ids). Not
+            # re-raised: Starlette and uvicorn would log the same error twice more.
+            if started:
+                raise  # the response is half sent: only the server can end the connection
+            response = await unhandled_error_handler(Request(scope), exc)
+            await response(scope, receive, send_with_id)
         finally:
             # Probes and scrapes arrive every few seconds from machines: debug, not info.
             level = logging.DEBUG if scope["path"] in QUIET_PATHS else logging.INFO

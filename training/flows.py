@@ -6,6 +6,7 @@ import json
 import os
 import secrets
 import socket
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -149,8 +150,12 @@ def _print_summary(console: Console, outcomes: list[Outcome], settings: Settings
             f"{o.seconds:.1f}",
         )
     console.print(table)
+    mlflow_cli = Path(sys.executable).with_name("mlflow")  # the one installed beside shelfwise
     console.print(
-        f"MLflow: {settings.tracking_uri}  (browse: mlflow ui --backend-store-uri {settings.tracking_uri})"
+        f"MLflow: {settings.tracking_uri}  (browse: {mlflow_cli} ui --backend-store-uri "
+        f"{settings.tracking_uri} --port 5000)",
+        soft_wrap=True,  # one line even when the output is not a terminal: it is copied as is
+        highlight=False,
     )
 
 

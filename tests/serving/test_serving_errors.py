@@ -267,9 +267,12 @@ def test_500_is_a_problem_without_internals(caplog: pytest.LogCaptureFixture) ->
     client = TestClient(
         app, headers={"X-API-Key": "all-key-abcdefghijklmnopqrstu"}, raise_server_exceptions=False
     )
-    with caplog.at_level(logging.ERROR, logger="shelfwise.serving.errors"):
+    with caplog.at_level(logging.ERROR):
         response = client.post("/v1/recommendations", json={})
     assert response.status_code == 500
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1, [r.getMessage() for r in errors]  # logged once, not three times
+    assert errors[0].exc_info is not None  # with its traceback
     assert response.headers["content-type"] == PROBLEM
     problem = response.json()
     assert "hunter2" not in response.text and "RuntimeError" not in response.text

@@ -23,6 +23,8 @@ from fraud.velocity_model import VelocityFraudModel
 from serving.eventlog import DurableOnlineState
 from serving.state import Event, FraudFeedback, InMemoryOnlineState
 
+KEY = "eventlog-key-0123456789abcdefghij"
+
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -189,7 +191,7 @@ def _start_server(home: Path, model_dir: Path, log: Path) -> tuple[subprocess.Po
     env |= {
         "SHELFWISE_MODEL_DIRS": json.dumps({"fraud": str(model_dir)}),
         "SHELFWISE_FAMILIES": '["fraud"]',
-        "SHELFWISE_API_KEYS": json.dumps({"k": ["storefront", "checkout"]}),
+        "SHELFWISE_API_KEYS": json.dumps({KEY: ["storefront", "checkout"]}),
         "SHELFWISE_HOME": str(home),
         "SHELFWISE_RATE_LIMIT_PER_MINUTE": "0",
         "PYTHONPATH": str(REPO),
@@ -239,7 +241,7 @@ class _Clients:
         self._lock = threading.Lock()
 
     def events(self, c: int) -> None:
-        with httpx.Client(base_url=self.base, headers={"X-API-Key": "k"}, timeout=10) as http:
+        with httpx.Client(base_url=self.base, headers={"X-API-Key": KEY}, timeout=10) as http:
             for b in range(1_000_000):
                 user, items = f"u{c}-{b}", [f"i{c}-{b}-{k}" for k in range(5)]
                 if self._post(http, "/v1/events", _events_body(user, items)) is None:
@@ -248,7 +250,7 @@ class _Clients:
                     self.batches[user] = items
 
     def fraud(self, c: int) -> None:
-        with httpx.Client(base_url=self.base, headers={"X-API-Key": "k"}, timeout=10) as http:
+        with httpx.Client(base_url=self.base, headers={"X-API-Key": KEY}, timeout=10) as http:
             for n in range(1_000_000):
                 tx_id = f"t{c}-{n}"
                 answer = self._post(http, "/v1/fraud/score", _tx_body(tx_id, n))
@@ -336,7 +338,7 @@ def test_sigkill_under_load_loses_no_acknowledged_event_score_or_label(
     try:
         tx, body = next(iter(clients.scored.items()))
         again = httpx.post(
-            f"{base}/v1/fraud/score", json=_tx_body(tx, 0), headers={"X-API-Key": "k"}, timeout=10
+            f"{base}/v1/fraud/score", json=_tx_body(tx, 0), headers={"X-API-Key": KEY}, timeout=10
         )
         assert again.status_code == 200 and again.json()["score"] == body["score"]  # the stored answer
     finally:

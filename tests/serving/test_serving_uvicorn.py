@@ -53,7 +53,7 @@ def server(model_dirs: dict[str, Path], tmp_path: Path) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHELFWISE_")}
     env |= {
         "SHELFWISE_MODEL_DIRS": json.dumps({f: str(d) for f, d in model_dirs.items()}),
-        "SHELFWISE_API_KEYS": json.dumps({"e2e-key": ["storefront", "planner"]}),
+        "SHELFWISE_API_KEYS": json.dumps({"e2e-key-0123456789abcdefghij": ["storefront", "planner"]}),
         "SHELFWISE_HOME": str(tmp_path / "home"),
         "PYTHONPATH": str(REPO),
     }
@@ -71,7 +71,9 @@ def server(model_dirs: dict[str, Path], tmp_path: Path) -> Iterator[str]:
 
 
 def test_real_uvicorn_serves_the_api(server: str) -> None:
-    with httpx.Client(base_url=server, headers={"X-API-Key": "e2e-key"}, timeout=10) as client:
+    with httpx.Client(
+        base_url=server, headers={"X-API-Key": "e2e-key-0123456789abcdefghij"}, timeout=10
+    ) as client:
         assert client.get("/health").json() == {"status": "ok"}
         ready = client.get("/ready")
         assert ready.status_code == 200 and ready.json()["status"] == "ready"
