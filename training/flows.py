@@ -8,8 +8,10 @@ import secrets
 import socket
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -17,6 +19,7 @@ from rich.table import Table
 from models.errors import InvalidInputError
 from models.keys import KEYS_FILE, read_keys, write_keys
 from models.settings import Settings
+from training.progress import reporting_to
 from training.runner import DEFAULT_SEED, Outcome, inputs_of, resolve_families, train_family
 from training.store import StoreData
 
@@ -61,7 +64,7 @@ def train_from_folder(
     else:
         outcomes = []
         for fam in families:
-            with console.status(f"Training {fam} ..."):
+            with console.status(f"Training {fam} ...") as status, reporting_to(_stage_line(status, fam)):
                 outcome = train_family(
                     fam, store, settings, seed=seed, force_promote=force_promote, budget_s=budget_s
                 )
@@ -69,6 +72,18 @@ def train_from_folder(
             _print_outcome(console, outcome)
     _print_summary(console, outcomes, settings)
     return outcomes
+
+
+def _stage_line(status: Any, family: str) -> Callable[[str, float | None], None]:
+    """A progress listener that shows the family's stage, time so far and estimate on ``status``."""
+    start = time.perf_counter()
+
+    def show(name: str, estimate_s: float | None) -> None:
+        took = time.perf_counter() - start
+        about = f", about {estimate_s / 60:.1f} min" if estimate_s else ""
+        status.update(f"Training {family}: {name}{about} ({took:.0f}s so far)")
+
+    return show
 
 
 def _train_on_dask(

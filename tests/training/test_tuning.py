@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -97,3 +99,17 @@ def test_a_staged_objective_is_pruned_by_the_median_rule_and_still_finds_the_opt
     assert report.best_params["kind"] == "b" and abs(report.best_params["x"] - 2.0) < 1.0
     assert report.best_value >= plain.best_value - 0.5  # pruning does not lose the good region
     assert run_steps(staged.steps({"x": 2.0, "kind": "b"})) == pytest.approx(0.48)  # the returned value
+
+
+def test_jobs_announce_their_stages_with_the_search_estimate(demo_store):
+    """What `shelfwise train` shows while a family trains (training.progress)."""
+    from training.progress import reporting_to
+    from training.runner import fit_family
+
+    heard: list[tuple[str, float | None]] = []
+    with reporting_to(lambda name, estimate: heard.append((name, estimate))):
+        fit_family("fraud", demo_store, Path(tempfile.mkdtemp()) / "fraud", budget_s=5)
+    names = [name for name, _ in heard]
+    assert names[0] == "settings search" and heard[0][1] == 5
+    assert names[-1] == "final fit on all transactions"
+    assert "fitting on the older transactions and scoring the holdout" in names

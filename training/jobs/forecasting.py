@@ -39,6 +39,7 @@ from forecasting.global_model import GlobalForecaster
 from forecasting.panel import Panel, build_panel, freq_family
 from models.errors import DataValidationError
 from models.evaluation import Evaluation, holdout_key
+from training import progress
 from training.jobs.base import CHAMPION_ROW, Champion, Rescore, TrainResult
 from training.store import StoreData
 from training.tuning import TuningReport, params_of, run_steps, tune
@@ -95,7 +96,10 @@ def train(
     horizon, season = HORIZON[family], season_length(panel.freq)
     origins = _origins(panel, horizon, season)
     names = ["naive", "regression"] + (["ets"] if len(panel.item_ids) <= MAX_BASELINE_SERIES else [])
+    progress.stage("baselines at the validation origins")
     validation = selection.validation_set(panel, origins.validation, horizon, names)
+    searching = " with settings search" if budget_s > 0 else ""
+    progress.stage(f"choosing each store's blend{searching}", estimate_s=budget_s or None)
     settings, choice, tuning = _choose(validation, panel.freq, horizon, seed, budget_s)
     weights = choice.weights if choice else {blend.OTHER_STORES: DEFAULT_BLEND.get(family, {"lgbm": 1.0})}
     log.info(
@@ -107,7 +111,9 @@ def train(
         selection.summary(weights) or selection.describe(weights[blend.OTHER_STORES]),
     )
     chosen = {"freq": panel.freq, "blend_weights": weights, "random_state": seed, **settings}
+    progress.stage("holdout backtest")
     backtest = _holdout_backtest(sales, origins.holdout, horizon, chosen)
+    progress.stage("final fit on all sales")
     model = _final_model(panel, family, season, chosen).fit(sales)
     evaluation = _evaluation(backtest.cells, origins.holdout)
     metrics = {**backtest.metrics, **_series_summary(backtest.per_series)}

@@ -39,6 +39,7 @@ from fraud.velocity_model import VelocityFraudModel
 from models.errors import DataValidationError
 from models.evaluation import Evaluation
 from models.frames import require_columns
+from training import progress
 from training.jobs.base import Champion, Rescore, TrainResult, rescored
 from training.jobs.fraud_split import (
     GAP_FRACTION,
@@ -91,13 +92,17 @@ def train(
     train_part, holdout, split = time_split(tx)
     candidates = discover_entities(train_part, max_categories=VelocityFraudModel().max_categories)
     clock = _Clock()
+    if budget_s > 0:
+        progress.stage("settings search", estimate_s=budget_s)
     with clock("search"):
         report, settings, search = search_settings(
             train_part, candidates.entities, seed=seed, budget_s=budget_s, max_trials=max_trials
         )
+    progress.stage("fitting on the older transactions and scoring the holdout")
     with clock("fit_split"):
         model = VelocityFraudModel(random_state=seed, **settings).fit(train_part)
     metrics, evaluation, k = holdout_evaluation(model, tx, train_part, holdout, seed=seed)
+    progress.stage("final fit on all transactions")
     with clock("fit_final"):
         final = VelocityFraudModel(random_state=seed, **settings).fit(tx)
     params = {

@@ -35,6 +35,7 @@ from recsys.metrics import evaluate_rankings, ndcg_at_k
 from recsys.popularity import CATALOG_COLUMNS, EVENT_COLUMNS, PopularityRecommender
 from recsys.session import sessions_of
 from recsys.types import ItemFilter
+from training import progress
 from training.jobs.base import Champion, Rescore, TrainResult, rescored
 from training.jobs.recsys_split import POSITIVE_EVENTS, EvalCase, Split, design_split
 from training.store import StoreData
@@ -85,15 +86,18 @@ def train(
     """
     events, catalog = _inputs(store)
     catalog_ids = set(catalog["item_id"].astype(str))
+    progress.stage("designing the holdout")
     split = design_split(events, catalog_ids)
     seconds: dict[str, float] = {}
     started = time.perf_counter()
+    progress.stage("embedding the catalog")
     embeddings = embed_catalog(catalog)
     seconds["embeddings"] = time.perf_counter() - started
     params = model_params(len(events), seed, scheme=split.scheme, label_fraction=label_fraction(split))
     tuning, search_note = None, "no search (budget 0)"
     if budget_s > 0:
         started = time.perf_counter()
+        progress.stage("settings search", estimate_s=budget_s)
         val = design_split(split.train, catalog_ids)
         if len(val.cases) >= MIN_CASES:
             tuning = search_settings(val, catalog, embeddings, params, budget_s=budget_s, seed=seed)
@@ -106,6 +110,7 @@ def train(
             )
         seconds["search"] = time.perf_counter() - started
     started = time.perf_counter()
+    progress.stage("fitting on the training part and scoring the holdout")
     model = HybridRecommender(**{**params, **NO_PRECOMPUTE}).fit(split.train, catalog, embeddings=embeddings)
     seconds["fit_split"] = time.perf_counter() - started
     seconds.update({f"fit_{name}": value for name, value in model.timings_.items()})
@@ -123,6 +128,7 @@ def train(
     popular = _popularity_rankings(split.train, catalog, cases, seed=seed)
     metrics.update(_baseline_metrics(popular, cases, truth, model.popular_.item_ids_, seed=seed))
     started = time.perf_counter()
+    progress.stage("final fit on all events")
     final = HybridRecommender(**params).fit(events, catalog, embeddings=embeddings)
     seconds["fit_final"] = time.perf_counter() - started
     metrics.update({f"train_seconds_{name}": round(value, 3) for name, value in seconds.items()})

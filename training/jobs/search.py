@@ -45,6 +45,7 @@ from search.hybrid import HybridSearch
 from search.keyword import field_texts
 from search.metrics import evaluate, judgments_by_query, query_ndcg
 from search.space import searched_fields
+from training import progress
 from training.jobs.base import Champion, Rescore, TrainResult, rescored
 from training.jobs.search_settings import MAX_TRIALS, SettingsSearch
 from training.store import StoreData
@@ -90,6 +91,7 @@ def train(
         )
     validate_catalog(store.catalog)  # before the encoding, which takes minutes on a large catalog
     model = HybridSearch(random_state=seed)
+    progress.stage("encoding the catalog")
     vectors, encoder_dir = embed_catalog(store.catalog, max_length=model.max_length)
     model.fit(store.catalog, vectors=vectors, encoder_dir=encoder_dir)
     params: dict[str, Any] = {
@@ -113,6 +115,8 @@ def train(
     if budget_s > 0:
         search = SettingsSearch(model, searched_fields(store.catalog), seed=seed, max_trials=max_trials)
     bm25 = BM25Search(random_state=seed).fit(store.catalog)
+    searching = " with settings search" if budget_s > 0 else ""
+    progress.stage(f"cross-fitted evaluation{searching}", estimate_s=budget_s or None)
     rankings = _cross_fitted(model, bm25, judgments, seed, search, budget_s * FOLD_SHARE)
     metrics = {}
     for prefix, ranked in rankings.items():
