@@ -119,6 +119,14 @@ def _fraud_eval(result: Any) -> Evaluation | None:
     return evaluation if evaluation is not None and evaluation.labels is not None else None
 
 
+def _scored(result: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """The model's holdout scores and the 0/1 labels, or None without a labelled evaluation."""
+    evaluation = _fraud_eval(result)
+    if evaluation is None or evaluation.labels is None:
+        return None
+    return evaluation.rows["model"], evaluation.labels
+
+
 def fraud_precision_recall(result: Any, path: Path) -> bool:
     evaluation = _fraud_eval(result)
     if evaluation is None or evaluation.labels is None:
@@ -138,10 +146,9 @@ def fraud_precision_recall(result: Any, path: Path) -> bool:
 
 
 def fraud_calibration(result: Any, path: Path) -> bool:
-    evaluation = _fraud_eval(result)
-    if evaluation is None or evaluation.labels is None:
+    if (scored := _scored(result)) is None:
         return False
-    scores, labels = evaluation.rows["model"], evaluation.labels
+    scores, labels = scored
     edges = np.quantile(scores, np.linspace(0, 1, 11))
     which = np.clip(np.searchsorted(edges, scores, side="right") - 1, 0, 9)
     mean_score = [scores[which == b].mean() for b in range(10) if (which == b).any()]
@@ -160,10 +167,9 @@ def fraud_calibration(result: Any, path: Path) -> bool:
 
 
 def fraud_scores(result: Any, path: Path) -> bool:
-    evaluation = _fraud_eval(result)
-    if evaluation is None or evaluation.labels is None:
+    if (scored := _scored(result)) is None:
         return False
-    scores, labels = evaluation.rows["model"], evaluation.labels
+    scores, labels = scored
     fig, ax = _figure()
     bins = np.linspace(0, 1, 41)
     ax.hist(scores[labels == 0], bins=bins, alpha=0.6, color="C0", label="genuine", density=True)
