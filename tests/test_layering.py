@@ -45,3 +45,15 @@ def test_no_module_over_400_lines() -> None:
         p.relative_to(ROOT).as_posix(): n for p in _modules() if (n := len(p.read_text().splitlines())) > 400
     }
     assert not big, f"split these modules along a seam: {big}"
+
+
+def test_make_install_stays_quiet_about_packaging() -> None:
+    """`make install` printed four 12-line setuptools warnings: the license table, the editable notice."""
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    assert isinstance(project["license"], str)  # an SPDX expression, not the deprecated table
+    makefile = (root / "Makefile").read_text()
+    assert "/BuildBackendWarning: Editable installation/,/with strategy, WheelFile/d" in makefile
+    assert all(step in makefile for step in ("[1/3]", "[2/3]", "[3/3]"))

@@ -104,6 +104,7 @@ def test_configure_logging_makes_every_line_json(capsys: pytest.CaptureFixture[s
         logging.getLogger("uvicorn.error").info("Started server process")
         logging.getLogger("shelfwise.test").warning("hello %s", "world")
         logging.getLogger("uvicorn.access").info("GET /v1/trending 200")  # ours replaces it
+        logging.getLogger("faiss.loader").info("Loading faiss with AVX2 support.")  # CPU probe: not news
     finally:
         root.handlers[:], level = saved
         root.setLevel(level)

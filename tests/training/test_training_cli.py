@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -52,6 +53,9 @@ def test_partial_folder_trains_what_it_can_and_skips_the_rest(tmp_path: Path, ho
     assert "recsys skipped: needs events" in text
     assert "fraud skipped: needs transactions" in text
     assert "forecasting skipped: needs sales" in text
+    hint = next(line for line in result.output.splitlines() if line.startswith("MLflow:"))
+    assert "ui --backend-store-uri sqlite:///" in hint  # one line, even when not a terminal
+    assert f"{Path(sys.executable).with_name('mlflow')} ui" in hint  # the mlflow installed beside shelfwise
     listing = runner.invoke(app, ["models"])
     assert listing.exit_code == 0 and "search" in listing.output and "champion" in listing.output
     assert runner.invoke(app, ["promote", "search", "1"]).exit_code == 0
