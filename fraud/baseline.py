@@ -227,13 +227,17 @@ class RawFeatureFraudModel(ModelBase):
         check_is_fitted(self, ("thresholds_",))
         return decisions(scores, self.thresholds_)
 
-    def predict_proba(self, transactions: pd.DataFrame) -> np.ndarray:
+    def predict_proba(self, transactions: pd.DataFrame, *, history: pd.DataFrame | None = None) -> np.ndarray:
         """Fraud probabilities of a transactions frame, shape (rows,), for evaluation.
+
+        ``history`` (earlier transactions) is accepted for the common API and not used: the
+        raw-column model reads each row alone.
 
         Raises:
             NotFittedError: before ``fit``/``load``.
             DataValidationError: ``amount`` is missing, not numeric or negative.
         """
+        del history
         check_is_fitted(self, ("booster_",))
         require_columns(transactions, (AMOUNT,), name="transactions")
         return np.asarray(self.booster_.predict(self.spec_.matrix(transactions)))

@@ -68,11 +68,20 @@ def create_key(path: Path, *, name: str, scopes: list[str]) -> str:
             field="name",
             value=name,
         )
-    secret = f"sw_{scopes[0]}_{secrets.token_urlsafe(24)}"
-    created = datetime.now(UTC).isoformat(timespec="seconds")
-    entries[secret] = {"scopes": sorted(set(scopes)), "name": name, "created": created}
+    secret, entry = new_key(name, scopes)
+    entries[secret] = entry
     write_keys(path, entries)
     return secret
+
+
+def new_key(name: str, scopes: list[str]) -> tuple[str, dict[str, Any]]:
+    """A fresh secret (``sw_<first scope>_<random>``) and its file entry (not written)."""
+    created = datetime.now(UTC).isoformat(timespec="seconds")
+    return f"sw_{scopes[0]}_{secrets.token_urlsafe(24)}", {
+        "scopes": sorted(set(scopes)),
+        "name": name,
+        "created": created,
+    }
 
 
 def revoke_key(path: Path, name: str) -> int:

@@ -130,9 +130,9 @@ class DurableOnlineState:
         """The user's purchased and recently viewed/carted item ids (from memory)."""
         return self.inner.user_history(user_id)
 
-    def session_events(self, user_id: str) -> list[tuple[str, str]]:
-        """The user's view and cart events, most recent first (from memory)."""
-        return self.inner.session_events(user_id)
+    def user_events(self, user_id: str) -> list[tuple[str, str]]:
+        """The user's events, most recent first (from memory)."""
+        return self.inner.user_events(user_id)
 
     def add_fraud_feedback(self, feedback: FraudFeedback) -> None:
         """Commit the label to the log, then keep it in memory."""

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import redis
 
 from fraud.redis_state import DEFAULT_NAMESPACE, RedisFraudState, key_prefix, require_decoded
-from serving.state import SESSION_EVENT_TYPES, Event, FraudFeedback
+from serving.state import Event, FraudFeedback, split_history
 
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -77,20 +77,15 @@ class RedisOnlineState:
 
     def user_history(self, user_id: str) -> tuple[list[str], list[str]]:
         """Return the user's purchased and recently viewed/carted item ids, most recent first."""
+        return split_history(self.user_events(user_id))
+
+    def user_events(self, user_id: str) -> list[tuple[str, str]]:
+        """The user's events as ``(item_id, event_type)``, most recent first."""
         entries = cast("list[str]", self.client.lrange(self._user_key(user_id), 0, -1))
         log = [entry.split("|", 2) for entry in entries]
         # Event time decides recency; equal times keep arrival order, as InMemoryOnlineState.
         log.sort(key=lambda e: int(e[0]), reverse=True)
-        purchased = list(dict.fromkeys(item for _, kind, item in log if kind == "purchase"))
-        recent = list(dict.fromkeys(item for _, kind, item in log if kind in SESSION_EVENT_TYPES))
-        return purchased, recent
-
-    def session_events(self, user_id: str) -> list[tuple[str, str]]:
-        """The user's view and cart events as ``(item_id, event_type)``, most recent first."""
-        entries = cast("list[str]", self.client.lrange(self._user_key(user_id), 0, -1))
-        log = [entry.split("|", 2) for entry in entries]
-        log.sort(key=lambda e: int(e[0]), reverse=True)
-        return [(item, kind) for _, kind, item in log if kind in SESSION_EVENT_TYPES]
+        return [(item, kind) for _, kind, item in log]
 
     def add_fraud_feedback(self, feedback: FraudFeedback) -> None:
         """Keep the label in a capped list (newest ``max_feedback`` kept)."""

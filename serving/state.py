@@ -53,8 +53,8 @@ class OnlineState(Protocol):
     def user_history(self, user_id: str) -> tuple[list[str], list[str]]:
         """Return ``(purchased_item_ids, recent_viewed_or_carted_item_ids)``, most recent first, unique."""
 
-    def session_events(self, user_id: str) -> list[tuple[str, str]]:
-        """The user's view and cart events as ``(item_id, event_type)``, most recent first."""
+    def user_events(self, user_id: str) -> list[tuple[str, str]]:
+        """The user's events as ``(item_id, event_type)``, most recent first (one read of the log)."""
 
     def add_fraud_feedback(self, feedback: FraudFeedback) -> None:
         """Record a fraud label for a transaction."""
@@ -98,20 +98,15 @@ class InMemoryOnlineState:
 
     def user_history(self, user_id: str) -> tuple[list[str], list[str]]:
         """Return the user's purchased and recently viewed/carted item ids, most recent first."""
+        return split_history(self.user_events(user_id))
+
+    def user_events(self, user_id: str) -> list[tuple[str, str]]:
+        """The user's events as ``(item_id, event_type)``, most recent first."""
         with self._lock:
             log = list(self._users.get(user_id, ()))
         # Clients may post events late or in batches out of order: the event time decides recency.
         log.sort(key=lambda e: _utc(e.timestamp), reverse=True)
-        purchased = _unique(e.item_id for e in log if e.event_type == "purchase")
-        recent = _unique(e.item_id for e in log if e.event_type in SESSION_EVENT_TYPES)
-        return purchased, recent
-
-    def session_events(self, user_id: str) -> list[tuple[str, str]]:
-        """The user's view and cart events as ``(item_id, event_type)``, most recent first."""
-        with self._lock:
-            log = list(self._users.get(user_id, ()))
-        log.sort(key=lambda e: _utc(e.timestamp), reverse=True)
-        return [(e.item_id, e.event_type) for e in log if e.event_type in SESSION_EVENT_TYPES]
+        return [(e.item_id, e.event_type) for e in log]
 
     def add_fraud_feedback(self, feedback: FraudFeedback) -> None:
         """Keep the label; the newest ``max_feedback`` labels are retained."""
@@ -127,6 +122,15 @@ class InMemoryOnlineState:
 def _utc(ts: datetime) -> datetime:
     # Naive timestamps are UTC by the data contract; make them comparable with aware ones.
     return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts
+
+
+def split_history(events: Iterable[tuple[str, str]]) -> tuple[list[str], list[str]]:
+    """``(purchased, recently viewed or carted)`` item ids, unique, in the order of ``events``
+    (most recent first): what every backend's ``user_history`` returns."""
+    events = list(events)
+    purchased = _unique(item for item, kind in events if kind == "purchase")
+    recent = _unique(item for item, kind in events if kind in SESSION_EVENT_TYPES)
+    return purchased, recent
 
 
 def _unique(ids: Iterable[str]) -> list[str]:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import socket
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from models.errors import InvalidInputError
-from models.keys import KEYS_FILE, read_keys, write_keys
+from models.keys import KEYS_FILE, new_key, read_keys, write_keys
 from models.settings import Settings
 from training.progress import reporting_to
 from training.runner import DEFAULT_SEED, Outcome, inputs_of, resolve_families, train_family
@@ -217,11 +215,8 @@ def demo_keys(settings: Settings, *, rotate: bool = False) -> tuple[dict[str, li
             continue
         for key in mine:
             del entries[key]
-        entries[f"sw_{role}_{secrets.token_urlsafe(18)}"] = {
-            "scopes": [role],
-            "name": role,
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
+        secret, entry = new_key(role, [role])
+        entries[secret] = entry
         created = True
     if created or not path.is_file():
         write_keys(path, entries)

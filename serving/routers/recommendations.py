@@ -18,6 +18,7 @@ from serving.metrics import record_recommendation_source
 from serving.responses import json_response
 from serving.schemas.common import ItemListResponse, problem_responses
 from serving.schemas.recommendations import ItemFilters, RecommendationRequest
+from serving.state import split_history
 
 router = APIRouter(
     prefix="/v1",
@@ -50,8 +51,8 @@ def _response(recs: Recommendations, version: str) -> Response:
 async def recommend(body: RecommendationRequest, recsys: RecsysDep, state: StateDep) -> Response:
     """Items for a shopper: their purchases are excluded, their recent views and carts give context
     (and are not recommended back unless ``recommend_viewed``)."""
-    purchased = state.user_history(body.user_id)[0] if body.user_id else []
-    online = state.session_events(body.user_id) if body.user_id else []
+    online = state.user_events(body.user_id) if body.user_id else []  # one read of the user's log
+    purchased, _ = split_history(online)
     # The request's items are being looked at now (views), then the user's recent views and carts:
     # one definition of the session with training (recsys.session), carts weighed as carts.
     session = session_context([*((i, REQUEST_EVENT_TYPE) for i in body.session_item_ids), *online])

@@ -35,7 +35,7 @@ def test_training_and_serving_build_the_same_session_from_the_same_events() -> N
     state.add_events(
         [Event(r.user_id, r.item_id, r.event_type, timestamp=r.timestamp) for r in frame.itertuples()]
     )
-    served = session_context(state.session_events("u1"))
+    served = session_context(state.user_events("u1"))
     trained = sessions_of(frame.assign(timestamp=frame["timestamp"].dt.tz_localize(None)), ["u1"])["u1"]
     assert served == trained
     assert len(served) == MAX_SESSION_EVENTS and {k for _, k in served} == {"view", "add_to_cart"}

@@ -301,6 +301,9 @@ class _DownState:
     def user_history(self, user_id: str) -> tuple[list[str], list[str]]:
         raise self.error
 
+    def user_events(self, user_id: str) -> list[tuple[str, str]]:
+        raise self.error
+
     def add_fraud_feedback(self, feedback: Any) -> None:
         raise self.error
 

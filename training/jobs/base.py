@@ -53,7 +53,7 @@ class Rescore:
     """The new model and the champion on the same unseen cases, or why they could not be."""
 
     version: str
-    evaluation: Evaluation | None  # rows "model" and "champion"; None when nothing could be scored
+    evaluation: Evaluation | None  # rows "model", "champion" (and baselines); None: nothing scored
     note: str
 
 
@@ -75,19 +75,9 @@ def rescored(champion: Champion, evaluation: Evaluation, keep: np.ndarray, score
             "needs",
         )
     subset = evaluation.subset(keep)
-    both = subset.with_row(CHAMPION_ROW, score(subset))
     return Rescore(
         champion.version,
-        Evaluation(
-            both.case_ids,
-            {"model": both.rows["model"], CHAMPION_ROW: both.rows[CHAMPION_ROW]},
-            both.kind,
-            both.greater_is_better,
-            both.labels,
-            both.holdout_key,
-            both.case_name,
-            both.min_cases,
-        ),
+        subset.with_row(CHAMPION_ROW, score(subset)),
         f"champion v{champion.version} re-scored on the {n} of {evaluation.n_cases} evaluated {what} "
         "newer than its training data",
     )

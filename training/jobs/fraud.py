@@ -148,12 +148,7 @@ def rescore_champion(
             f"champion v{champion.version} was not re-scored: the holdout transactions newer than its "
             f"training data hold {frauds} frauds, fewer than the {MIN_HOLDOUT_FRAUDS} a comparison needs",
         )
-    model = champion.model
-    if isinstance(model, VelocityFraudModel):
-        history = tx[pd.to_datetime(tx["timestamp"]) < pd.to_datetime(holdout["timestamp"]).min()]
-        scores = model.predict_proba(holdout, history=history)
-    else:
-        scores = model.predict_proba(holdout)
+    scores = champion.model.predict_proba(holdout, history=_history_before(tx, holdout))
     return rescored(champion, evaluation, keep, lambda subset: scores[keep])
 
 
@@ -162,9 +157,7 @@ def holdout_evaluation(
 ) -> tuple[dict[str, float], Evaluation, int]:
     """Holdout metrics of ``model`` and of the raw-column baseline (fit here on ``train_part``),
     their per-transaction ``Evaluation`` and the card-precision ``k``."""
-    # Holdout features see the whole earlier history (train rows and the gap), as serving would.
-    history = tx[pd.to_datetime(tx["timestamp"]) < pd.to_datetime(holdout["timestamp"]).min()]
-    scores = model.predict_proba(holdout, history=history)
+    scores = model.predict_proba(holdout, history=_history_before(tx, holdout))
     metrics, k = evaluate(scores, model.decide, holdout)
     baseline = RawFeatureFraudModel(random_state=seed).fit(train_part)
     raw_scores = baseline.predict_proba(holdout)
@@ -181,6 +174,12 @@ def holdout_evaluation(
         case_name="transactions",
     )
     return metrics, evaluation, k
+
+
+def _history_before(tx: pd.DataFrame, holdout: pd.DataFrame) -> pd.DataFrame:
+    """Every transaction before the holdout (train rows and the gap): the context holdout
+    features see, as serving would."""
+    return tx[pd.to_datetime(tx["timestamp"]) < pd.to_datetime(holdout["timestamp"]).min()]
 
 
 class _Clock:

@@ -37,7 +37,7 @@ from recsys.session import sessions_of
 from recsys.types import ItemFilter
 from training import progress
 from training.jobs.base import Champion, Rescore, TrainResult, rescored
-from training.jobs.recsys_split import POSITIVE_EVENTS, EvalCase, Split, design_split
+from training.jobs.recsys_split import POSITIVE_EVENTS, EvalCase, Split, design_split, purchases_by_user
 from training.store import StoreData
 from training.tuning import TuningReport, params_of, tune
 
@@ -181,8 +181,7 @@ def rescore_champion(
     end = champion.trained_until
     online = train_events[train_events["timestamp"] > end] if end is not None else train_events.iloc[:0]
     online = online[online["user_id"].isin(evaluation.case_ids[keep])]
-    bought = online[online["event_type"] == "purchase"].sort_values("timestamp", kind="stable")
-    history = bought.groupby("user_id")["item_id"].agg(lambda s: list(dict.fromkeys(s))).to_dict()
+    history = purchases_by_user(online)
     sessions = sessions_of(online, list(evaluation.case_ids[keep]))
 
     def score(subset: Evaluation) -> np.ndarray:

@@ -183,10 +183,15 @@ def _cases(
     train: pd.DataFrame, users: list[str], relevant: dict[str, set[str]], since: dict[str, pd.Timestamp]
 ) -> dict[str, EvalCase]:
     mine = train[train["user_id"].isin(users)]
-    bought = mine[mine["event_type"] == "purchase"]
-    history = bought.groupby("user_id")["item_id"].agg(lambda s: list(dict.fromkeys(s)))
+    history = purchases_by_user(mine)
     sessions = sessions_of(mine, users)
     return {
         u: EvalCase(list(history.get(u, [])), sessions.get(u, []), relevant[u], pd.Timestamp(since[u]))
         for u in users
     }
+
+
+def purchases_by_user(events: pd.DataFrame) -> dict[str, list[str]]:
+    """Per user, the distinct items they bought, in the order of their first purchase."""
+    bought = events[events["event_type"] == "purchase"].sort_values("timestamp", kind="stable")
+    return bought.groupby("user_id")["item_id"].agg(lambda s: list(dict.fromkeys(s))).to_dict()
