@@ -48,6 +48,7 @@ BOOSTER = "booster.txt"
 OBJECTIVES = ("l1", "l2", "tweedie", "poisson")
 STRATEGIES = ("recursive", "direct", "ensemble")
 CHOICES = {"objective": OBJECTIVES, "strategy": STRATEGIES, "seasonal_baseline": seasonal.BASELINES}
+RECENT = ("recent", "recent_dates")  # the last max_horizon periods of actual sales
 ARRAYS = ("item_ids", "store_ids", "dates", "mean", "lower", "upper", "scale", "quantiles")  # the npz
 
 
@@ -170,6 +171,8 @@ class GlobalForecaster(PrecomputedLookup, ModelBase):
         self.lower_ = np.maximum(mean - half, 0.0) if clip else mean - half
         self.item_ids_, self.store_ids_, self.freq_ = panel.item_ids, panel.store_ids, panel.freq
         self.dates_ = panel.future_dates(self.max_horizon).to_numpy().astype("datetime64[D]")
+        self.recent_ = panel.values[:, -self.max_horizon :].astype(np.float32)  # shown beside forecasts
+        self.recent_dates_ = panel.dates[-self.max_horizon :].to_numpy().astype("datetime64[D]")
         self.booster_text_, self.feature_names_ = direct.describe(forecaster)
         self.data_window_ = {
             "start": panel.dates[0].date().isoformat(),
@@ -313,7 +316,7 @@ class GlobalForecaster(PrecomputedLookup, ModelBase):
         path = self._write_meta(
             directory, extra={"freq": self.freq_, "features": getattr(self, "feature_names_", [])}
         )
-        save_npz(path / PAYLOAD, **{name: getattr(self, f"{name}_") for name in ARRAYS})
+        save_npz(path / PAYLOAD, **{name: getattr(self, f"{name}_") for name in ARRAYS + RECENT})
         if getattr(self, "booster_text_", None):
             (path / BOOSTER).write_text(self.booster_text_)
         return path
@@ -333,6 +336,8 @@ class GlobalForecaster(PrecomputedLookup, ModelBase):
                 setattr(model, f"{name}_", arrays[name])
         except KeyError as exc:
             raise ArtifactError(f"{directory}/{PAYLOAD} lacks array {exc}") from exc
+        if all(name in arrays for name in RECENT):  # artifacts saved before recent sales were kept lack them
+            model.recent_, model.recent_dates_ = (arrays[name] for name in RECENT)
         expected = (len(model.item_ids_), model.max_horizon)
         if any(getattr(model, f"{n}_").shape != expected for n in ("mean", "lower", "upper")):
             raise ArtifactError(f"{directory}/{PAYLOAD}: forecast arrays are not of shape {expected}")

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecasting.types import ForecastPoint
+from forecasting.types import ForecastPoint, SalesPoint
 from models.artifact import check_is_fitted
 from models.errors import InvalidInputError, UnknownIdError
 
@@ -28,6 +28,7 @@ class PrecomputedLookup:
     mean_: np.ndarray  # (series, max_horizon)
     lower_: np.ndarray
     upper_: np.ndarray
+    recent_dates_: np.ndarray  # with ``recent_`` (series, periods): sales before ``dates_``
 
     # ------------------------------------------------------------------ query
     def forecast(
@@ -69,6 +70,19 @@ class PrecomputedLookup:
                 "upper": self.upper_[:, :steps].ravel(),
             }
         )
+
+    def recent_sales(self, item_id: str, *, store_id: str | None = None) -> list[SalesPoint]:
+        """The actual sales of the last periods before the forecast starts (up to ``max_horizon``
+        of them), summed over the item's stores when ``store_id`` is None; ``[]`` for a model
+        saved without them.
+
+        Raises:
+            InvalidInputError, UnknownIdError: as ``forecast``.
+        """
+        check_is_fitted(self, ("mean_",))
+        rows = self._series_rows(item_id, store_id)
+        recent = getattr(self, "recent_", None)
+        return [] if recent is None else sales_points(recent, self.recent_dates_, rows)
 
     def future_dates(self, horizon: int) -> list[datetime.date]:
         """The dates of the next ``horizon`` periods (what every series' forecast covers)."""
@@ -124,3 +138,14 @@ def series_rows(
     if row is None:
         raise UnknownIdError("store for this item", store_id, field="store_id")
     return [row]
+
+
+def sales_points(values: np.ndarray, dates: np.ndarray, rows: list[int]) -> list[SalesPoint]:
+    """Per date, the sum of ``values`` (series, periods) over ``rows``; None where all are NaN."""
+    part = values[rows].astype(np.float64)
+    known = np.atleast_1d(~np.isnan(part).all(axis=0))
+    totals = np.nansum(part, axis=0)
+    return [
+        SalesPoint(d.item(), float(t) if ok else None)
+        for d, t, ok in zip(dates.astype("datetime64[D]"), totals, known, strict=True)
+    ]

@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecasting.lookup import series_rows
+from forecasting.lookup import sales_points, series_rows
 from forecasting.panel import check_sales
-from forecasting.types import ForecastPoint
+from forecasting.types import ForecastPoint, SalesPoint
 from models.artifact import check_is_fitted, load_npz, save_npz
 from models.base import ModelBase
 from models.errors import ArtifactError, InvalidInputError
@@ -259,6 +259,19 @@ class SeasonalNaiveForecaster(ModelBase):
         return mean, np.maximum(lower, np.minimum(mean, 0.0)), upper
 
     # ------------------------------------------------------------------ persistence
+    def recent_sales(self, item_id: str, *, store_id: str | None = None) -> list[SalesPoint]:
+        """The actual sales of the last season before the forecast starts (summed over the
+        item's stores when ``store_id`` is None).
+
+        Raises:
+            InvalidInputError, UnknownIdError: as ``forecast``.
+        """
+        check_is_fitted(self, ("last_values_",))
+        rows = self._series_rows(item_id, store_id)
+        s = self.season_length
+        dates = self.last_date_[rows[0]] - np.arange(s - 1, -1, -1).astype("timedelta64[D]")
+        return sales_points(self.last_values_, dates, rows)
+
     def save(self, directory: str | Path) -> Path:
         """Write ``meta.json`` and ``series.npz`` (ids as 'U' arrays, no pickles)."""
         check_is_fitted(self, ("last_values_",))

@@ -21,3 +21,11 @@ class ForecastPoint:
     mean: float
     lower: float
     upper: float
+
+
+@dataclass(frozen=True)
+class SalesPoint:
+    """The quantity sold in one period (``None``: the series had not started yet)."""
+
+    date: datetime.date
+    quantity: float | None

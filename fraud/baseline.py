@@ -19,7 +19,7 @@ import pandas as pd
 from fraud.boosting import train_binary_booster
 from fraud.columns import AMOUNT, TIMESTAMP, FeatureSpec
 from fraud.thresholds import decision_thresholds, decisions
-from fraud.types import FraudScore
+from fraud.types import FraudScore, TransactionField
 from models.artifact import check_is_fitted
 from models.base import ModelBase
 from models.errors import ArtifactError, DataValidationError, InvalidInputError
@@ -216,6 +216,11 @@ class RawFeatureFraudModel(ModelBase):
                 FraudScore(score=min(max(float(prob), 0.0), 1.0), decision=str(decided[i]), reasons=reasons)
             )
         return results
+
+    def input_fields(self) -> list[TransactionField]:
+        """The transaction fields this model reads (required first), with the categories it knows."""
+        check_is_fitted(self, ("booster_",))
+        return self.spec_.fields()
 
     def decide(self, scores: Any) -> np.ndarray:
         """Decisions for fraud probabilities: decline at or above ``thresholds_["decline"]``,

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
+from fraud.types import TransactionField
 from models.errors import DataValidationError, InvalidInputError
 
 AMOUNT = "amount"
@@ -129,6 +130,24 @@ class FeatureSpec:
                 categorical.append(Feature(str(name), CATEGORICAL, vocab))
         clock = [Feature(HOUR, HOUR), Feature(DOW, DOW)]
         return cls(numeric + clock + categorical, dropped)
+
+    def fields(self, *, skip: tuple[str, ...] = ()) -> list[TransactionField]:
+        """The request fields these features read: ``transaction_id``, ``timestamp``,
+        ``customer_id`` and ``amount`` (required), then numeric and categorical extras."""
+        out = [
+            TransactionField("transaction_id", "id", required=True),
+            TransactionField(TIMESTAMP, TIMESTAMP, required=True),
+            TransactionField("customer_id", "id", required=True),
+            TransactionField(AMOUNT, "number", required=True),
+        ]
+        for f in self.features:
+            if f.name != AMOUNT and f.name not in skip and f.kind in (NUMERIC, CATEGORICAL):
+                out.append(
+                    TransactionField(
+                        f.name, "number" if f.kind == NUMERIC else "category", values=f.vocabulary
+                    )
+                )
+        return out
 
     def matrix(self, frame: pd.DataFrame) -> np.ndarray:
         """The (rows, features) float64 matrix of a transactions frame; absent columns are NaN."""

@@ -19,6 +19,7 @@ from pandas.api import types as ptypes
 from fraud.checks import EPOCH, seconds
 from fraud.columns import AMOUNT, TIMESTAMP, FeatureSpec
 from fraud.reasons import describe
+from fraud.types import TransactionField
 from fraud.velocity import HistorySource, VelocityConfig, entity_values, offline_matrix, online_vector
 
 AGE_SUFFIX = "_age_s"
@@ -57,6 +58,14 @@ class TransactionFeatures:
     def names(self) -> list[str]:
         """Column names of ``matrix`` and ``row``."""
         return list(self.spec.names) + self.config.names()
+
+    def fields(self) -> list[TransactionField]:
+        """The request fields: the raw ones, entity ids, then datetime columns (read as ages)."""
+        ages = tuple(c + AGE_SUFFIX for c in self.datetime_columns)
+        out = self.spec.fields(skip=ages)
+        named = {f.name for f in out}
+        out += [TransactionField(e, "entity") for e in self.config.entities if e not in named]
+        return out + [TransactionField(c, "datetime") for c in self.datetime_columns]
 
     def raw_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Raw columns minus entities; datetime columns replaced by their age at transaction time."""

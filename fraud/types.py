@@ -30,3 +30,22 @@ class FraudScore:
     reasons: list[str] = field(default_factory=list)
     rule: str | None = None
     replayed: bool = False  # the stored answer of an earlier request with the same id and body
+
+
+@dataclass(frozen=True)
+class TransactionField:
+    """One field of a transaction the model reads (what a checkout form or integration sends).
+
+    Attributes:
+        name: the field's name in the request body.
+        kind: ``id`` (a key: transaction or customer), ``timestamp``, ``number``, ``category``
+            (one of ``values``; an unseen value is read as missing), ``entity`` (an id whose
+            history gives velocity features) or ``datetime`` (read as its age at the transaction).
+        required: the request is refused without it.
+        values: the categories seen in training, for ``category``.
+    """
+
+    name: str
+    kind: str
+    required: bool = False
+    values: tuple[str, ...] = ()

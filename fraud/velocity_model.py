@@ -43,7 +43,7 @@ from fraud.idempotency import replay, request_fingerprint
 from fraud.online_state import FraudState
 from fraud.rules import RuleSet
 from fraud.thresholds import decision_thresholds, decisions
-from fraud.types import APPROVE, FraudScore
+from fraud.types import APPROVE, FraudScore, TransactionField
 from fraud.velocity import DAY, HOUR, VelocityConfig, entity_values
 from models.artifact import check_is_fitted
 from models.base import ModelBase
@@ -337,6 +337,11 @@ class VelocityFraudModel(ModelBase):
     def _fast(self) -> SingleRowPredictor:
         """The booster's one-row predictor (``fraud.fast_predict``), built on first use."""
         return self._derived("_single_row", self.booster_, SingleRowPredictor)
+
+    def input_fields(self) -> list[TransactionField]:
+        """The transaction fields this model reads (required first), with the categories it knows."""
+        check_is_fitted(self, ("booster_",))
+        return self.features_.fields()
 
     def decide(self, scores: Any) -> np.ndarray:
         """Decline at or above ``thresholds_["decline"]``, review at or above ``["review"]``."""

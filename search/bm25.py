@@ -28,7 +28,7 @@ from models.frames import require_columns
 from search.items import ItemTable, check_filters
 from search.suggest import Suggester, build_vocabulary
 from search.text import tokenize
-from search.types import SearchFilters, SearchHit, SearchResult
+from search.types import CatalogItem, SearchFilters, SearchResult
 
 INDEX_DIR = "bm25s"
 ITEMS_FILE = "items.parquet"
@@ -150,11 +150,14 @@ class BM25Search(ModelBase):
         keep = items.keep_mask(rows, filters)
         rows, scores = rows[keep], scores[keep]
         top = _top_k(scores, k)
-        hits = [
-            SearchHit(item_id=items.item_ids[r], title=items.titles[r], score=float(s))
-            for r, s in zip(rows[top], scores[top], strict=True)
-        ]
+        hits = items.hits(rows[top], scores[top])
         return SearchResult(hits=hits, facets=items.facets(rows), total=int(len(rows)))
+
+    def items(self, item_ids: Sequence[str]) -> list[CatalogItem]:
+        """The catalog items among ``item_ids``, in the order asked (unknown ids left out)."""
+        table = self._fitted().items
+        rows = table.rows()
+        return [table.describe(rows[i]) for i in item_ids if i in rows]
 
     def match_ids(self, query: str, *, filters: SearchFilters | None = None) -> list[str]:
         """Ids of every item sharing a token with ``query`` and passing ``filters``, catalog order.

@@ -38,7 +38,7 @@ from search.keyword import KeywordIndex
 from search.metrics import ndcg_at_k
 from search.rerank import Reranker, fit_reranker
 from search.text import tokenize
-from search.types import SearchFilters, SearchHit, SearchResult
+from search.types import CatalogItem, SearchFilters, SearchResult
 from search.vectors import VectorIndex
 
 ENCODER_DIR = "encoder"
@@ -236,15 +236,9 @@ class HybridSearch(ModelBase):
         rows, scores = rank(
             c, self._method(), self._weight(), k, extra, self.coverage_weight_, self._rescore(state)
         )
-        items = state.items
-        hits = [
-            SearchHit(item_id=items.item_ids[r], title=items.titles[r], score=float(s))
-            for r, s in zip(rows, scores, strict=True)
-        ]
         matched = c.rows if c.matched is None else c.matched
-        return SearchResult(
-            hits, facets=items.full_facets(matched), total=len(matched), corrected_query=corrected
-        )
+        facets = state.items.full_facets(matched)
+        return SearchResult(state.items.hits(rows, scores), facets, len(matched), corrected_query=corrected)
 
     def candidates(self, query: str, filters: SearchFilters | None = None) -> Candidates:
         """The (spell-corrected) query's candidates with both raw scores (evaluation and tuning)."""
@@ -345,6 +339,11 @@ class HybridSearch(ModelBase):
     def has_item(self, item_id: str) -> bool:
         """Whether ``item_id`` is a live catalog item."""
         return str(item_id) in self._fitted().positions
+
+    def items(self, item_ids: Sequence[str]) -> list[CatalogItem]:
+        """The live catalog items among ``item_ids``, in the order asked (unknown ids left out)."""
+        state = self._fitted()
+        return [state.items.describe(state.positions[i]) for i in item_ids if i in state.positions]
 
     def compact(self) -> HybridSearch:
         """Rebuild both indexes over the live items (drops deleted positions, refreshes statistics)."""

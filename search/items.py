@@ -17,7 +17,7 @@ import pandas as pd
 
 from models.errors import InvalidInputError
 from search.text import tokenize
-from search.types import SearchFilters
+from search.types import CatalogItem, SearchFilters, SearchHit
 
 FACET_SIZE = 20
 PRICE_EDGES = (0.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0)
@@ -62,6 +62,7 @@ class ItemTable:
     top_labels: list[str] = field(init=False)
     brand_labels: list[str] = field(init=False)
     _title_tokens: list[tuple[str, ...] | None] = field(init=False, repr=False, compare=False)
+    _rows: dict[str, int] | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
         self._title_tokens = [None] * len(self.item_ids)
@@ -128,6 +129,34 @@ class ItemTable:
             prices=frame["price"].to_numpy(dtype=np.float64),
             in_stock=frame["in_stock"].to_numpy(dtype=bool),
         )
+
+    def rows(self) -> dict[str, int]:
+        """``{item_id: row}``, built on first use."""
+        if self._rows is None:
+            self._rows = {item: n for n, item in enumerate(self.item_ids)}
+        return self._rows
+
+    def hits(self, rows: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray) -> list[SearchHit]:
+        """The ranked rows as hits (id, title, price, stock flag and score)."""
+        return [
+            SearchHit(self.item_ids[r], self.titles[r], float(s), self._price(r), bool(self.in_stock[r]))
+            for r, s in zip(rows, scores, strict=True)
+        ]
+
+    def describe(self, row: int) -> CatalogItem:
+        """The catalog fields of the item at ``row``."""
+        return CatalogItem(
+            self.item_ids[row],
+            self.titles[row],
+            self.categories[row],
+            self.brands[row],
+            self._price(row),
+            bool(self.in_stock[row]),
+        )
+
+    def _price(self, row: int) -> float | None:
+        price = float(self.prices[row])
+        return None if math.isnan(price) else price
 
     def title_tokens(self, rows: Sequence[int] | np.ndarray) -> list[tuple[str, ...]]:
         """:func:`~search.text.tokenize` of the titles at ``rows``, each computed once per table.

@@ -31,11 +31,25 @@ class SearchFilters:
 
 @dataclass(frozen=True)
 class SearchHit:
-    """One ranked item: its id, its title (for display) and its BM25 score."""
+    """One ranked item: its id, title and price (for display), stock flag and ranking score."""
 
     item_id: str
     title: str
     score: float
+    price: float | None = None
+    in_stock: bool = True
+
+
+@dataclass(frozen=True)
+class CatalogItem:
+    """What the search index knows of one item (a product page's header); ``price`` None: unknown."""
+
+    item_id: str
+    title: str
+    category: str
+    brand: str
+    price: float | None
+    in_stock: bool
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,7 @@ from serving.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from serving.model_store import ModelStore
 from serving.ratelimit import RateLimitMiddleware
 from serving.redis_state import states_from_url
-from serving.routers import ROUTERS
-from serving.routers.pages import mount_assets
+from serving.routers import ROUTERS, console, pages
 from serving.state import InMemoryOnlineState, OnlineState
 
 logger = logging.getLogger("shelfwise.serving")
@@ -83,7 +82,8 @@ def create_app(
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
-    mount_assets(app)
+    pages.mount_assets(app)
+    console.mount_assets(app)
     _document_limits(app, public)
     _add_middleware(app, public)
     if not settings.api_keys:

@@ -76,6 +76,7 @@ class ModelStore:
         self, families: Iterable[str], loader: Loader | None = None, probe: Probe | None = None
     ) -> None:
         self.families = tuple(families)
+        self.registry: Settings | None = None  # where versions come from, for a registry-backed store
         self._loader = loader
         self._probe = probe
         self._write_lock = threading.Lock()  # held only for the reference assignment
@@ -105,6 +106,7 @@ class ModelStore:
             return registry.alias_version(settings, family, settings.model_alias)
 
         store = cls(settings.families, _guarded(load), probe)
+        store.registry = settings
         store.reload()
         for entry in store.entries().values():
             if entry.status == "failed":  # a broken aliased version: the last good one may be cached

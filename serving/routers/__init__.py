@@ -5,12 +5,14 @@ from fastapi import APIRouter
 from serving.routers import (
     admin,
     catalog,
+    console,
     events,
     forecast,
     fraud,
     fraud_rules,
     health,
     inventory,
+    items,
     pages,
     recommendations,
     search,
@@ -36,6 +38,8 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
         catalog,
         admin,
         fraud_rules,
+        items,
         pages,  # cold human pages last
+        console,
     )
 )

@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
-from forecasting.types import ForecastPoint
+from forecasting.types import ForecastPoint, SalesPoint
 from models.errors import InvalidInputError, UnknownIdError
 from serving.deps import ForecastDep, StoreDep, require_scope
 from serving.model_store import ModelStore
@@ -47,13 +47,16 @@ async def forecast(body: ForecastRequest, forecaster: ForecastDep, store: StoreD
             )
         basis = "no_sales_history"
         points = [ForecastPoint(d, 0.0, 0.0, 0.0) for d in model.future_dates(body.horizon)]
+        history: list[SalesPoint] = []
     else:
         points = model.forecast(body.item_id, store_id=body.store_id, horizon=body.horizon)
+        history = model.recent_sales(body.item_id, store_id=body.store_id) if body.history else []
     return json_response(
         {
             "item_id": body.item_id,
             "store_id": body.store_id,
             "points": [{"date": p.date, "mean": p.mean, "lower": p.lower, "upper": p.upper} for p in points],
+            "history": [{"date": p.date, "quantity": p.quantity} for p in history],
             "basis": basis,
             "model_version": version,
         }

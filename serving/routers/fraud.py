@@ -12,7 +12,13 @@ from serving.metrics import record_fraud_decision
 from serving.responses import json_response
 from serving.schemas.common import problem_responses
 from serving.schemas.events import Accepted
-from serving.schemas.fraud import FraudFeedbackIn, FraudScoreResponse, TransactionIn
+from serving.schemas.fraud import (
+    FraudFeedbackIn,
+    FraudScoreResponse,
+    TransactionFieldOut,
+    TransactionFieldsResponse,
+    TransactionIn,
+)
 from serving.state import FraudFeedback
 
 
@@ -74,6 +80,16 @@ async def score_transaction(
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response
+
+
+@router.get("/fields", response_model=TransactionFieldsResponse, responses=problem_responses(503))
+async def transaction_fields(fraud: FraudDep) -> TransactionFieldsResponse:
+    """The transaction fields the served model reads, with the categories it knows: what a
+    checkout integration (or the console's form) should send. Other scalar fields are accepted
+    and ignored."""
+    model, version = fraud.get()
+    fields = [TransactionFieldOut(**{**vars(f), "values": list(f.values)}) for f in model.input_fields()]
+    return TransactionFieldsResponse(fields=fields, model_version=version)
 
 
 @router.post("/feedback", response_model=Accepted, status_code=status.HTTP_202_ACCEPTED)

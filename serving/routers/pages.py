@@ -55,6 +55,8 @@ li{{margin:.3rem 0}}code{{background:#f3f3f3;padding:0 .25rem}}</style></head>
 <body><h1>Shelfwise {version}</h1>
 <p>Recommendations, search, fraud scoring and demand forecasts for online stores.</p>
 <ul>
+<li><a href="/console">Console</a>: try search, recommendations, fraud checks, forecasts and model
+promotion in the browser with an API key</li>
 <li><a href="/docs">API docs</a> (try every endpoint with an <code>X-API-Key</code>) and the
 <a href="/redoc">API reference</a></li>
 <li><a href="/ready">/ready</a>: which model families are loaded (503 until all are)</li>

@@ -36,7 +36,16 @@ def search(body: SearchRequest, searcher: SearchDep, online: StateDep) -> Respon
     result = model.search(body.query, k=body.k, filters=filters, **kwargs)
     return json_response(  # SearchResponse's shape, encoded with orjson (serving.responses)
         {
-            "results": [{"item_id": h.item_id, "title": h.title, "score": h.score} for h in result.hits],
+            "results": [
+                {
+                    "item_id": h.item_id,
+                    "title": h.title,
+                    "score": h.score,
+                    "price": h.price,
+                    "in_stock": h.in_stock,
+                }
+                for h in result.hits
+            ],
             "facets": result.facets,
             "total": result.total,
             "corrected_query": getattr(result, "corrected_query", None),

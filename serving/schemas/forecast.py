@@ -23,6 +23,18 @@ class ForecastRequest(BaseModel):
         description="For a catalog item without sales history: `error` (404 saying so) or `zero` "
         "(a forecast of zeros, flagged `basis: no_sales_history`).",
     )
+    history: bool = Field(
+        default=False,
+        description="Also return the actual sales of the periods just before the forecast (up to "
+        "the model's max_horizon of them), to draw beside it.",
+    )
+
+
+class SalesPointOut(BaseModel):
+    """The actual quantity sold in one past period (null: the series had not started)."""
+
+    date: dt.date
+    quantity: float | None
 
 
 class ForecastPointOut(BaseModel):
@@ -40,6 +52,9 @@ class ForecastResponse(BaseModel):
     item_id: str
     store_id: str | None
     points: list[ForecastPointOut]
+    history: list[SalesPointOut] = Field(
+        default_factory=list, description="Recent actual sales, oldest first (with `history: true`)."
+    )
     basis: Literal["model", "no_sales_history"] = Field(
         default="model", description="`no_sales_history`: zeros for a catalog item that never sold."
     )

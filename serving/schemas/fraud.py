@@ -103,3 +103,22 @@ class FraudRules(BaseModel):
         default_factory=dict, max_length=50, description="A hit approves (block wins)."
     )
     rules: list[FraudRule] = Field(default_factory=list, max_length=200)
+
+
+class TransactionFieldOut(BaseModel):
+    """One field of a transaction that the served model reads."""
+
+    name: str
+    kind: Literal["id", "timestamp", "number", "category", "entity", "datetime"] = Field(
+        description="`entity`: an id whose history gives velocity features; `datetime`: read as its "
+        "age at the transaction; `category`: one of `values` (another value is read as missing)."
+    )
+    required: bool
+    values: list[str] = Field(description="The categories seen in training (for `category`).")
+
+
+class TransactionFieldsResponse(BaseModel):
+    """What to send to ``POST /v1/fraud/score`` for the served model, required fields first."""
+
+    fields: list[TransactionFieldOut]
+    model_version: str

@@ -44,6 +44,8 @@ class SearchHitOut(BaseModel):
     item_id: str
     title: str
     score: float
+    price: float | None = Field(default=None, description="null: the catalog gave no price.")
+    in_stock: bool = True
 
 
 class SearchResponse(BaseModel):

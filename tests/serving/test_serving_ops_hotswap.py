@@ -211,3 +211,43 @@ def test_a_request_in_flight_finishes_on_the_model_it_started_with(loaded_store:
             assert _trending_version(client) == "new"  # new requests see the swap at once
             gated.gate.set()
             assert in_flight.result(10) == "old"
+
+
+def test_admin_models_lists_versions_and_promote_rolls_back_and_forth(
+    client: TestClient, reg_settings: Settings, model_dirs: dict[str, Path]
+) -> None:
+    admin = as_scope("admin")
+    serving = client.get("/ready").json()["families"]["forecasting"]["version"]
+    newer = _register(reg_settings, "forecasting", model_dirs["forecasting"], promote=False)
+    listed = client.get("/v1/admin/models", headers=admin)
+    assert listed.status_code == 200, listed.text
+    forecasting = listed.json()["families"]["forecasting"]
+    assert forecasting["served_version"] == serving
+    versions = {v["version"]: v for v in forecasting["versions"]}
+    assert [v["version"] for v in forecasting["versions"]][0] == newer  # newest first
+    assert "champion" in versions[serving]["aliases"] and versions[newer]["aliases"] == ["challenger"]
+    assert versions[newer]["primary_metric"] == "score" and versions[newer]["value"] == 0.5
+
+    promoted = client.post("/v1/admin/models/forecasting/promote", json={"version": newer}, headers=admin)
+    assert promoted.status_code == 200, promoted.text
+    assert promoted.json()["outcome"] == "swapped"
+    assert promoted.json()["families"]["forecasting"]["version"] == newer
+    assert registry.alias_version(reg_settings, "forecasting") == newer
+    # The hand-promoted challenger is no longer a challenger.
+    after = client.get("/v1/admin/models", headers=admin).json()["families"]["forecasting"]["versions"]
+    assert {v["version"]: v["aliases"] for v in after}[newer] == ["champion"]
+
+    back = client.post("/v1/admin/models/forecasting/promote", json={"version": serving}, headers=admin)
+    assert back.status_code == 200 and back.json()["families"]["forecasting"]["version"] == serving
+    unknown = client.post("/v1/admin/models/forecasting/promote", json={"version": "999"}, headers=admin)
+    assert unknown.status_code == 404 and "999" in unknown.json()["detail"]
+    assert (
+        client.post("/v1/admin/models/forecasting/promote", json={"version": "v2"}, headers=admin).status_code
+        == 422
+    )
+    assert (
+        client.post(
+            "/v1/admin/models/forecasting/promote", json={"version": serving}, headers=as_scope("planner")
+        ).status_code
+        == 403
+    )
