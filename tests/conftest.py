@@ -40,3 +40,12 @@ def real_dataset():
             pytest.skip(f"real dataset not available: {exc}")
 
     return _get
+
+
+@pytest.fixture(scope="session")
+def demo_home(tmp_path_factory: pytest.TempPathFactory):
+    """The small demo store trained by the installed ``shelfwise`` (once per session): the
+    environment pointing at its home, and the store folder (``tests/e2e_support.py``)."""
+    from e2e_support import train_demo_home
+
+    return train_demo_home(tmp_path_factory.mktemp("demo"))

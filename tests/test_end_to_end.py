@@ -6,117 +6,29 @@ SHELFWISE_HOME, so this also checks the CLI wiring, the MLflow store and the reg
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pandas as pd
 import pytest
+from e2e_support import ADMIN, CHECKOUT, PLANNER, STOREFRONT, serving
 
 pytestmark = pytest.mark.slow
-SHELFWISE = str(Path(sys.executable).with_name("shelfwise"))
-KEYS = {
-    "sf-key-abcdefghijklmnopqrstu": ["storefront"],
-    "co-key-abcdefghijklmnopqrstu": ["checkout"],
-    "pl-key-abcdefghijklmnopqrstu": ["planner"],
-    "ad-key-abcdefghijklmnopqrstu": ["admin"],
-}
-
-
-FIGURES = [
-    "recsys_ndcg_by_stage.png",
-    "search_ndcg_per_query.png",
-    "fraud_precision_recall.png",
-    "fraud_calibration.png",
-    "fraud_scores_by_label.png",
-    "fraud_feature_importance.png",
-    "forecast_sample_series.png",
-    "forecast_coverage_by_horizon.png",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], Path]:
-    root = tmp_path_factory.mktemp("e2e")
-    env = {**os.environ, "SHELFWISE_HOME": str(root / "home"), "SHELFWISE_API_KEYS": json.dumps(KEYS)}
-    data = root / "store"
-    run = subprocess.run(
-        [SHELFWISE, "demo-data", "--out", str(data), "--scale", "small", "--seed", "7"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
-    run = subprocess.run(
-        [SHELFWISE, "train", "all", "--data", str(data), "--seed", "7"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
-    for family in ("recsys", "search", "fraud", "forecasting"):
-        assert f"{family} v1" in run.stdout, run.stdout
-    listing = subprocess.run([SHELFWISE, "models"], env=env, capture_output=True, text=True, timeout=120)
-    assert listing.returncode == 0 and "champion" in listing.stdout, listing.stdout + listing.stderr
-    figures = sorted(p.name for p in (root / "home" / "mlartifacts").rglob("evaluation/figures/*.png"))
-    assert figures == sorted(FIGURES), figures  # every run logs its figures to MLflow
-    return env, data
-
-
-@pytest.fixture(scope="module")
-def server(trained: tuple[dict[str, str], Path]) -> Iterator[str]:
-    env, _ = trained
-    port = _free_port()
-    proc = subprocess.Popen(
-        [SHELFWISE, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else "server died"
-            time.sleep(0.3)
-        else:
-            pytest.fail("server never became ready")
+def server(demo_home: tuple[dict[str, str], Path]) -> Iterator[str]:
+    with serving(demo_home[0]) as url:
         yield url
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
-def test_every_endpoint_answers_over_http(server: str, trained: tuple[dict[str, str], Path]) -> None:
-    _, data = trained
+def test_every_endpoint_answers_over_http(server: str, demo_home: tuple[dict[str, str], Path]) -> None:
+    _, data = demo_home
     catalog = pd.read_parquet(data / "catalog.parquet")
     sales = pd.read_parquet(data / "sales.parquet")
     item = str(catalog["item_id"].iloc[0])
-    sf, co, pl, ad = ({"X-API-Key": k} for k in KEYS)
+    sf, co, pl, ad = ({"X-API-Key": k} for k in (STOREFRONT, CHECKOUT, PLANNER, ADMIN))
     with httpx.Client(base_url=server, timeout=30) as c:
         assert c.get("/health").json()["status"] == "ok"
         ready = c.get("/ready").json()

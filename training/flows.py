@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from rich.console import Console
 from rich.table import Table
@@ -190,11 +191,18 @@ def ensure_demo_data(settings: Settings, *, scale: str, seed: int, console: Cons
     return out
 
 
-ROLES = ("storefront", "checkout", "planner", "admin")
+# One key per role, plus the console's key, which holds every scope (its pages use them all).
+ROLES = {
+    "storefront": ["storefront"],
+    "checkout": ["checkout"],
+    "planner": ["planner"],
+    "admin": ["admin"],
+    "console": ["storefront", "checkout", "planner", "admin"],
+}
 
 
 def demo_keys(settings: Settings, *, rotate: bool = False) -> tuple[dict[str, list[str]], bool]:
-    """One API key per role (named after it), in the keys file under ``SHELFWISE_HOME``.
+    """One API key per role of :data:`ROLES` (named after it), in the keys file under ``SHELFWISE_HOME``.
 
     Keys already there are kept (a server started earlier may be using them); new ones are made
     only when a role has none, the file is unreadable, or ``rotate`` asks for them. Other keys
@@ -215,7 +223,7 @@ def demo_keys(settings: Settings, *, rotate: bool = False) -> tuple[dict[str, li
             continue
         for key in mine:
             del entries[key]
-        secret, entry = new_key(role, [role])
+        secret, entry = new_key(role, ROLES[role])
         entries[secret] = entry
         created = True
     if created or not path.is_file():
@@ -326,7 +334,7 @@ def demo_examples(data: Path) -> dict[str, str]:
 def _print_usage(
     console: Console, keys: dict[str, list[str]], port: int, data: Path, settings: Settings, *, created: bool
 ) -> None:
-    by_role = {scopes[0]: key for key, scopes in keys.items()}
+    by_role = {r: key for key, scopes in keys.items() for r, wanted in ROLES.items() if set(scopes) == set(wanted)}
     ex = demo_examples(data)
     user, item, query, prefix, customer = (ex[k] for k in ("user", "item", "query", "prefix", "customer"))
     url = f"http://{settings.host}:{port}"
@@ -357,6 +365,14 @@ def _print_usage(
         f'-d \'{{"item_id": "{ex["series_item"]}", "store_id": "{ex["series_store"]}", "horizon": 7}}\'',
         f"curl -s -X POST -H 'X-API-Key: {ad}' {url}/v1/admin/reload",
     ]
+    console.print(f"\nConsole (the link hands the console key to your browser tab): {url}/console#key={by_role['console']}")
+    quoted = quote(query)
+    console.print(
+        f"  then e.g. {url}/console/shopper?user={user}  {url}/console/search?q={quoted}  "
+        f"{url}/console/planner?item={ex['series_item']}&store={ex['series_store']}",
+        soft_wrap=True,
+        highlight=False,
+    )
     console.print(f"\nServer: {url}  (docs: {url}/docs, metrics: {url}/metrics)\nTry:")
     for line in lines:
         console.print("  " + line, soft_wrap=True, highlight=False)

@@ -1,8 +1,9 @@
 // Shelfwise console: plain JavaScript over the public HTTP API, no build step, no CDN.
 // Each page renders from its URL (path + query string), so a link reproduces what someone saw.
-// The API key lives in sessionStorage; a link may carry it once in the fragment (#key=...).
+// The API key is kept for the browser session in a session cookie scoped to /console pages (never
+// sent to the API, which takes it in X-API-Key); a link may carry it once in the fragment (#key=...).
 
-const KEY = "shelfwise.key";
+const KEY = "shelfwise_key";
 const page = document.getElementById("page");
 
 // ---------------------------------------------------------------- helpers
@@ -14,7 +15,7 @@ function h(tag, attrs = {}, ...children) {
     if (name.startsWith("on")) el.addEventListener(name.slice(2), value);
     else el.setAttribute(name, value === true ? "" : value);
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     el.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -22,7 +23,14 @@ function h(tag, attrs = {}, ...children) {
 }
 const s = (tag, attrs = {}, ...children) => h(tag, { ...attrs, svg: true }, ...children);
 
-function apiKey() { return sessionStorage.getItem(KEY) || ""; }
+function apiKey() {
+  const found = document.cookie.split("; ").find((c) => c.startsWith(`${KEY}=`));
+  return found ? decodeURIComponent(found.slice(KEY.length + 1)) : "";
+}
+function setKey(key) { // no Expires: the browser forgets it when the session ends
+  document.cookie = key ? `${KEY}=${encodeURIComponent(key)}; path=/console; SameSite=Strict`
+    : `${KEY}=; path=/console; SameSite=Strict; Max-Age=0`;
+}
 
 async function api(method, path, body) {
   const headers = { "X-API-Key": apiKey() };
@@ -84,7 +92,7 @@ function stockBadge(inStock) {
 function keyFromFragment() {
   const m = location.hash.match(/key=([^&]+)/);
   if (m) {
-    sessionStorage.setItem(KEY, decodeURIComponent(m[1]));
+    setKey(decodeURIComponent(m[1]));
     history.replaceState(null, "", location.pathname + location.search); // never leave it in the URL
   }
 }
@@ -100,13 +108,13 @@ function showKey() {
 document.getElementById("key-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
   const input = document.getElementById("key-input");
-  if (input.value.trim()) sessionStorage.setItem(KEY, input.value.trim());
+  if (input.value.trim()) setKey(input.value.trim());
   input.value = "";
   showKey();
   render();
 });
 document.getElementById("key-forget").addEventListener("click", () => {
-  sessionStorage.removeItem(KEY);
+  setKey("");
   showKey();
   render();
 });
@@ -371,7 +379,7 @@ function chart(history, points) {
   const band = points.map((p, i) => [off + i, p.upper]).concat(points.map((p, i) => [off + i, p.lower]).reverse());
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => yMin + f * (yMax - yMin));
   const every = Math.max(1, Math.ceil(n / 8));
-  return s("svg", { class: "chart", viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none", "data-testid": "chart" },
+  return s("svg", { class: "chart", viewBox: `0 0 ${W} ${H}`, "data-testid": "chart" },
     ticks.map((v) => [s("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), stroke: "#e6e9ef" }),
       s("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end", "font-size": 11, fill: "#5d6675" }, v.toFixed(v < 10 ? 1 : 0))]),
     series.map((p, i) => (i % every ? null : s("text", { x: x(i), y: H - 12, "text-anchor": "middle", "font-size": 11, fill: "#5d6675" }, p.date.slice(5)))),

@@ -1,7 +1,8 @@
 """The web console at ``/console``: one page of plain JavaScript over the public API (no auth here).
 
 The page is static; everything it shows comes from the ``/v1`` endpoints, called by the browser
-with the API key a person enters (kept in the tab's ``sessionStorage``, never in a URL). Every
+with the API key a person enters (kept for the browser session in a cookie scoped to ``/console``
+pages, which this server ignores; never in a URL). Every
 ``/console/...`` path answers the same page, which renders the view its path and query name,
 so a link reproduces what someone saw. Assets ship inside the package: the console works offline.
 """

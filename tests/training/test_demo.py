@@ -231,3 +231,20 @@ def test_the_readme_examples_name_ids_of_the_demo_store(demo_raw):
     assert customers <= set(demo_raw["transactions"]["customer_id"])
     assert brands <= set(demo_raw["catalog"]["brand"])
     assert stores <= set(demo_raw["sales"]["store_id"])
+
+
+def test_the_demo_prints_a_console_link_that_carries_the_console_key(demo_dir, tmp_path):
+    from rich.console import Console
+
+    from models.settings import Settings
+    from training.flows import ROLES, _print_usage, demo_examples, demo_keys
+
+    settings = Settings(_env_file=None, home=tmp_path)  # type: ignore[call-arg]
+    keys, created = demo_keys(settings)
+    out = Console(record=True, width=1000)
+    _print_usage(out, keys, 8000, demo_dir, settings, created=created)
+    text = out.export_text()
+    console_key = next(k for k, scopes in keys.items() if set(scopes) == set(ROLES["console"]))
+    assert f"http://{settings.host}:8000/console#key={console_key}" in text
+    assert f"/console/shopper?user={demo_examples(demo_dir)['user']}" in text
+    assert "console " in text and console_key in text  # listed with the other keys
