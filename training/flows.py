@@ -334,7 +334,7 @@ def demo_examples(data: Path) -> dict[str, str]:
 def _print_usage(
     console: Console, keys: dict[str, list[str]], port: int, data: Path, settings: Settings, *, created: bool
 ) -> None:
-    by_role = {r: key for key, scopes in keys.items() for r, wanted in ROLES.items() if set(scopes) == set(wanted)}
+    by_role = {r: k for k, scopes in keys.items() for r, want in ROLES.items() if set(scopes) == set(want)}
     ex = demo_examples(data)
     user, item, query, prefix, customer = (ex[k] for k in ("user", "item", "query", "prefix", "customer"))
     url = f"http://{settings.host}:{port}"
@@ -365,7 +365,8 @@ def _print_usage(
         f'-d \'{{"item_id": "{ex["series_item"]}", "store_id": "{ex["series_store"]}", "horizon": 7}}\'',
         f"curl -s -X POST -H 'X-API-Key: {ad}' {url}/v1/admin/reload",
     ]
-    console.print(f"\nConsole (the link hands the console key to your browser tab): {url}/console#key={by_role['console']}")
+    link = f"{url}/console#key={by_role['console']}"
+    console.print(f"\nConsole (the link hands the console key to your browser): {link}", soft_wrap=True)
     quoted = quote(query)
     console.print(
         f"  then e.g. {url}/console/shopper?user={user}  {url}/console/search?q={quoted}  "

@@ -19,6 +19,8 @@ def test_search_happy_path(client: TestClient) -> None:
         "item_id": "pan",
         "title": "Frying Pan",
         "score": pytest.approx(body["results"][0]["score"]),
+        "price": 30.0,
+        "in_stock": True,
     }
     assert body["model_version"] == "search-v1"
     assert body["total"] >= len(body["results"])
