@@ -15,7 +15,9 @@ for _key, _value in {
     os.environ.setdefault(_key, _value)
 
 # Tests never read a developer's .env or SHELFWISE_* settings by accident.
-for _key in [k for k in os.environ if k.startswith("SHELFWISE_") and k != "SHELFWISE_DATASETS"]:
+# (Kept: the datasets folder, and where the browser tests find Chromium and keep screenshots.)
+_KEEP = ("SHELFWISE_DATASETS", "SHELFWISE_CHROMIUM", "SHELFWISE_SCREENSHOTS")
+for _key in [k for k in os.environ if k.startswith("SHELFWISE_") and k not in _KEEP]:
     del os.environ[_key]
 # Training in tests runs the defaults without a settings search unless a test asks for one (the
 # search itself is tested with small trial counts in tests/training/test_tuning.py).

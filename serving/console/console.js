@@ -212,7 +212,7 @@ function shopperState() {
 
 async function shopperPage() {
   const state = shopperState();
-  const input = h("input", { value: state.user, placeholder: "shopper id (empty: anonymous)", "data-testid": "user-input" });
+  const input = h("input", { value: state.user, placeholder: "shopper id (empty: anonymous)", size: 32, "data-testid": "user-input" });
   const form = h("form", { class: "row", onsubmit: (ev) => { ev.preventDefault(); go("/console/shopper", { user: input.value.trim() }); } },
     input, h("button", { type: "submit" }, "Show"),
     h("button", { type: "button", class: "plain", onclick: () => go("/console/shopper", {}) }, "Anonymous"));
@@ -326,7 +326,8 @@ async function checkoutPage() {
       input = h("input", { name: f.name, type, value, step: type === "number" ? "any" : type === "datetime-local" ? "1" : undefined, required: f.required });
     }
     inputs[f.name] = { input, field: f };
-    return h("label", {}, `${f.name}${f.required ? " *" : ""} (${f.kind})`, input);
+    const utc = f.kind === "timestamp" || f.kind === "datetime" ? ", UTC" : "";
+    return h("label", {}, `${f.name}${f.required ? " *" : ""} (${f.kind}${utc})`, input);
   });
   const out = h("div", { "data-testid": "verdict-box" });
   const form = h("form", { class: "grid card", "data-testid": "checkout-form", onsubmit: async (ev) => {
