@@ -18,6 +18,7 @@ import pandas as pd
 
 from fraud.boosting import train_binary_booster
 from fraud.columns import AMOUNT, TIMESTAMP, FeatureSpec
+from fraud.rules import RuleSet
 from fraud.thresholds import decision_thresholds, decisions
 from fraud.types import FraudScore, TransactionField
 from models.artifact import check_is_fitted
@@ -153,17 +154,21 @@ class RawFeatureFraudModel(ModelBase):
 
     # ------------------------------------------------------------------ query
     @overload
-    def score(self, transactions: Mapping[str, Any]) -> FraudScore: ...
+    def score(self, transactions: Mapping[str, Any], *, rules: RuleSet | None = None) -> FraudScore: ...
     @overload
-    def score(self, transactions: Iterable[Mapping[str, Any]]) -> list[FraudScore]: ...
+    def score(
+        self, transactions: Iterable[Mapping[str, Any]], *, rules: RuleSet | None = None
+    ) -> list[FraudScore]: ...
 
-    def score(self, transactions: Any) -> FraudScore | list[FraudScore]:
+    def score(self, transactions: Any, *, rules: RuleSet | None = None) -> FraudScore | list[FraudScore]:
         """Score one transaction (a mapping) or a batch (a list of mappings).
 
         Optional fields may be absent or None (treated as missing); unknown categories are missing.
 
         Args:
             transactions: a mapping with at least ``amount``, or a sequence of such mappings.
+            rules: allow/block lists and rules that decide before the model's thresholds
+                (``fraud.rules``; the hit is reported in ``FraudScore.rule``).
 
         Returns:
             A ``FraudScore``, or a list of them in input order for a batch.
@@ -175,7 +180,7 @@ class RawFeatureFraudModel(ModelBase):
         """
         check_is_fitted(self, ("booster_",))
         if isinstance(transactions, Mapping):
-            return self._score_rows([transactions])[0]
+            return self._score_rows([transactions], rules)[0]
         if isinstance(transactions, str | bytes) or not isinstance(transactions, Iterable):
             raise InvalidInputError(
                 f"transactions must be a mapping or a list of mappings, got {type(transactions).__name__}",
@@ -187,9 +192,9 @@ class RawFeatureFraudModel(ModelBase):
                 raise InvalidInputError(
                     f"transactions[{i}] must be a mapping, got {type(item).__name__}", field="transactions"
                 )
-        return self._score_rows(items) if items else []
+        return self._score_rows(items, rules) if items else []
 
-    def _score_rows(self, items: list[Mapping[str, Any]]) -> list[FraudScore]:
+    def _score_rows(self, items: list[Mapping[str, Any]], rules: RuleSet | None) -> list[FraudScore]:
         spec = self.spec_
         rows = np.empty((len(items), len(spec.names)))
         for i, item in enumerate(items):
@@ -212,9 +217,10 @@ class RawFeatureFraudModel(ModelBase):
         for i, prob in enumerate(probs):
             top = np.argsort(-contribs[i], kind="stable")[:MAX_REASONS]
             reasons = [spec.describe(j, float(rows[i, j]), items[i]) for j in top if contribs[i, j] > 0]
-            results.append(
-                FraudScore(score=min(max(float(prob), 0.0), 1.0), decision=str(decided[i]), reasons=reasons)
-            )
+            hit = rules.check(items[i]) if rules is not None else None
+            decision, rule = (hit.decision, hit.rule) if hit is not None else (str(decided[i]), None)
+            score = min(max(float(prob), 0.0), 1.0)
+            results.append(FraudScore(score=score, decision=decision, reasons=reasons, rule=rule))
         return results
 
     def input_fields(self) -> list[TransactionField]:

@@ -92,6 +92,25 @@ class Settings(BaseSettings):
         ge=0,
         description="Seconds between registry checks for moved aliases (hot swap); 0 disables polling.",
     )
+    max_clock_skew_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="Events dated more than this many seconds after the server's clock are refused "
+        "(a 422), so a wrong clock cannot pin an event as the most recent for years.",
+    )
+    state_synchronous: Literal["NORMAL", "FULL"] = Field(
+        default="NORMAL",
+        description="SQLite durability of the event log and the fraud journal: NORMAL survives a crash "
+        "of the process (kill -9), FULL also a power loss (an fsync per commit; docs/OPERATIONS.md "
+        "has the measured cost).",
+    )
+    docs_enabled: bool = Field(
+        default=True, description="Serve /docs, /redoc and /openapi.json (false hides them in production)."
+    )
+    metrics_scope: Scope | None = Field(
+        default=None,
+        description="When set (e.g. admin), GET /metrics needs an API key with this scope; default open.",
+    )
     rate_limit_per_minute: int = Field(
         default=60_000,
         ge=0,

@@ -14,12 +14,13 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import anyio.to_thread
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from threadpoolctl import threadpool_limits
 
 from models.settings import Settings, get_settings
 from serving.auth import API_KEY_HEADER, ApiKeyAuth
+from serving.deps import require_scope
 from serving.errors import install_error_handlers
 from serving.eventlog import DurableOnlineState
 from serving.fraud_runtime import FraudRuntime
@@ -73,12 +74,15 @@ def create_app(
         lifespan=_lifespan(public, load_from_registry=model_store is None),
         docs_url=None,  # served by serving.routers.pages with local assets (no CDN)
         redoc_url=None,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
     app.state.settings = public
     app.state.auth = ApiKeyAuth(settings.api_keys, source=_keys_source())
     app.state.models = ModelStore(settings.families) if model_store is None else model_store
     app.state.online = InMemoryOnlineState() if online_state is None else online_state
-    app.state.fraud = FraudRuntime.from_env(default_dir=fraud_state_dir, state=fraud_state)  # + rules
+    app.state.fraud = FraudRuntime.from_env(  # + rules; the journal as durable as the event log
+        default_dir=fraud_state_dir, state=fraud_state, fsync=settings.state_synchronous == "FULL"
+    )
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
@@ -120,7 +124,7 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
     # limit, then the body limit, so 413s and 429s are counted, logged and carry CORS headers.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimitMiddleware, auth=app.state.auth, per_minute=settings.rate_limit_per_minute)
-    instrument(app)
+    instrument(app, [Depends(require_scope(settings.metrics_scope))] if settings.metrics_scope else [])
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -159,7 +163,8 @@ def create_app_from_env() -> FastAPI:
         store = ModelStore.from_dirs(dirs, families=settings.families)
     online = None
     if not settings.state_url:  # a shared backend (Redis) keeps its own state
-        online = DurableOnlineState(settings.event_log_path or settings.home_dir / "state" / "events.db")
+        path = settings.event_log_path or settings.home_dir / "state" / "events.db"
+        online = DurableOnlineState(path, synchronous=settings.state_synchronous)
     return create_app(
         settings, model_store=store, online_state=online, fraud_state_dir=settings.home_dir / "fraud-state"
     )

@@ -21,8 +21,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
 
 from models.errors import (
@@ -33,6 +32,7 @@ from models.errors import (
     NotFittedError,
     UnknownIdError,
 )
+from serving.logs import incident, scrub_paths
 
 logger = logging.getLogger("shelfwise.serving.errors")
 
@@ -47,11 +47,8 @@ TYPE_STATE_UNAVAILABLE = "urn:shelfwise:problem:state-unavailable"
 TYPE_INTERNAL = "urn:shelfwise:problem:internal-error"
 # The online state's backends failing in ways a retry can cure (Redis down or slow, the SQLite
 # event log locked or its disk failing): 503, never a 500, and nothing was acknowledged.
-STATE_BACKEND_ERRORS: tuple[type[Exception], ...] = (
-    RedisConnectionError,
-    RedisTimeoutError,
-    sqlite3.OperationalError,
-)
+# Redis answering with an error (READONLY replica, OOM under maxmemory) counts too: RedisError.
+STATE_BACKEND_ERRORS: tuple[type[Exception], ...] = (RedisError, sqlite3.DatabaseError)
 LOCATIONS = ("body", "query", "path", "header")
 
 
@@ -152,9 +149,10 @@ async def conflict_handler(request: Request, exc: ConflictError) -> ProblemRespo
 async def model_unavailable_handler(request: Request, exc: Exception) -> ProblemResponse:
     """503 saying which model is missing and how to get it; clients may retry later."""
     family = getattr(exc, "family", None)
-    detail = str(exc)
+    detail = scrub_paths(str(exc))
     if family is None and isinstance(exc, NotFittedError | ArtifactError):
-        detail = f"The model this endpoint needs cannot answer: {exc}"
+        ref = incident(f"Model failed on {request.method} {request.url.path}", exc)
+        detail = f"The model this endpoint needs cannot answer ({ref})."
     return problem_response(
         503,
         detail,
@@ -167,10 +165,10 @@ async def model_unavailable_handler(request: Request, exc: Exception) -> Problem
 
 async def state_unavailable_handler(request: Request, exc: Exception) -> ProblemResponse:
     """503 when the online state (Redis, the event log) cannot be read or written; retry later."""
-    logger.error("Online state backend failed on %s %s: %s", request.method, request.url.path, exc)
+    ref = incident(f"Online state backend failed on {request.method} {request.url.path}", exc)
     return problem_response(
         503,
-        "The online state backend is unavailable, so nothing was recorded; retry shortly.",
+        f"The online state backend is unavailable, so nothing was recorded; retry shortly ({ref}).",
         type_=TYPE_STATE_UNAVAILABLE,
         title="Online state unavailable",
         headers={"Retry-After": "5"},

@@ -47,18 +47,20 @@ class FraudRuntime:
 
     @classmethod
     def from_env(
-        cls, *, default_dir: str | Path | None = None, state: FraudState | None = None
+        cls, *, default_dir: str | Path | None = None, state: FraudState | None = None, fsync: bool = False
     ) -> FraudRuntime:
         """Build from ``SHELFWISE_FRAUD_STATE_DIR`` (else ``default_dir``) and ``SHELFWISE_FRAUD_RULES``.
 
-        A given ``state`` (the shared Redis one) is used as is and no directory is read.
+        A given ``state`` (the shared Redis one) is used as is and no directory is read; ``fsync``
+        makes every journal commit survive a power loss (``SHELFWISE_STATE_SYNCHRONOUS=FULL``).
         """
         if state is not None:
             return cls(state, rules_path=os.environ.get(RULES_ENV) or None)
         directory = os.environ.get(STATE_DIR_ENV) or (str(default_dir) if default_dir else None)
         if not directory:
             logger.warning("%s is not set: the fraud velocity state is in memory only.", STATE_DIR_ENV)
-        return cls(InProcessFraudState(directory or None), rules_path=os.environ.get(RULES_ENV) or None)
+        state = InProcessFraudState(directory or None, fsync=fsync)
+        return cls(state, rules_path=os.environ.get(RULES_ENV) or None)
 
     def set_rules(self, rules: RuleSet) -> None:
         """Replace the rule set; written to ``rules_path`` (atomically) when there is one."""

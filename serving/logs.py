@@ -26,6 +26,24 @@ _VALID_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 EXTRA_FIELDS = ("method", "path", "status", "duration_ms", "family", "version", "key_id", "client")
 
 
+# An absolute file path (two or more segments), POSIX or Windows: never shown to clients.
+_PATH = re.compile(r"(?:[A-Za-z]:)?[\\/](?:[^\s'\"(),;:\\/]+[\\/])+[^\s'\"(),;:]*")
+_log = logging.getLogger("shelfwise.serving")
+
+
+def scrub_paths(text: str) -> str:
+    """``text`` with absolute file paths replaced by ``<path>`` (for answers to clients)."""
+    return _PATH.sub("<path>", text)
+
+
+def incident(message: str, exc: BaseException, *, traceback: bool = False) -> str:
+    """Log ``message`` and the exception with a new error id; return what a client may read:
+    ``"error id <id>; details in the server log"`` (no paths, no exception text)."""
+    error_id = uuid.uuid4().hex[:12]
+    _log.error("%s (error_id=%s): %s: %s", message, error_id, type(exc).__name__, exc, exc_info=traceback)
+    return f"error id {error_id}; details in the server log"
+
+
 def request_id_from(header: str | None) -> str:
     """The caller's id when it is well formed, else a new uuid4 hex (never echo arbitrary bytes)."""
     if header and _VALID_ID.fullmatch(header):

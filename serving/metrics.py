@@ -8,7 +8,8 @@ app of the process: a server process runs one app, and tests compare differences
 Routers call the small ``record_*`` helpers; they never touch ``prometheus_client`` themselves.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter, Metric, PlatformCollector, ProcessCollector
@@ -52,8 +53,9 @@ EVENTS_INGESTED = Counter(
 )
 RATE_LIMITED = Counter(
     "shelfwise_rate_limited",
-    "Requests refused with 429 because their API key ran out of tokens, by key id (sha256 prefix).",
-    ["key_id"],
+    "Requests refused with 429, by what ran out of tokens: an API key's bucket (api_key) or a "
+    "client address's, for requests without a valid key (address). Keys are never named.",
+    ["bucket"],
     registry=DOMAIN_REGISTRY,
 )
 
@@ -87,9 +89,9 @@ def record_events(event_types: Iterable[str]) -> None:
         EVENTS_INGESTED.labels(kind).inc(n)
 
 
-def record_rate_limited(key_id: str) -> None:
-    """Count a 429 for the key with id ``key_id`` (never the key itself)."""
-    RATE_LIMITED.labels(key_id).inc()
+def record_rate_limited(bucket: str) -> None:
+    """Count a 429 of a bucket kind (``api_key`` or ``address``)."""
+    RATE_LIMITED.labels(bucket).inc()
 
 
 class ModelCollector(Collector):
@@ -121,8 +123,10 @@ class _Forward(Collector):
         yield from self.source.collect()
 
 
-def instrument(app: FastAPI) -> CollectorRegistry:
+def instrument(app: FastAPI, dependencies: Sequence[Any] = ()) -> CollectorRegistry:
     """Add request metrics and ``GET /metrics`` to ``app``; returns the app's own registry.
+
+    ``dependencies`` guard ``/metrics`` (an API-key scope check when ``SHELFWISE_METRICS_SCOPE`` is set).
 
     Each app gets its own registry (plus the process collectors the global one would have), so
     several apps in one process, as in tests, never clash on metric names.
@@ -133,6 +137,6 @@ def instrument(app: FastAPI) -> CollectorRegistry:
     registry.register(ModelCollector(app))
     registry.register(_Forward(DOMAIN_REGISTRY))
     Instrumentator(registry=registry, excluded_handlers=["/metrics"]).instrument(app).expose(
-        app, include_in_schema=False
+        app, include_in_schema=False, dependencies=list(dependencies)
     )
     return registry

@@ -24,6 +24,7 @@ from models.errors import ArtifactError, InvalidInputError, ModelUnavailableErro
 from models.loader import load_model
 from models.settings import Settings
 from serving.heap import resettle_heap
+from serving.logs import incident, scrub_paths
 from serving.metrics import record_registry_check, record_swap
 
 logger = logging.getLogger("shelfwise.serving.models")
@@ -223,11 +224,9 @@ class ModelStore:
         try:
             wanted = self._probe(family)
         except Exception as exc:  # noqa: BLE001 - an unreachable registry never stops serving
+            ref = incident(f"Model {family}: registry check failed, keeping version {current.version}", exc)
             if loaded:
-                self.swap(replace(current, reason=f"registry unreachable at the last check ({exc})"))
-            logger.warning(
-                "Model %s: registry check failed, keeping version %s: %s", family, current.version, exc
-            )
+                self.swap(replace(current, reason=f"registry unreachable at the last check ({ref})"))
             return "unreachable"
         if wanted is None:
             if loaded:
@@ -330,13 +329,13 @@ def _guarded(load: Loader) -> Loader:
         except ModelUnavailableError as exc:
             reason = _strip_prefix(str(exc), family)
             logger.warning("Model %s missing: %s", family, reason)
-            return ModelEntry(family, "missing", reason=_with_hint(reason, hint))
+            return ModelEntry(family, "missing", reason=_with_hint(scrub_paths(reason), hint))
         except ArtifactError as exc:
-            logger.error("Model %s failed to load: %s", family, exc)
-            return ModelEntry(family, "failed", reason=_with_hint(f"its artifact is unusable: {exc}", hint))
+            ref = incident(f"Model {family} failed to load", exc)
+            return ModelEntry(family, "failed", reason=_with_hint(f"its artifact is unusable ({ref})", hint))
         except Exception as exc:  # noqa: BLE001 - a broken model must not stop the others loading
-            logger.exception("Model %s failed to load", family)
-            reason = f"loading failed with {type(exc).__name__}: {exc}"
+            ref = incident(f"Model {family} failed to load", exc, traceback=True)
+            reason = f"loading failed with {type(exc).__name__} ({ref})"
             return ModelEntry(family, "failed", reason=_with_hint(reason, hint))
 
     return guarded

@@ -1,9 +1,11 @@
-"""Per-API-key rate limiting: a token bucket per key, answering 429 with ``Retry-After``.
+"""Rate limiting and the key check at the door: a token bucket per API key, or per client address
+for requests without a valid key, answering 429 with ``Retry-After``.
 
 Buckets are keyed by the key's id (a prefix of its sha256, as ``serving.auth.Principal``), never
-by the key. Only valid keys get a bucket: a request without a key, or with an unknown one, goes
-on to its 401, so guessing keys cannot fill memory with buckets. Limits are per process: with
-several replicas (or uvicorn workers) each allows the configured rate on its own.
+by the key, or by ``ip:<address>`` for requests whose key is missing or unknown, so guessing keys
+is limited too. Idle buckets are dropped once there are more than ``MAX_BUCKETS``. A ``/v1``
+request without a valid key is answered 401 here, before its body is read or parsed. Limits are
+per process: with several replicas (or uvicorn workers) each allows the configured rate on its own.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from serving.auth import ApiKeyAuth
+from serving.auth import API_KEY_HEADER, WWW_AUTHENTICATE, ApiKeyAuth
 from serving.errors import problem_response
 from serving.metrics import record_rate_limited
 
 TYPE_RATE_LIMITED = "urn:shelfwise:problem:rate-limited"
+NO_KEY = f"Send a valid API key in the {API_KEY_HEADER} header."
+MAX_BUCKETS = 100_000  # beyond this, buckets idle for a minute (full again) are dropped
 
 
 @dataclass(slots=True)
@@ -52,6 +56,8 @@ class TokenBucketLimiter:
         now = self.clock()
         bucket = self._buckets.get(key_id)
         if bucket is None:
+            if len(self._buckets) >= MAX_BUCKETS:
+                self._drop_idle(now)
             bucket = self._buckets[key_id] = _Bucket(self.capacity, now)
         bucket.tokens = min(self.capacity, bucket.tokens + (now - bucket.updated) * self.rate)
         bucket.updated = now
@@ -60,9 +66,18 @@ class TokenBucketLimiter:
             return 0.0
         return (1.0 - bucket.tokens) / self.rate
 
+    def _drop_idle(self, now: float) -> None:
+        """Forget buckets that have refilled (a forgotten bucket starts full: nothing changes)."""
+        refill = self.capacity / self.rate
+        self._buckets = {k: b for k, b in self._buckets.items() if now - b.updated < refill}
+        if len(self._buckets) >= MAX_BUCKETS:  # all busy: keep the most recently used half
+            recent = sorted(self._buckets.items(), key=lambda kv: kv[1].updated)[MAX_BUCKETS // 2 :]
+            self._buckets = dict(recent)
+
 
 class RateLimitMiddleware:
-    """Answer 429 problem+json with ``Retry-After`` (whole seconds) when a key's bucket is empty.
+    """Answer 401 to ``/v1`` requests without a valid key (before the body is read), and 429
+    problem+json with ``Retry-After`` (whole seconds) when the key's (or address's) bucket is empty.
 
     Args:
         app: the wrapped ASGI app.
@@ -76,21 +91,36 @@ class RateLimitMiddleware:
         self.limiter = TokenBucketLimiter(per_minute) if per_minute > 0 else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.limiter is None or scope["type"] != "http":
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         key = next((v for k, v in scope.get("headers", ()) if k == b"x-api-key"), None)
         principal = self.auth.authenticate(key.decode("latin-1")) if key else None
-        wait = self.limiter.acquire(principal.key_id) if principal is not None else 0.0
-        if wait <= 0:
+        api = scope["path"].startswith("/v1/") and scope["method"] != "OPTIONS"
+        if principal is None and not api:  # health, metrics, pages: no key, no bucket
             await self.app(scope, receive, send)
             return
-        record_rate_limited(principal.key_id)  # type: ignore[union-attr]
+        client = scope.get("client") or ("unknown", 0)
+        bucket, who = (principal.key_id, "api_key") if principal else (f"ip:{client[0]}", "address")
+        wait = self.limiter.acquire(bucket) if self.limiter is not None else 0.0
+        if wait > 0:
+            record_rate_limited(who)
+            await self._too_many(wait, who, scope, receive, send)
+        elif principal is None:
+            detail = f"The API key in {API_KEY_HEADER} is not valid." if key else NO_KEY
+            response = problem_response(401, detail, headers={"WWW-Authenticate": WWW_AUTHENTICATE})
+            await response(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def _too_many(self, wait: float, who: str, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.limiter is not None
         retry_after = max(1, math.ceil(wait))
         per_minute = int(self.limiter.capacity)
+        sender = "This API key" if who == "api_key" else "This client address (without a valid API key)"
         response = problem_response(
             429,
-            f"This API key sent more than {per_minute} requests per minute "
+            f"{sender} sent more than {per_minute} requests per minute "
             f"(SHELFWISE_RATE_LIMIT_PER_MINUTE); retry after {retry_after} s.",
             type_=TYPE_RATE_LIMITED,
             title="Too Many Requests",

@@ -1,5 +1,7 @@
 """Storefront events feeding the online state (``storefront`` scope)."""
 
+from datetime import UTC, datetime, timedelta
+
 from fastapi import APIRouter, Depends, status
 
 from models.errors import InvalidInputError
@@ -25,6 +27,16 @@ def post_events(batch: EventBatch, settings: SettingsDep, state: StateDep, store
             f"at most {settings.max_batch} events per request (SHELFWISE_MAX_BATCH), got {len(batch.events)}",
             field="events",
         )
+    latest = datetime.now(UTC) + timedelta(seconds=settings.max_clock_skew_s)
+    for n, e in enumerate(batch.events):
+        if e.timestamp > latest:
+            raise InvalidInputError(
+                f"timestamp {e.timestamp.isoformat()} is in the future (more than "
+                f"{settings.max_clock_skew_s:g} s after the server's clock, SHELFWISE_MAX_CLOCK_SKEW_S); "
+                "send the time the event happened, or omit it for now",
+                field=f"events.{n}.timestamp",
+                value=e.timestamp.isoformat(),
+            )
     events = [
         Event(
             user_id=e.user_id,

@@ -60,10 +60,11 @@ async def score_transaction(
     # model_dump includes the extra fields: the model reads whichever columns it was trained on.
     model, version = fraud.get()
     payload = body.model_dump()
+    # The allow/block lists and rules decide before any model's thresholds.
     if getattr(model, "uses_online_state", False):
         result = model.score(payload, state=runtime.state, rules=runtime.rules)
     else:
-        result = model.score(payload)
+        result = model.score(payload, rules=runtime.rules)
     replayed = getattr(result, "replayed", False)
     if not replayed:
         record_fraud_decision(result.decision)

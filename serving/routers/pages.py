@@ -9,7 +9,7 @@ self-hosting the docs' JavaScript and CSS).
 from pathlib import Path
 
 import fastapi_offline
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -25,8 +25,14 @@ def mount_assets(app: FastAPI) -> None:
     app.mount(ASSETS_PATH, StaticFiles(directory=ASSETS_DIR), name="docs-assets")
 
 
+def _docs_enabled(request: Request) -> None:
+    if request.app.openapi_url is None:  # SHELFWISE_DOCS_ENABLED=false
+        raise HTTPException(404, "Not Found")
+
+
 @router.get("/docs")
 async def swagger_ui(request: Request) -> HTMLResponse:
+    _docs_enabled(request)
     return get_swagger_ui_html(
         openapi_url=request.app.openapi_url,
         title=f"{request.app.title} - API docs",
@@ -38,6 +44,7 @@ async def swagger_ui(request: Request) -> HTMLResponse:
 
 @router.get("/redoc")
 async def redoc(request: Request) -> HTMLResponse:
+    _docs_enabled(request)
     return get_redoc_html(
         openapi_url=request.app.openapi_url,
         title=f"{request.app.title} - API reference",

@@ -7,6 +7,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from serving.schemas.common import Id, UtcDatetime
 
+MAX_QUANTITY = 1_000_000  # units in one event; also keeps every value inside SQLite's 64-bit integers
+
 
 class EventIn(BaseModel):
     """One interaction, in the ``events`` data-contract shape."""
@@ -21,7 +23,7 @@ class EventIn(BaseModel):
     )
     session_id: Id | None = None
     order_id: Id | None = None
-    quantity: int = Field(default=1, ge=1)
+    quantity: int = Field(default=1, ge=1, le=MAX_QUANTITY, description=f"1 to {MAX_QUANTITY:,}.")
 
 
 class EventBatch(BaseModel):

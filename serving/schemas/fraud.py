@@ -7,13 +7,29 @@ become one row of a frame.
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from fraud.checks import CURRENCIES
 from serving.schemas.common import Id, UtcDatetime
 
+MAX_EXTRAS = 50  # extra fields per transaction or label
+MAX_EXTRA_TEXT = 1000  # characters per extra string: labels are stored, and storefront keys are public
+MAX_SAFE_INT = 2**53  # the largest integer every JSON reader and a float64 feature keep exactly
+
 
 def _scalar(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SAFE_INT:
+        raise ValueError(f"integers must be between -{MAX_SAFE_INT} and {MAX_SAFE_INT}")
+    if isinstance(value, str) and len(value) > MAX_EXTRA_TEXT:
+        raise ValueError(f"strings must be at most {MAX_EXTRA_TEXT} characters, got {len(value)}")
     if value is None or isinstance(value, str | int | float | bool):
         return value
     raise ValueError(f"must be a string, number, boolean or null, got {type(value).__name__}")
@@ -24,12 +40,21 @@ def _scalar(value: Any) -> Any:
 Scalar = Annotated[str | int | float | bool | None, BeforeValidator(_scalar)]
 
 
-class TransactionIn(BaseModel):
-    """A transaction to score; extra scalar fields are passed to the model unchanged."""
+class _Extras(BaseModel):
+    """Extra scalar fields, at most ``MAX_EXTRAS`` of them (each typed: an error names the field)."""
 
     model_config = ConfigDict(extra="allow")
-    # Typing the extras validates each one, and an error names the offending field.
     __pydantic_extra__: dict[str, Scalar] = Field(init=False)
+
+    @model_validator(mode="after")
+    def _few_extras(self) -> "_Extras":
+        if len(self.model_extra or {}) > MAX_EXTRAS:
+            raise ValueError(f"at most {MAX_EXTRAS} extra fields, got {len(self.model_extra or {})}")
+        return self
+
+
+class TransactionIn(_Extras):
+    """A transaction to score; extra scalar fields are passed to the model unchanged."""
 
     transaction_id: Id
     timestamp: UtcDatetime = Field(description="ISO 8601; naive means UTC.")
@@ -64,11 +89,8 @@ class FraudScoreResponse(BaseModel):
     model_version: str
 
 
-class FraudFeedbackIn(BaseModel):
+class FraudFeedbackIn(_Extras):
     """The true label of a scored transaction (chargeback, manual review ...)."""
-
-    model_config = ConfigDict(extra="allow")
-    __pydantic_extra__: dict[str, Scalar] = Field(init=False)
 
     transaction_id: Id
     is_fraud: bool

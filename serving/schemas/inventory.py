@@ -8,13 +8,15 @@ class ReorderQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    lead_time: int = Field(ge=1, description="Periods until an order arrives (days for daily sales).")
+    lead_time: int = Field(
+        ge=1, le=10_000, description="Periods until an order arrives (days for daily sales)."
+    )
     store_id: str | None = Field(None, min_length=1, max_length=256, description="Omit for all stores.")
     service_level: float = Field(
         0.95, gt=0, lt=1, description="Cycle service level: probability of no stock-out."
     )
     on_hand: float = Field(0.0, ge=0, description="Inventory position (on hand + on order).")
-    review_period: int = Field(1, ge=0, description="Periods until the next order decision.")
+    review_period: int = Field(1, ge=0, le=10_000, description="Periods until the next order decision.")
 
 
 class ReorderResponse(BaseModel):

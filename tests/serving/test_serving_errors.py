@@ -286,7 +286,8 @@ def test_an_unfitted_model_is_503_not_500() -> None:
     with _client(store) as client:
         response = client.post("/v1/recommendations", json={})
     assert response.status_code == 503
-    assert "not fitted" in response.json()["detail"]
+    detail = response.json()["detail"]
+    assert "cannot answer (error id" in detail and "PopularityRecommender" not in detail  # details: log
 
 
 class _DownState:
@@ -314,8 +315,11 @@ class _DownState:
         redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused."),
         redis.exceptions.TimeoutError("Timeout reading from socket"),
         sqlite3.OperationalError("database is locked"),
+        redis.exceptions.ReadOnlyError("READONLY You can't write against a read only replica."),
+        redis.exceptions.ResponseError("OOM command not allowed when used memory > 'maxmemory'."),
+        sqlite3.DatabaseError("database disk image is malformed"),
     ],
-    ids=["redis-down", "redis-timeout", "sqlite-locked"],
+    ids=["redis-down", "redis-timeout", "sqlite-locked", "redis-readonly", "redis-oom", "sqlite-corrupt"],
 )
 def test_an_unavailable_online_state_is_503_with_retry_after(
     loaded_store: ModelStore, error: Exception

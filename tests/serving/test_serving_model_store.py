@@ -58,20 +58,24 @@ def test_from_registry_loads_every_family_under_the_alias(registered: dict[str, 
     assert registered["_calls"] == [(f, "staging") for f in FAMILIES]
 
 
-def test_one_family_failing_never_takes_the_others_down(registered: dict[str, object]) -> None:
+def test_one_family_failing_never_takes_the_others_down(
+    registered: dict[str, object], caplog: pytest.LogCaptureFixture
+) -> None:
     registered["fraud"] = None
-    registered["search"] = ArtifactError("meta.json holds family 'fraud'")
+    registered["search"] = ArtifactError("meta.json at /srv/secret/models/search holds family 'fraud'")
     registered["forecasting"] = RuntimeError("disk on fire")
     store = ModelStore.from_registry(make_settings())
     entries = store.entries()
     assert entries["recsys"].status == "loaded"
     assert entries["fraud"].status == "missing" and "shelfwise train fraud" in (entries["fraud"].reason or "")
-    assert entries["search"].status == "failed" and "meta.json holds family" in (
-        entries["search"].reason or ""
-    )
-    assert entries["forecasting"].status == "failed" and "disk on fire" in (
-        entries["forecasting"].reason or ""
-    )
+    # Clients read the kind of failure and an error id; the exception text and paths go to the log.
+    search, forecasting = entries["search"].reason or "", entries["forecasting"].reason or ""
+    assert entries["search"].status == "failed" and "artifact is unusable (error id" in search
+    assert entries["forecasting"].status == "failed" and "RuntimeError (error id" in forecasting
+    assert "/srv/secret" not in search and "disk on fire" not in forecasting
+    for reason, detail in ((search, "/srv/secret/models/search"), (forecasting, "disk on fire")):
+        error_id = reason.split("error id ")[1].split(";")[0]
+        assert any(error_id in r.getMessage() and detail in r.getMessage() for r in caplog.records)
     assert not store.ready
     with pytest.raises(ModelUnavailableError, match="The 'fraud' model is not available: no 'champion'"):
         store.get("fraud")
@@ -128,7 +132,7 @@ def test_lifespan_loads_from_the_registry_and_reload_swaps(registered: dict[str,
 def test_from_dirs_reports_a_broken_directory(tmp_path: Path, model_dirs: dict[str, Path]) -> None:
     store = ModelStore.from_dirs({"recsys": tmp_path / "empty", "search": model_dirs["search"]})
     assert store.entries()["recsys"].status == "failed"
-    assert "no meta.json" in (store.entries()["recsys"].reason or "").lower()
+    assert "artifact is unusable (error id" in (store.entries()["recsys"].reason or "")
     assert store.entries()["search"].status == "loaded"
     # A directory holding another family's model is refused, not served under the wrong name.
     wrong = ModelStore.from_dirs({"fraud": model_dirs["search"]})

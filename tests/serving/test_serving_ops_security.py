@@ -104,14 +104,32 @@ def test_rate_limit_answers_429_problem_with_retry_after_per_key(limited: TestCl
     problem: dict[str, Any] = refused.json()
     assert problem["status"] == 429 and "SHELFWISE_RATE_LIMIT_PER_MINUTE" in problem["detail"]
     assert "storefront-key-abcdefghijklmnopqrstu" not in refused.text
-    # Another key has its own bucket; unknown keys and health checks are never limited.
+    # Another key has its own bucket; health checks are never limited.
     assert (
         limited.get("/v1/trending", headers={"X-API-Key": "all-key-abcdefghijklmnopqrstu"}).status_code == 200
     )
-    assert limited.get("/v1/trending", headers={"X-API-Key": "nope"}).status_code == 401
-    assert limited.get("/health").status_code == 200
+    assert all(limited.get("/health").status_code == 200 for _ in range(5))
     metrics = limited.get("/metrics").text
-    assert re.search(r'shelfwise_rate_limited_total\{key_id="[0-9a-f]{8}"\} [1-9]', metrics)
+    assert re.search(r'shelfwise_rate_limited_total\{bucket="api_key"\} [1-9]', metrics)
+    assert "key_id" not in metrics  # no key digests in the metrics
+
+
+def test_requests_without_a_valid_key_are_limited_by_address_and_refused_before_the_body(
+    limited: TestClient,
+) -> None:
+    # Guessing keys: 401s from one address count against that address's bucket.
+    codes = [limited.get("/v1/trending", headers={"X-API-Key": f"guess-{n}"}).status_code for n in range(5)]
+    assert codes == [401, 401, 401, 429, 429]
+    assert "client address" in limited.get("/v1/trending").json()["detail"]
+    assert re.search(r'shelfwise_rate_limited_total\{bucket="address"\} [1-9]', limited.get("/metrics").text)
+
+
+def test_a_request_without_a_key_is_refused_before_its_body_is_parsed(client: TestClient) -> None:
+    bad_body = client.post(
+        "/v1/events", content=b"{not json", headers={"X-API-Key": "", "Content-Type": "application/json"}
+    )
+    assert bad_body.status_code == 401 and "X-API-Key" in bad_body.json()["detail"]
+    assert bad_body.headers["www-authenticate"].startswith("ApiKey")
 
 
 def test_rate_limit_zero_disables_it(loaded_store: ModelStore) -> None:
