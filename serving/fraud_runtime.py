@@ -8,6 +8,10 @@ Configured by environment (read once when the app is built):
   and a warning says so.
 * ``SHELFWISE_FRAUD_RULES``: a JSON file of allow/block lists and rules (``fraud.rules``). It is
   re-read when its modification time changes, so operators edit data, not code, without a restart.
+
+Rules fail closed: a rules file that is invalid when the server starts leaves it without rules to
+apply, so fraud scoring answers 503 and ``/ready`` says not ready, naming the problem, until the file
+is fixed (it is re-read on change). A file broken later keeps the last good rules in force.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from pathlib import Path
 
 from fraud.online_state import FraudState, InProcessFraudState
 from fraud.rules import RuleSet
+from models.errors import ModelUnavailableError
+from serving.logs import incident
 
 logger = logging.getLogger("shelfwise.serving")
 
@@ -44,6 +50,10 @@ class FraudRuntime:
         self._rules = rules if rules is not None else RuleSet()
         self._mtime: float | None = None
         self._lock = threading.Lock()
+        self.problem: str | None = None  # why no rules can be applied (fail closed), else None
+        self._good = rules is not None or self.rules_path is None  # a rule set was ever in force
+        if self.rules_path is not None:
+            self._reload()
 
     @classmethod
     def from_env(
@@ -62,30 +72,62 @@ class FraudRuntime:
         state = InProcessFraudState(directory or None, fsync=fsync)
         return cls(state, rules_path=os.environ.get(RULES_ENV) or None)
 
+    @property
+    def persisted(self) -> bool:
+        """Whether ``set_rules`` writes a file (else the rules live in this process's memory only)."""
+        return self.rules_path is not None
+
     def set_rules(self, rules: RuleSet) -> None:
-        """Replace the rule set; written to ``rules_path`` (atomically) when there is one."""
+        """Replace the rule set; written to ``rules_path`` (atomically and durably) when there is one."""
         with self._lock:
             if self.rules_path is not None:
-                tmp = self.rules_path.with_suffix(".tmp")
-                tmp.write_text(json.dumps(rules.to_json(), indent=2), encoding="utf-8")
-                os.replace(tmp, self.rules_path)
+                _write_durably(self.rules_path, json.dumps(rules.to_json(), indent=2))
                 self._mtime = self.rules_path.stat().st_mtime
-            self._rules = rules
+            self._rules, self._good, self.problem = rules, True, None
 
     @property
     def rules(self) -> RuleSet:
-        """The rule set, re-read if the file changed (a broken file keeps the last good rules)."""
-        if self.rules_path is None:
-            return self._rules
-        try:
-            mtime = self.rules_path.stat().st_mtime
-        except OSError:
-            return self._rules
-        if mtime != self._mtime:
-            with self._lock:
-                try:
-                    self._rules = RuleSet.load(self.rules_path)
-                except (ValueError, OSError) as exc:
-                    logger.error("Keeping the previous fraud rules: %s is invalid: %s", self.rules_path, exc)
-                self._mtime = mtime
+        """The rule set, re-read if the file changed (a broken file keeps the last good rules).
+
+        Raises:
+            ModelUnavailableError: no valid rule set was ever read from the file (fail closed).
+        """
+        if self.rules_path is not None:
+            self._reload()
+        if self.problem is not None:
+            raise ModelUnavailableError("fraud", self.problem)
         return self._rules
+
+    def _reload(self) -> None:
+        assert self.rules_path is not None
+        try:
+            mtime: float | None = self.rules_path.stat().st_mtime
+        except OSError:
+            mtime = None  # no file: the empty rule set (or the last rules set through the API)
+        if mtime == self._mtime and (mtime is not None or self._good):
+            return
+        with self._lock:
+            try:
+                self._rules, self._good, self.problem = RuleSet.load(self.rules_path), True, None
+            except (ValueError, OSError) as exc:
+                if self._good:
+                    logger.error("Keeping the previous fraud rules: %s is invalid: %s", self.rules_path, exc)
+                else:
+                    ref = incident(f"Fraud rules file {self.rules_path} is invalid; scoring refused", exc)
+                    self.problem = f"the fraud rules file (SHELFWISE_FRAUD_RULES) is invalid ({ref})"
+            self._mtime = mtime
+
+
+def _write_durably(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file, fsync it, rename it over ``path``, fsync the folder."""
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)

@@ -1,6 +1,6 @@
 """Liveness and readiness (no auth: load balancers and orchestrators call them)."""
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from serving.deps import StoreDep
 from serving.routers.admin import family_statuses
@@ -20,10 +20,11 @@ async def health() -> HealthResponse:
     response_model=ReadyResponse,
     responses={503: {"model": ReadyResponse, "description": "A configured model family is not loaded."}},
 )
-async def ready(store: StoreDep, response: Response) -> ReadyResponse:
+async def ready(store: StoreDep, request: Request, response: Response) -> ReadyResponse:
     """200 only when every configured family is loaded, else 503; the body lists each family."""
     families = family_statuses(store)
-    is_ready = all(f.status == "loaded" for f in families.values())
+    problems = [p for p in (request.app.state.fraud.problem,) if p]
+    is_ready = all(f.status == "loaded" for f in families.values()) and not problems
     if not is_ready:
         response.status_code = 503
-    return ReadyResponse(status="ready" if is_ready else "not_ready", families=families)
+    return ReadyResponse(status="ready" if is_ready else "not_ready", families=families, problems=problems)

@@ -18,6 +18,9 @@ class ReadyResponse(BaseModel):
 
     status: Literal["ready", "not_ready"]
     families: dict[str, FamilyStatus]
+    problems: list[str] = Field(
+        default_factory=list, description="Other reasons the server cannot answer correctly (e.g. rules)."
+    )
 
 
 class ReloadResponse(BaseModel):

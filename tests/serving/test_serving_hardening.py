@@ -129,3 +129,41 @@ def test_ready_never_shows_paths_or_exception_text(
         assert search.status_code == 503 and "secret-dir" not in search.text
     error_id = ready.json()["families"]["search"]["reason"].split("error id ")[1].split(";")[0]
     assert any(error_id in r.getMessage() and "secret-dir" in r.getMessage() for r in caplog.records)
+
+
+def test_a_corrupt_rules_file_at_start_fails_closed_until_fixed(
+    loaded_store: ModelStore, tmp_path: Path, monkeypatch
+) -> None:
+    rules_file = tmp_path / "rules.json"
+    rules_file.write_text('{"block": {"customer_id": ["c-blocked"]}, "rules": [')  # cut short
+    monkeypatch.setenv("SHELFWISE_FRAUD_RULES", str(rules_file))
+    tx = {
+        "transaction_id": "t1",
+        "timestamp": "2024-03-01T10:00:00",
+        "customer_id": "c-blocked",
+        "amount": 5.0,
+    }
+    with TestClient(create_app(make_settings(), model_store=loaded_store), headers=ALL) as client:
+        ready = client.get("/ready")
+        assert ready.status_code == 503 and "fraud rules file" in ready.json()["problems"][0]
+        assert str(tmp_path) not in ready.text  # the path is in the log, not the answer
+        refused = client.post("/v1/fraud/score", json=tx)
+        assert refused.status_code == 503 and "rules" in refused.json()["detail"]
+        # Fixed through the API: written durably, in force at once, the server ready again.
+        fixed = {"block": {"customer_id": ["c-blocked"]}, "allow": {}, "rules": []}
+        put = client.put("/v1/admin/fraud-rules", json=fixed)
+        assert put.status_code == 200 and "Warning" not in put.headers
+        assert client.get("/ready").status_code == 200
+        assert client.post("/v1/fraud/score", json=tx).json()["rule"] == "block:customer_id"
+        assert not rules_file.with_suffix(".tmp").exists()
+        # Broken again later: the last good rules stay in force.
+        rules_file.write_text("not json")
+        assert client.post("/v1/fraud/score", json={**tx, "transaction_id": "t2"}).json()["rule"] == (
+            "block:customer_id"
+        )
+        assert client.get("/ready").status_code == 200
+
+
+def test_rules_held_in_memory_only_come_with_a_warning(client: TestClient) -> None:
+    put = client.put("/v1/admin/fraud-rules", json={"block": {}, "allow": {}, "rules": []})
+    assert put.status_code == 200 and "memory only" in put.headers["warning"]
