@@ -57,7 +57,13 @@ class EntityHistory:
 
 @runtime_checkable
 class FraudState(Protocol):
-    """What fraud scoring needs from the online state."""
+    """What fraud scoring needs from the online state.
+
+    ``writes_block``: ``record`` may wait on a disk commit or a network, so an async route runs
+    scoring off the event loop.
+    """
+
+    writes_block: bool
 
     def recall(self, transaction_id: str) -> dict[str, Any] | None:
         """The answer stored when ``transaction_id`` was first scored, or None."""
@@ -97,6 +103,7 @@ class InProcessFraudState:
         fsync: bool = False,
     ) -> None:
         self.directory = Path(directory) if directory is not None else None
+        self.writes_block = self.directory is not None  # every record commits to the journal
         self.retention_s = retention_s
         self.fsync = fsync
         self._hist: dict[tuple[str, str], EntityHistory] = {}

@@ -147,6 +147,8 @@ class RedisFraudState:
         retention_s: seconds of history kept per entity (must cover the model's feature horizon).
     """
 
+    writes_block = True  # a network round trip
+
     def __init__(
         self,
         client: redis.Redis,

@@ -73,6 +73,8 @@ class DurableOnlineState:
         synchronous: ``"NORMAL"`` (survives ``kill -9``) or ``"FULL"`` (also survives power loss).
     """
 
+    reads_block = False  # reads come from the replayed memory; writes commit (the events route is a def)
+
     def __init__(
         self,
         path: str | Path,

@@ -42,6 +42,8 @@ class RedisOnlineState:
         max_feedback: fraud labels kept (newest win).
     """
 
+    reads_block = True  # a network round trip
+
     def __init__(
         self,
         client: redis.Redis,

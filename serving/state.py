@@ -45,7 +45,13 @@ class FraudFeedback:
 
 @runtime_checkable
 class OnlineState(Protocol):
-    """The online state every serving replica reads and writes."""
+    """The online state every serving replica reads and writes.
+
+    ``reads_block``: reads may wait on a network (Redis), so async routes run them off the event
+    loop; in-process reads (memory, the durable log's replayed memory) are microseconds.
+    """
+
+    reads_block: bool
 
     def add_events(self, events: Sequence[Event]) -> None:
         """Record storefront events (any users, any order)."""
@@ -72,6 +78,8 @@ class InMemoryOnlineState:
         max_users: users kept.
         max_feedback: fraud labels kept (newest win) until a durable log takes them.
     """
+
+    reads_block = False
 
     def __init__(
         self, *, max_events_per_user: int = 100, max_users: int = 100_000, max_feedback: int = 100_000

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
+from starlette.concurrency import run_in_threadpool
 
 from models.errors import InvalidInputError
 from serving.deps import FraudDep, SettingsDep, StateDep, StoreDep, require_scope
@@ -61,10 +62,13 @@ async def score_transaction(
     model, version = fraud.get()
     payload = body.model_dump()
     # The allow/block lists and rules decide before any model's thresholds.
-    if getattr(model, "uses_online_state", False):
-        result = model.score(payload, state=runtime.state, rules=runtime.rules)
+    rules = runtime.rules
+    if not getattr(model, "uses_online_state", False):
+        result = model.score(payload, rules=rules)
+    elif runtime.state.writes_block:  # a journal commit or a Redis round trip: off the event loop
+        result = await run_in_threadpool(model.score, payload, state=runtime.state, rules=rules)
     else:
-        result = model.score(payload, rules=runtime.rules)
+        result = model.score(payload, state=runtime.state, rules=rules)
     replayed = getattr(result, "replayed", False)
     if not replayed:
         record_fraud_decision(result.decision)

@@ -9,6 +9,7 @@ parallelism. ``trending`` stays plain ``def`` (a cold, cacheable page), and slow
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from recsys.session import REQUEST_EVENT_TYPE, session_context
@@ -51,7 +52,10 @@ def _response(recs: Recommendations, version: str) -> Response:
 async def recommend(body: RecommendationRequest, recsys: RecsysDep, state: StateDep) -> Response:
     """Items for a shopper: their purchases are excluded, their recent views and carts give context
     (and are not recommended back unless ``recommend_viewed``)."""
-    online = state.user_events(body.user_id) if body.user_id else []  # one read of the user's log
+    online: list[tuple[str, str]] = []
+    if body.user_id:  # one read of the user's log; a network read (Redis) runs off the event loop
+        read = state.user_events
+        online = await run_in_threadpool(read, body.user_id) if state.reads_block else read(body.user_id)
     purchased, _ = split_history(online)
     # The request's items are being looked at now (views), then the user's recent views and carts:
     # one definition of the session with training (recsys.session), carts weighed as carts.

@@ -293,6 +293,8 @@ def test_an_unfitted_model_is_503_not_500() -> None:
 class _DownState:
     """An online state whose backend fails like a Redis server that went away."""
 
+    reads_block = True  # a network backend: async routes read it off the event loop
+
     def __init__(self, error: Exception) -> None:
         self.error = error
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -181,3 +184,34 @@ def test_served_process_persists_fraud_state_under_home_by_default(
     monkeypatch.setenv("SHELFWISE_FAMILIES", '["fraud"]')
     app = create_app_from_env()
     assert app.state.fraud.state.directory == tmp_path / "home" / "fraud-state"
+
+
+class _StalledJournal(InProcessFraudState):
+    """A journaled fraud state whose commit hangs until the test releases it (a stalled disk)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes_block = True
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def record(self, *args: object, **kwargs: object) -> None:
+        self.entered.set()
+        assert self.release.wait(10)
+        super().record(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def test_health_answers_while_a_fraud_journal_commit_is_stalled(velocity_dir: Path) -> None:
+    store = ModelStore.from_dirs({"fraud": velocity_dir}, {"fraud": "fraud-v2"}, families=["fraud"])
+    app = create_app(make_settings(families=["fraud"]), model_store=store)
+    stalled = _StalledJournal()
+    app.state.fraud = FraudRuntime(stalled, rules=RuleSet())
+    with TestClient(app, headers={"X-API-Key": "checkout-key-abcdefghijklmnopqrstu"}) as client:
+        with ThreadPoolExecutor(1) as pool:
+            scoring = pool.submit(client.post, "/v1/fraud/score", json=_tx())
+            assert stalled.entered.wait(10)  # the commit is stuck now
+            started = time.monotonic()
+            assert client.get("/health").status_code == 200  # the event loop is free
+            assert client.get("/ready").status_code == 200
+            assert time.monotonic() - started < 2 and not scoring.done()
+            stalled.release.set()
+            assert scoring.result(10).status_code == 200
