@@ -13,6 +13,7 @@ Every family class follows one lifecycle::
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 from collections.abc import Iterable, Mapping
@@ -161,3 +162,67 @@ def load_npz(path: str | Path) -> dict[str, np.ndarray]:
         raise ArtifactError(f"Missing payload {p}")
     with np.load(p, allow_pickle=False) as data:
         return {k: data[k] for k in data.files}
+
+
+MANIFEST_FILE = "manifest.json"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _files(directory: Path) -> list[str]:
+    return sorted(
+        p.relative_to(directory).as_posix()
+        for p in directory.rglob("*")
+        if p.is_file() and p.name != MANIFEST_FILE
+    )
+
+
+def write_manifest(directory: str | Path) -> str:
+    """Write ``manifest.json`` (the sha256 of every file of a saved model) and return its own sha256.
+
+    The registry records that digest with the training run; a server checks it and every file
+    before it loads the model (:func:`verify_manifest`).
+    """
+    root = Path(directory)
+    manifest = {"sha256": {name: _sha256(root / name) for name in _files(root)}}
+    (root / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    return _sha256(root / MANIFEST_FILE)
+
+
+def manifest_digest(directory: str | Path) -> str | None:
+    """The sha256 of the directory's ``manifest.json``, or None when it has none."""
+    path = Path(directory) / MANIFEST_FILE
+    return _sha256(path) if path.is_file() else None
+
+
+def verify_manifest(directory: str | Path) -> None:
+    """Check every file of a saved model against its ``manifest.json`` (none: nothing to check,
+    e.g. a model saved by hand or before manifests were written).
+
+    Raises:
+        ArtifactError: a listed file is missing or changed, or a file is not listed.
+    """
+    root = Path(directory)
+    path = root / MANIFEST_FILE
+    if not path.is_file():
+        return
+    try:
+        expected: dict[str, str] = json.loads(path.read_text())["sha256"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ArtifactError(f"{path} is not a valid manifest: {exc}") from exc
+    present = _files(root)
+    problems = [f"{name} is missing" for name in expected if name not in present]
+    problems += [f"{name} is not in the manifest" for name in present if name not in expected]
+    problems += [
+        f"{name} changed (sha256 differs)"
+        for name in present
+        if name in expected and _sha256(root / name) != expected[name]
+    ]
+    if problems:
+        raise ArtifactError(f"integrity check failed for {root}: " + "; ".join(problems))

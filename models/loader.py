@@ -10,7 +10,7 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-from models.artifact import read_meta
+from models.artifact import read_meta, verify_manifest
 from models.errors import ArtifactError
 
 MODEL_TYPES: dict[tuple[str, str], str] = {
@@ -42,7 +42,9 @@ def model_class(family: str, model_type: str) -> Any:
 
 
 def load_model(directory: str | Path, *, family: str | None = None) -> Any:
-    """Load any Shelfwise model directory, checking its family first when ``family`` is given."""
+    """Load any Shelfwise model directory, checking its family first when ``family`` is given and
+    every file against its ``manifest.json`` (``ArtifactError`` on a mismatch)."""
+    verify_manifest(directory)
     meta = read_meta(directory, family=family)
     cls = model_class(meta["family"], meta["model_type"])
     return cls.load(directory)

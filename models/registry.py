@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from models import gate
+from models.artifact import manifest_digest, write_manifest
 from models.errors import ArtifactError, ModelUnavailableError
 from models.evaluation import Evaluation
 from models.settings import Settings
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 MODEL_SUBDIR = "model"
+MANIFEST_TAG = "shelfwise.manifest_sha256"
 REPORT_SUBDIR = "evaluation"
 EVALUATION_FILE = "evaluation.npz"
 
@@ -197,6 +199,8 @@ def log_and_register(
         mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
         if clean:
             mlflow.log_metrics(clean)
+        # The manifest's digest lives with the run, so a changed artifact is refused at load.
+        mlflow.set_tag(MANIFEST_TAG, write_manifest(model_dir))
         mlflow.log_artifacts(str(model_dir), artifact_path=MODEL_SUBDIR)
         if report_dir is not None and Path(report_dir).is_dir():
             mlflow.log_artifacts(str(report_dir), artifact_path=REPORT_SUBDIR)
@@ -331,6 +335,17 @@ def cached_alias(
         return None
 
 
+def _check_manifest(client: Any, mv: Any, target: Path, name: str) -> None:
+    """Refuse a downloaded model whose manifest is not the one recorded with its training run
+    (the files themselves are checked against the manifest when the model loads)."""
+    expected = client.get_run(mv.run_id).data.tags.get(MANIFEST_TAG) if mv.run_id else None
+    if expected is not None and manifest_digest(target) != expected:
+        raise ArtifactError(
+            f"{name} v{mv.version}: its manifest.json does not match the digest recorded with its "
+            "training run (the artifact changed after training)"
+        )
+
+
 def fetch_alias(
     settings: Settings, family: str, alias: str = CHAMPION, *, remember: bool = True
 ) -> RegisteredArtifact:
@@ -367,6 +382,7 @@ def fetch_alias(
         shutil.rmtree(target, ignore_errors=True)
         src.rename(target)
         shutil.rmtree(tmp, ignore_errors=True)
+    _check_manifest(client, mv, target, name)
     artifact = RegisteredArtifact(family, str(mv.version), target, alias, mv.run_id)
     if remember:
         remember_alias(settings, artifact)

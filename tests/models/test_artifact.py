@@ -70,3 +70,43 @@ def test_check_is_fitted_names_the_class() -> None:
 
     with pytest.raises(NotFittedError, match="This Thing instance is not fitted yet"):
         check_is_fitted(Thing(), ["coef_"])
+
+
+def _saved(tmp_path: Path) -> Path:
+    d = _meta(tmp_path)
+    (d / "payload.npz").write_bytes(b"weights")
+    (d / "nested").mkdir()
+    (d / "nested" / "index.bin").write_bytes(b"index")
+    return d
+
+
+def test_a_manifest_covers_every_file_and_any_change_is_refused(tmp_path: Path) -> None:
+    from models.artifact import manifest_digest, verify_manifest, write_manifest
+
+    d = _saved(tmp_path)
+    digest = write_manifest(d)
+    assert manifest_digest(d) == digest and len(digest) == 64
+    listed = json.loads((d / "manifest.json").read_text())["sha256"]
+    assert sorted(listed) == ["meta.json", "nested/index.bin", "payload.npz"]
+    verify_manifest(d)  # untouched: fine
+    (d / "payload.npz").write_bytes(b"weightz")
+    with pytest.raises(ArtifactError, match="payload.npz changed"):
+        verify_manifest(d)
+    with pytest.raises(ArtifactError, match="integrity check failed"):
+        load_model(d)  # the loader checks before reading anything
+    (d / "payload.npz").write_bytes(b"weights")
+    (d / "extra.onnx").write_bytes(b"injected")
+    with pytest.raises(ArtifactError, match="extra.onnx is not in the manifest"):
+        verify_manifest(d)
+    (d / "extra.onnx").unlink()
+    (d / "nested" / "index.bin").unlink()
+    with pytest.raises(ArtifactError, match="nested/index.bin is missing"):
+        verify_manifest(d)
+
+
+def test_a_model_without_a_manifest_still_loads_its_checks(tmp_path: Path) -> None:
+    from models.artifact import manifest_digest, verify_manifest
+
+    d = _saved(tmp_path)
+    verify_manifest(d)  # saved by hand or before manifests: nothing to compare
+    assert manifest_digest(d) is None

@@ -9,7 +9,7 @@ import pytest
 
 from models import registry
 from models.artifact import write_meta
-from models.errors import ModelUnavailableError
+from models.errors import ArtifactError, ModelUnavailableError
 from models.evaluation import Evaluation
 from models.settings import Settings
 from training.runner import interval_metrics
@@ -97,3 +97,20 @@ def test_missing_family_and_bad_version(settings: Settings, tmp_path: Path) -> N
     _register(settings, _model_dir(tmp_path, "v1"), 0.1)
     with pytest.raises(ModelUnavailableError, match="no version 7"):
         registry.promote(settings, "recsys", "7")
+
+
+def test_a_registered_model_whose_artifact_changed_after_training_is_refused(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from models.artifact import write_manifest
+
+    reg = _register(settings, _model_dir(tmp_path, "v1"), 0.10)
+    fetched = registry.fetch_alias(settings, "recsys")
+    assert (fetched.path / "manifest.json").is_file()  # written at registration, logged with the run
+    # Someone rewrites a payload in the cache and regenerates the manifest to match it: the digest
+    # recorded with the training run no longer matches, so the registry refuses the copy.
+    (fetched.path / "payload.json").write_text('"tampered"')
+    write_manifest(fetched.path)
+    with pytest.raises(ArtifactError, match="does not match the digest recorded with its training run"):
+        registry.fetch_alias(settings, "recsys")
+    assert reg.version == "1"

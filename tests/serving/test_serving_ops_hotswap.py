@@ -251,3 +251,24 @@ def test_admin_models_lists_versions_and_promote_rolls_back_and_forth(
         ).status_code
         == 403
     )
+
+
+def test_a_version_changed_after_training_is_refused_and_the_old_one_keeps_serving(
+    client: TestClient, reg_settings: Settings, model_dirs: dict[str, Path], tmp_path: Path
+) -> None:
+    serving = client.get("/ready").json()["families"]["recsys"]["version"]
+    source = tmp_path / "recsys"
+    shutil.copytree(model_dirs["recsys"], source)
+    tampered = _register(reg_settings, "recsys", source)
+    _, mlflow_client = registry._client(reg_settings)
+    run_id = mlflow_client.get_model_version("shelfwise-recsys", tampered).run_id
+    stored = [p for p in reg_settings.home_dir.rglob("meta.json") if run_id in p.parts]
+    assert stored, "the registered model was not found in the artifact store"
+    meta = json.loads(stored[0].read_text())
+    stored[0].write_text(json.dumps({**meta, "note": "edited after training"}))  # still loads
+    body = _reload(client)
+    assert body["outcomes"]["recsys"] == "rejected"
+    recsys = client.get("/ready").json()["families"]["recsys"]
+    assert recsys["version"] == serving and f"version {tampered} was refused" in recsys["reason"]
+    assert _trending_version(client) == serving
+    registry.promote(reg_settings, "recsys", serving)
