@@ -32,6 +32,7 @@ from serving.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from serving.model_store import ModelStore
 from serving.ratelimit import RateLimitMiddleware
 from serving.redis_state import states_from_url
+from serving.redis_watch import RedisDataWatch
 from serving.routers import ROUTERS, console, pages
 from serving.state import InMemoryOnlineState, OnlineState
 
@@ -61,10 +62,11 @@ def create_app(
         ValueError: ``settings.state_url`` is not a Redis URL, or an API key lists an unknown scope.
         ConnectionError: ``settings.state_url`` names a Redis server that does not answer.
     """
-    fraud_state = None
+    fraud_state, watch = None, None
     if online_state is None and settings.state_url:
         # Replicas share events and fraud state through Redis; fails fast if it does not answer.
         online_state, fraud_state = states_from_url(settings.state_url)
+        watch = RedisDataWatch(online_state.client, online_state.namespace)
     # Only digests of the API keys stay in memory: the app keeps its settings without them.
     public = settings.model_copy(update={"api_keys": {}})
     app = FastAPI(
@@ -80,6 +82,7 @@ def create_app(
     app.state.auth = ApiKeyAuth(settings.api_keys, source=_keys_source())
     app.state.models = ModelStore(settings.families) if model_store is None else model_store
     app.state.online = InMemoryOnlineState() if online_state is None else online_state
+    app.state.redis_watch = watch  # notices Redis losing the shared state (/ready warnings)
     app.state.fraud = FraudRuntime.from_env(  # + rules; the journal as durable as the event log
         default_dir=fraud_state_dir, state=fraud_state, fsync=settings.state_synchronous == "FULL"
     )

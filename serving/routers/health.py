@@ -1,6 +1,9 @@
 """Liveness and readiness (no auth: load balancers and orchestrators call them)."""
 
+from typing import Literal
+
 from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from serving.deps import StoreDep
 from serving.routers.admin import family_statuses
@@ -24,7 +27,12 @@ async def ready(store: StoreDep, request: Request, response: Response) -> ReadyR
     """200 only when every configured family is loaded, else 503; the body lists each family."""
     families = family_statuses(store)
     problems = [p for p in (request.app.state.fraud.problem,) if p]
+    watch = request.app.state.redis_watch
+    # A Redis round trip: on the thread pool, so a stalled Redis never stalls the event loop.
+    lost = await run_in_threadpool(watch.check) if watch is not None else None
+    warnings = [lost] if lost else []
     is_ready = all(f.status == "loaded" for f in families.values()) and not problems
     if not is_ready:
         response.status_code = 503
-    return ReadyResponse(status="ready" if is_ready else "not_ready", families=families, problems=problems)
+    status: Literal["ready", "not_ready"] = "ready" if is_ready else "not_ready"
+    return ReadyResponse(status=status, families=families, problems=problems, warnings=warnings)

@@ -21,6 +21,10 @@ class ReadyResponse(BaseModel):
     problems: list[str] = Field(
         default_factory=list, description="Other reasons the server cannot answer correctly (e.g. rules)."
     )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="Degraded but serving, e.g. Redis lost the shared state (not ready stays as it was).",
+    )
 
 
 class ReloadResponse(BaseModel):

@@ -156,3 +156,23 @@ def test_create_app_fails_fast_when_redis_is_down() -> None:
 def test_a_bad_namespace_is_refused() -> None:
     with pytest.raises(ValueError, match="namespace"):
         connect("redis://127.0.0.1:6379/0?namespace=a*b")
+
+
+def test_ready_says_when_redis_lost_the_shared_state(
+    loaded_store, client: redis.Redis, namespace: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from fastapi.testclient import TestClient
+
+    settings = make_settings(state_url=f"{REDIS_URL}?namespace={namespace}")
+    with TestClient(create_app(settings, model_store=loaded_store)) as api:
+        assert any("keeps nothing on disk" in r.getMessage() for r in caplog.records)  # CI's Redis
+        ready = api.get("/ready")
+        assert ready.status_code == 200 and ready.json()["warnings"] == []
+        # A restart of Redis without persistence (or a flush) removes every key of the namespace.
+        for key in client.scan_iter(match=f"shelfwise:{{{namespace}}}:*"):
+            client.delete(key)
+        ready = api.get("/ready").json()
+        assert "Redis lost the shared state" in ready["warnings"][0] and ready["status"] == "ready"
+        assert sum("Redis lost the shared state" in r.getMessage() for r in caplog.records) == 1
+        assert "Redis lost" in api.get("/ready").json()["warnings"][0]  # said until restart
+        assert sum("Redis lost the shared state" in r.getMessage() for r in caplog.records) == 1
