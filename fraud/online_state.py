@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 JOURNAL = "fraud_state.db"
 LEGACY_JOURNAL = "fraud_state.jsonl"  # before the SQLite journal: migrated once, then renamed
 DEFAULT_RETENTION_S = 90 * 86400.0  # > the default feature horizon (label delay 7 d + 30 d)
+IDLE_SWEEP = 10_000  # transactions between sweeps for idle entities (a sweep is O(entities))
 # The journal is rewritten as a snapshot at start when it holds this many times more entries than
 # live transactions (expired answers, superseded labels), so it does not grow without bound.
 COMPACT_FACTOR, COMPACT_MIN_LINES = 2, 10_000
@@ -112,6 +113,7 @@ class InProcessFraudState:
         self._labels: dict[str, int] = {}
         self._arrivals: deque[tuple[float, str]] = deque()  # (time, id): answers expire oldest first
         self._newest = float("-inf")
+        self._since_sweep = 0
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         if self.directory is not None:
@@ -163,6 +165,11 @@ class InProcessFraudState:
 
     def __len__(self) -> int:
         return len(self._answers)
+
+    def sizes(self) -> dict[str, int]:
+        """Entity histories and stored answers held (exported as ``shelfwise_state_size``)."""
+        with self._lock:
+            return {"fraud_entities": len(self._hist), "fraud_answers": len(self._answers)}
 
     # ------------------------------------------------------------------ writes
     def record(
@@ -232,13 +239,21 @@ class InProcessFraudState:
             self._prune(hist)
 
     def _expire(self) -> None:
-        """Forget answers (idempotency) and labels older than the retention: memory stays bounded."""
+        """Forget answers (idempotency) and labels older than the retention, and, every
+        ``IDLE_SWEEP`` transactions, entities with nothing newer than the retention: memory stays
+        bounded (an entity idle that long starts afresh, as a new one would)."""
         cutoff = self._newest - self.retention_s
         while self._arrivals and self._arrivals[0][0] < cutoff:
             _, old = self._arrivals.popleft()
             self._answers.pop(old, None)
             self._tx.pop(old, None)
             self._labels.pop(old, None)
+        self._since_sweep += 1
+        if self._since_sweep >= IDLE_SWEEP:
+            self._since_sweep = 0
+            idle = [key for key, hist in self._hist.items() if hist.last_time < cutoff]
+            for key in idle:
+                del self._hist[key]
 
     def _prune(self, hist: EntityHistory) -> None:
         """Drop entries older than the retention before the entity's newest transaction."""

@@ -69,8 +69,10 @@ class DurableOnlineState:
     Args:
         path: the SQLite file (created with its folder).
         inner: the in-memory state that answers reads; default ``InMemoryOnlineState()``.
-        retention_s: events and labels received longer ago than this are deleted at start.
+        retention_s: events and labels received longer ago than this are deleted at start and
+            then every ``trim_interval_s`` (by the write that finds the interval passed).
         synchronous: ``"NORMAL"`` (survives ``kill -9``) or ``"FULL"`` (also survives power loss).
+        trim_interval_s: seconds between trims while running.
     """
 
     reads_block = False  # reads come from the replayed memory; writes commit (the events route is a def)
@@ -82,8 +84,10 @@ class DurableOnlineState:
         inner: InMemoryOnlineState | None = None,
         retention_s: float = DEFAULT_RETENTION_S,
         synchronous: Synchronous = "NORMAL",
+        trim_interval_s: float = 3600.0,
     ) -> None:
         self.path = Path(path)
+        self.trim_interval_s = trim_interval_s
         self.inner = inner if inner is not None else InMemoryOnlineState()
         self.retention_s = retention_s
         self._lock = threading.Lock()
@@ -92,6 +96,7 @@ class DurableOnlineState:
         started = time.perf_counter()
         deleted = self._trim()
         events, labels = self._replay()
+        self._rows = {"events": events, "labels": labels}  # what the log holds (size metrics)
         logger.info(
             "Event log %s: replayed %d events and %d fraud labels in %.2f s (%d stale rows deleted)",
             self.path,
@@ -127,6 +132,8 @@ class DurableOnlineState:
                 )
             # Under the lock, so memory applies batches in the order the log holds them.
             self.inner.add_events(events)
+            self._rows["events"] += len(rows)
+        self._trim_when_due()
 
     def user_history(self, user_id: str) -> tuple[list[str], list[str]]:
         """The user's purchased and recently viewed/carted item ids (from memory)."""
@@ -153,6 +160,16 @@ class DurableOnlineState:
                     row,
                 )
             self.inner.add_fraud_feedback(feedback)
+            self._rows["labels"] += 1
+        self._trim_when_due()
+
+    def sizes(self) -> dict[str, int]:
+        """Rows in the log and users in memory (exported as ``shelfwise_state_size``)."""
+        return {
+            "event_log_events": self._rows["events"],
+            "event_log_labels": self._rows["labels"],
+            **self.inner.sizes(),
+        }
 
     def fraud_feedback(self) -> list[FraudFeedback]:
         """The labels kept in memory, oldest first."""
@@ -164,9 +181,20 @@ class DurableOnlineState:
             self._conn.close()
 
     # ------------------------------------------------------------------ internals
+    def _trim_when_due(self) -> None:
+        if time.time() - self._trimmed_at >= self.trim_interval_s:
+            deleted = self._trim()
+            with self._lock:
+                self._rows = {
+                    "events": self._conn.execute("SELECT COUNT(*) FROM events").fetchone()[0],
+                    "labels": self._conn.execute("SELECT COUNT(*) FROM fraud_feedback").fetchone()[0],
+                }
+            logger.info("Event log %s: trimmed %d stale rows", self.path, deleted)
+
     def _trim(self) -> int:
         """Delete rows older than the retention, and each user's events beyond the memory cap."""
-        cutoff = time.time() - self.retention_s
+        self._trimmed_at = time.time()
+        cutoff = self._trimmed_at - self.retention_s
         cap = self.inner.max_events_per_user
         with self._lock, transaction(self._conn):
             deleted = self._conn.execute("DELETE FROM events WHERE received_at < ?", (cutoff,)).rowcount

@@ -113,6 +113,27 @@ class ModelCollector(Collector):
         yield gauge
 
 
+class StateCollector(Collector):
+    """``shelfwise_state_size{part}``: rows, users, entities and answers the online state holds,
+    read at scrape time (in-process states; a shared Redis state is sized by Redis itself)."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        gauge = GaugeMetricFamily(
+            "shelfwise_state_size",
+            "Size of the online state by part: event_log_events/labels (rows in the durable log), "
+            "users_in_memory, fraud_labels_in_memory, fraud_entities, fraud_answers.",
+            labels=["part"],
+        )
+        for holder in (self.app.state.online, self.app.state.fraud.state):
+            sizes = getattr(holder, "sizes", None)
+            for part, n in (sizes() if sizes is not None else {}).items():
+                gauge.add_metric([part], float(n))
+        yield gauge
+
+
 class _Forward(Collector):
     """Expose another registry's metrics (the process-wide domain counters) in an app's registry."""
 
@@ -135,6 +156,7 @@ def instrument(app: FastAPI, dependencies: Sequence[Any] = ()) -> CollectorRegis
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     registry.register(ModelCollector(app))
+    registry.register(StateCollector(app))
     registry.register(_Forward(DOMAIN_REGISTRY))
     Instrumentator(registry=registry, excluded_handlers=["/metrics"]).instrument(app).expose(
         app, include_in_schema=False, dependencies=list(dependencies)

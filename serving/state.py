@@ -108,6 +108,11 @@ class InMemoryOnlineState:
         """Return the user's purchased and recently viewed/carted item ids, most recent first."""
         return split_history(self.user_events(user_id))
 
+    def sizes(self) -> dict[str, int]:
+        """Users and fraud labels held in memory (exported as ``shelfwise_state_size``)."""
+        with self._lock:
+            return {"users_in_memory": len(self._users), "fraud_labels_in_memory": len(self._feedback)}
+
     def user_events(self, user_id: str) -> list[tuple[str, str]]:
         """The user's events as ``(item_id, event_type)``, most recent first."""
         with self._lock:

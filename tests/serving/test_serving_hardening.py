@@ -167,3 +167,44 @@ def test_a_corrupt_rules_file_at_start_fails_closed_until_fixed(
 def test_rules_held_in_memory_only_come_with_a_warning(client: TestClient) -> None:
     put = client.put("/v1/admin/fraud-rules", json={"block": {}, "allow": {}, "rules": []})
     assert put.status_code == 200 and "memory only" in put.headers["warning"]
+
+
+def test_the_event_log_is_trimmed_while_running_and_its_size_is_exported(tmp_path: Path) -> None:
+    from serving.state import Event
+
+    def events(user: str, n: int) -> list[Event]:
+        return [Event(user, f"i{k}", "view", datetime.now(UTC)) for k in range(n)]
+
+    log = DurableOnlineState(tmp_path / "events.db", retention_s=0.3, trim_interval_s=0.0)
+    log.add_events(events("old", 3))
+    assert log.sizes()["event_log_events"] == 3
+    import time
+
+    time.sleep(0.4)
+    log.add_events(events("new", 2))  # this write finds the trim due: the old rows go
+    assert log.sizes()["event_log_events"] == 2
+    with sqlite3.connect(tmp_path / "events.db") as conn:
+        assert conn.execute("SELECT DISTINCT user_id FROM events").fetchall() == [("new",)]
+    log.close()
+
+
+def test_idle_fraud_entities_expire_past_the_retention(monkeypatch) -> None:
+    import fraud.online_state as online_state
+
+    monkeypatch.setattr(online_state, "IDLE_SWEEP", 1)
+    state = online_state.InProcessFraudState(retention_s=100.0)
+    state.record("t1", 0.0, 10.0, {"customer_id": "c-idle"}, {"score": 0.1})
+    state.record("t2", 50.0, 10.0, {"customer_id": "c-busy"}, {"score": 0.1})
+    assert state.sizes() == {"fraud_entities": 2, "fraud_answers": 2}
+    state.record("t3", 140.0, 10.0, {"customer_id": "c-busy"}, {"score": 0.1})
+    assert state.history("customer_id", "c-idle") is None  # nothing newer than the retention
+    assert state.history("customer_id", "c-busy") is not None
+    assert state.sizes() == {"fraud_entities": 1, "fraud_answers": 2}
+
+
+def test_state_sizes_are_metrics(durable: TestClient) -> None:
+    assert durable.post("/v1/events", json={"events": [_event()]}).status_code == 202
+    metrics = durable.get("/metrics").text
+    assert 'shelfwise_state_size{part="event_log_events"} 1.0' in metrics
+    assert 'shelfwise_state_size{part="users_in_memory"} 1.0' in metrics
+    assert 'shelfwise_state_size{part="fraud_entities"}' in metrics
