@@ -20,6 +20,7 @@ from threadpoolctl import threadpool_limits
 
 from models.settings import Settings, get_settings
 from serving.auth import API_KEY_HEADER, ApiKeyAuth
+from serving.catalog_changes import reapply
 from serving.deps import require_scope
 from serving.errors import install_error_handlers
 from serving.eventlog import DurableOnlineState
@@ -29,7 +30,7 @@ from serving.hotswap import poll_registry
 from serving.logs import REQUEST_ID_HEADER, configure_logging
 from serving.metrics import instrument
 from serving.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
-from serving.model_store import ModelStore
+from serving.model_store import ModelEntry, ModelStore
 from serving.ratelimit import RateLimitMiddleware
 from serving.redis_state import states_from_url
 from serving.redis_watch import RedisDataWatch
@@ -181,6 +182,9 @@ def _lifespan(
         if load_from_registry:
             # Loading downloads and deserialises artifacts: off the event loop.
             app.state.models = await anyio.to_thread.run_sync(ModelStore.from_registry, settings)
+        # Stock and catalog changes recorded before (this process, or another replica) apply to the
+        # models loaded now and to every model swapped in later.
+        await anyio.to_thread.run_sync(_reapply_changes, app)
         for family, entry in app.state.models.entries().items():
             logger.info("Serving %s: %s %s", family, entry.status, entry.version or entry.reason)
         if settings.freeze_heap:
@@ -190,6 +194,18 @@ def _lifespan(
             yield
 
     return lifespan
+
+
+def _reapply_changes(app: FastAPI) -> None:
+    store: ModelStore = app.state.models
+    online: OnlineState = app.state.online
+
+    def on_load(entry: ModelEntry) -> None:
+        reapply(entry.family, entry.model, online.catalog_changes())
+
+    store.on_load = on_load
+    for entry in store.entries().values():
+        store.prepare(entry)
 
 
 def _package_version() -> str:

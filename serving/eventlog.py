@@ -30,7 +30,7 @@ from datetime import datetime
 from pathlib import Path
 
 from models.wal import Synchronous, open_wal, transaction
-from serving.state import Event, FraudFeedback, InMemoryOnlineState
+from serving.state import MAX_CATALOG_CHANGES, CatalogChange, Event, FraudFeedback, InMemoryOnlineState
 
 logger = logging.getLogger("shelfwise.serving")
 
@@ -56,6 +56,11 @@ CREATE TABLE IF NOT EXISTS fraud_feedback (
     is_fraud INTEGER NOT NULL,
     received_at TEXT NOT NULL,
     extra TEXT NOT NULL,
+    logged_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS catalog_changes (
+    seq INTEGER PRIMARY KEY,
+    change TEXT NOT NULL,
     logged_at REAL NOT NULL
 );
 """
@@ -163,6 +168,20 @@ class DurableOnlineState:
             self._rows["labels"] += 1
         self._trim_when_due()
 
+    def add_catalog_change(self, change: CatalogChange) -> None:
+        """Commit the change to the log, then keep it in memory."""
+        with self._lock:
+            with transaction(self._conn):
+                self._conn.execute(
+                    "INSERT INTO catalog_changes (change, logged_at) VALUES (?, ?)",
+                    (json.dumps(change.to_json(), default=str), time.time()),
+                )
+            self.inner.add_catalog_change(change)
+
+    def catalog_changes(self) -> list[CatalogChange]:
+        """The changes kept in memory (replayed from the log at start), oldest first."""
+        return self.inner.catalog_changes()
+
     def sizes(self) -> dict[str, int]:
         """Rows in the log and users in memory (exported as ``shelfwise_state_size``)."""
         return {
@@ -200,6 +219,9 @@ class DurableOnlineState:
             deleted = self._conn.execute("DELETE FROM events WHERE received_at < ?", (cutoff,)).rowcount
             deleted += self._conn.execute(
                 "DELETE FROM fraud_feedback WHERE logged_at < ?", (cutoff,)
+            ).rowcount
+            deleted += self._conn.execute(
+                "DELETE FROM catalog_changes WHERE logged_at < ?", (cutoff,)
             ).rowcount
             over = self._conn.execute(
                 "SELECT user_id FROM events GROUP BY user_id HAVING COUNT(*) > ?", (cap,)
@@ -239,6 +261,12 @@ class DurableOnlineState:
             self.inner.add_fraud_feedback(
                 FraudFeedback(tx_id, bool(is_fraud), datetime.fromisoformat(received_at), json.loads(extra))
             )
+        changes = self._conn.execute(
+            "SELECT change FROM (SELECT * FROM catalog_changes ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+            (MAX_CATALOG_CHANGES,),
+        ).fetchall()
+        for (change,) in changes:
+            self.inner.add_catalog_change(CatalogChange.from_json(json.loads(change)))
         return n_events, len(rows)
 
 

@@ -78,6 +78,9 @@ class ModelStore:
     ) -> None:
         self.families = tuple(families)
         self.registry: Settings | None = None  # where versions come from, for a registry-backed store
+        # Called with each freshly loaded entry before it is swapped in (the app re-applies the
+        # recorded stock and catalog changes there); a failure is logged, never blocks the load.
+        self.on_load: Callable[[ModelEntry], None] | None = None
         self._loader = loader
         self._probe = probe
         self._write_lock = threading.Lock()  # held only for the reference assignment
@@ -183,7 +186,7 @@ class ModelStore:
         if self._loader is None:
             return self._entries
         with self._load_lock:
-            fresh = {f: self._loader(f) for f in self.families}
+            fresh = {f: self.prepare(self._loader(f)) for f in self.families}
             with self._write_lock:
                 for family, entry in fresh.items():
                     old = self._entries.get(family)
@@ -241,8 +244,17 @@ class ModelStore:
             return "rejected"
         return self._swap_in(family, current, wanted)
 
+    def prepare(self, entry: ModelEntry) -> ModelEntry:
+        """Run ``on_load`` on a loaded entry (before it serves); returns the entry."""
+        if entry.status == "loaded" and self.on_load is not None:
+            try:
+                self.on_load(entry)
+            except Exception as exc:  # noqa: BLE001 - the model still serves; the log says what failed
+                incident(f"Model {entry.family}: re-applying recorded changes failed", exc, traceback=True)
+        return entry
+
     def _swap_in(self, family: str, current: ModelEntry, wanted: str) -> Outcome:
-        entry = self._loader(family)  # type: ignore[misc]  # guarded: records failures, never raises
+        entry = self.prepare(self._loader(family))  # type: ignore[misc]  # guarded: never raises
         if entry.status == "loaded":
             self.swap(entry)
             self._rejected.pop(family, None)

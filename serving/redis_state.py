@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import redis
 
 from fraud.redis_state import DEFAULT_NAMESPACE, RedisFraudState, key_prefix, require_decoded
-from serving.state import Event, FraudFeedback, split_history
+from serving.state import MAX_CATALOG_CHANGES, CatalogChange, Event, FraudFeedback, split_history
 
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -116,6 +116,18 @@ class RedisOnlineState:
                 )
             )
         return out
+
+    def add_catalog_change(self, change: CatalogChange) -> None:
+        """Keep the change in a capped list shared by every replica."""
+        pipe = self.client.pipeline(transaction=True)
+        pipe.rpush(self._prefix + "catalog_changes", json.dumps(change.to_json(), default=str))
+        pipe.ltrim(self._prefix + "catalog_changes", -MAX_CATALOG_CHANGES, -1)
+        pipe.execute()
+
+    def catalog_changes(self) -> list[CatalogChange]:
+        """Every replica's stock and catalog changes, oldest first."""
+        raw = cast("list[str]", self.client.lrange(self._prefix + "catalog_changes", 0, -1))
+        return [CatalogChange.from_json(json.loads(entry)) for entry in raw]
 
     def _user_key(self, user_id: str) -> str:
         return f"{self._prefix}u:{user_id}"

@@ -43,6 +43,30 @@ class FraudFeedback:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class CatalogChange:
+    """A change made through the admin API to what the served models know of the catalog.
+
+    ``kind``: ``stock`` (``payload = {"in_stock": {item_id: bool}}``, the recommender's flags),
+    ``upsert`` (``{"items": [catalog rows]}``) or ``delete`` (``{"item_ids": [...]}``, search).
+    Kept by the online state so a model loaded later (hot swap, restart) gets them again.
+    """
+
+    kind: str
+    payload: Mapping[str, Any]
+    received_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "payload": dict(self.payload), "received_at": self.received_at.isoformat()}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CatalogChange:
+        return cls(str(data["kind"]), data["payload"], datetime.fromisoformat(data["received_at"]))
+
+
+MAX_CATALOG_CHANGES = 100_000  # kept per state (oldest dropped): a retrained model includes them
+
+
 @runtime_checkable
 class OnlineState(Protocol):
     """The online state every serving replica reads and writes.
@@ -64,6 +88,12 @@ class OnlineState(Protocol):
 
     def add_fraud_feedback(self, feedback: FraudFeedback) -> None:
         """Record a fraud label for a transaction."""
+
+    def add_catalog_change(self, change: CatalogChange) -> None:
+        """Record a stock or catalog change (before it is applied to the served model)."""
+
+    def catalog_changes(self) -> list[CatalogChange]:
+        """The recorded stock and catalog changes, oldest first."""
 
 
 class InMemoryOnlineState:
@@ -89,6 +119,7 @@ class InMemoryOnlineState:
         self.max_feedback = max_feedback
         self._users: OrderedDict[str, deque[Event]] = OrderedDict()
         self._feedback: deque[FraudFeedback] = deque(maxlen=max_feedback)
+        self._changes: deque[CatalogChange] = deque(maxlen=MAX_CATALOG_CHANGES)
         self._lock = threading.Lock()
 
     def add_events(self, events: Sequence[Event]) -> None:
@@ -107,6 +138,16 @@ class InMemoryOnlineState:
     def user_history(self, user_id: str) -> tuple[list[str], list[str]]:
         """Return the user's purchased and recently viewed/carted item ids, most recent first."""
         return split_history(self.user_events(user_id))
+
+    def add_catalog_change(self, change: CatalogChange) -> None:
+        """Keep the change (the newest ``MAX_CATALOG_CHANGES``)."""
+        with self._lock:
+            self._changes.append(change)
+
+    def catalog_changes(self) -> list[CatalogChange]:
+        """The kept changes, oldest first."""
+        with self._lock:
+            return list(self._changes)
 
     def sizes(self) -> dict[str, int]:
         """Users and fraud labels held in memory (exported as ``shelfwise_state_size``)."""

@@ -109,3 +109,39 @@ def test_a_bm25_model_refuses_live_updates(client: TestClient) -> None:
 def test_search_with_a_user_id_uses_their_history(hybrid_client: TestClient) -> None:
     plain = _ids(hybrid_client, "steel")
     assert _ids(hybrid_client, "steel", user_id="nobody-yet") == plain
+
+
+def _app(dirs: dict[str, Path], log: Path) -> TestClient:
+    """A server on fresh model objects and the durable log at ``log`` (a process (re)started)."""
+    from serving.eventlog import DurableOnlineState
+
+    store = ModelStore.from_dirs(dirs, families=list(dirs))
+    app = create_app(
+        make_settings(families=list(dirs)), model_store=store, online_state=DurableOnlineState(log)
+    )
+    return TestClient(app, headers={"X-API-Key": "all-key-abcdefghijklmnopqrstu"})
+
+
+def test_stock_and_catalog_changes_survive_a_restart_and_a_hot_swap(
+    hybrid_dir: Path, model_dirs: dict[str, Path], tmp_path: Path
+) -> None:
+    dirs = {"search": hybrid_dir, "recsys": model_dirs["recsys"]}
+    lamp = {"title": "Brass Reading Lamp", "category": "Home > Lighting", "brand": "Lumo", "price": 35.0}
+    with _app(dirs, tmp_path / "events.db") as client:
+        assert (
+            client.post("/v1/inventory", json={"items": [{"item_id": "novel", "stock": 0}]}).status_code
+            == 200
+        )
+        assert client.put("/v1/catalog/items/brass-lamp", json=lamp).status_code == 200
+        assert client.delete("/v1/catalog/items/rug").status_code == 200
+    with _app(dirs, tmp_path / "events.db") as client:  # restarted: new model objects, same log
+        trending = [i["item_id"] for i in client.get("/v1/trending?k=10").json()["items"]]
+        assert "novel" not in trending  # still out of stock
+        assert _ids(client, "brass reading lamp")[0] == "brass-lamp"
+        assert "rug" not in _ids(client, "wool rug")
+        client.app.state.models.reload()  # a hot swap loads fresh objects again
+        assert _ids(client, "brass reading lamp")[0] == "brass-lamp"
+        assert "novel" not in [i["item_id"] for i in client.get("/v1/trending?k=10").json()["items"]]
+    with _app(dirs, tmp_path / "other.db") as client:  # without the log: the trained catalog
+        assert "novel" in [i["item_id"] for i in client.get("/v1/trending?k=10").json()["items"]]
+        assert "brass-lamp" not in _ids(client, "brass reading lamp")

@@ -176,3 +176,15 @@ def test_ready_says_when_redis_lost_the_shared_state(
         assert sum("Redis lost the shared state" in r.getMessage() for r in caplog.records) == 1
         assert "Redis lost" in api.get("/ready").json()["warnings"][0]  # said until restart
         assert sum("Redis lost the shared state" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_catalog_changes_are_shared_through_redis(client: redis.Redis, namespace: str) -> None:
+    from serving.state import CatalogChange
+
+    one = RedisOnlineState(client, namespace=namespace)
+    other = RedisOnlineState(client, namespace=namespace)  # another replica
+    change = CatalogChange("stock", {"in_stock": {"pan": False}}, datetime(2026, 1, 2, tzinfo=UTC))
+    one.add_catalog_change(change)
+    one.add_catalog_change(CatalogChange("delete", {"item_ids": ["rug"]}, datetime(2026, 1, 3, tzinfo=UTC)))
+    assert other.catalog_changes()[0] == change
+    assert [c.kind for c in other.catalog_changes()] == ["stock", "delete"]
