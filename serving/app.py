@@ -127,7 +127,12 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
     # Starlette runs the last-added middleware outermost: request id, CORS, metrics, the rate
     # limit, then the body limit, so 413s and 429s are counted, logged and carry CORS headers.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RateLimitMiddleware, auth=app.state.auth, per_minute=settings.rate_limit_per_minute)
+    app.add_middleware(
+        RateLimitMiddleware,
+        auth=app.state.auth,
+        per_minute=settings.rate_limit_per_minute,
+        shared_url=settings.state_url,  # replicas share one limit through Redis
+    )
     instrument(app, [Depends(require_scope(settings.metrics_scope))] if settings.metrics_scope else [])
     if settings.cors_origins:
         app.add_middleware(

@@ -5,7 +5,8 @@ Buckets are keyed by the key's id (a prefix of its sha256, as ``serving.auth.Pri
 by the key, or by ``ip:<address>`` for requests whose key is missing or unknown, so guessing keys
 is limited too. Idle buckets are dropped once there are more than ``MAX_BUCKETS``. A ``/v1``
 request without a valid key is answered 401 here, before its body is read or parsed. Limits are
-per process: with several replicas (or uvicorn workers) each allows the configured rate on its own.
+per process, except with ``SHELFWISE_STATE_URL``, where the buckets live in Redis and every
+replica shares them (``serving.redis_ratelimit``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -66,6 +68,10 @@ class TokenBucketLimiter:
             return 0.0
         return (1.0 - bucket.tokens) / self.rate
 
+    async def take(self, bucket: str) -> float:
+        """:meth:`acquire`, with the signature of the shared limiter (``serving.redis_ratelimit``)."""
+        return self.acquire(bucket)
+
     def _drop_idle(self, now: float) -> None:
         """Forget buckets that have refilled (a forgotten bucket starts full: nothing changes)."""
         refill = self.capacity / self.rate
@@ -73,6 +79,14 @@ class TokenBucketLimiter:
         if len(self._buckets) >= MAX_BUCKETS:  # all busy: keep the most recently used half
             recent = sorted(self._buckets.items(), key=lambda kv: kv[1].updated)[MAX_BUCKETS // 2 :]
             self._buckets = dict(recent)
+
+
+class Limiter(Protocol):
+    """A token bucket per bucket id: ``take`` returns 0 (go) or the seconds until a token is free."""
+
+    capacity: float
+
+    async def take(self, bucket: str) -> float: ...
 
 
 class RateLimitMiddleware:
@@ -85,10 +99,18 @@ class RateLimitMiddleware:
         per_minute: ``Settings.rate_limit_per_minute``; 0 passes every request through.
     """
 
-    def __init__(self, app: ASGIApp, auth: ApiKeyAuth, per_minute: int) -> None:
+    def __init__(
+        self, app: ASGIApp, auth: ApiKeyAuth, per_minute: int, shared_url: str | None = None
+    ) -> None:
         self.app = app
         self.auth = auth
-        self.limiter = TokenBucketLimiter(per_minute) if per_minute > 0 else None
+        self.limiter: Limiter | None = None
+        if per_minute > 0 and shared_url:  # replicas: one limit for all of them, kept in Redis
+            from serving.redis_ratelimit import RedisTokenBucketLimiter
+
+            self.limiter = RedisTokenBucketLimiter(shared_url, per_minute)
+        elif per_minute > 0:
+            self.limiter = TokenBucketLimiter(per_minute)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -102,7 +124,7 @@ class RateLimitMiddleware:
             return
         client = scope.get("client") or ("unknown", 0)
         bucket, who = (principal.key_id, "api_key") if principal else (f"ip:{client[0]}", "address")
-        wait = self.limiter.acquire(bucket) if self.limiter is not None else 0.0
+        wait = await self.limiter.take(bucket) if self.limiter is not None else 0.0
         if wait > 0:
             record_rate_limited(who)
             await self._too_many(wait, who, scope, receive, send)

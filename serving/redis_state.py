@@ -133,12 +133,11 @@ class RedisOnlineState:
         return f"{self._prefix}u:{user_id}"
 
 
-def connect(url: str) -> tuple[redis.Redis, str]:
-    """A checked Redis client and the namespace for ``SHELFWISE_STATE_URL``.
+def split_url(url: str) -> tuple[str, str]:
+    """``SHELFWISE_STATE_URL`` as the URL a Redis client takes and the namespace it names.
 
     Raises:
-        ValueError: the URL is not a Redis URL.
-        ConnectionError: Redis does not answer (the server should not start without its state).
+        ValueError: the URL is not a Redis URL, or the namespace is not allowed.
     """
     parts = urlsplit(url)
     if parts.scheme not in REDIS_SCHEMES:
@@ -152,8 +151,20 @@ def connect(url: str) -> tuple[redis.Redis, str]:
     namespace = next((v for k, v in query if k == "namespace"), DEFAULT_NAMESPACE)
     key_prefix(namespace)  # validates it
     rest = urlencode([(k, v) for k, v in query if k != "namespace"])
+    return urlunsplit(parts._replace(query=rest)), namespace
+
+
+def connect(url: str) -> tuple[redis.Redis, str]:
+    """A checked Redis client and the namespace for ``SHELFWISE_STATE_URL``.
+
+    Raises:
+        ValueError: the URL is not a Redis URL.
+        ConnectionError: Redis does not answer (the server should not start without its state).
+    """
+    parts = urlsplit(url)
+    clean, namespace = split_url(url)
     client = redis.Redis.from_url(
-        urlunsplit(parts._replace(query=rest)),
+        clean,
         decode_responses=True,
         socket_connect_timeout=5,
         socket_timeout=5,

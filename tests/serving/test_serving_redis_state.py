@@ -188,3 +188,19 @@ def test_catalog_changes_are_shared_through_redis(client: redis.Redis, namespace
     one.add_catalog_change(CatalogChange("delete", {"item_ids": ["rug"]}, datetime(2026, 1, 3, tzinfo=UTC)))
     assert other.catalog_changes()[0] == change
     assert [c.kind for c in other.catalog_changes()] == ["stock", "delete"]
+
+
+def test_replicas_share_one_rate_limit_through_redis(loaded_store, namespace: str) -> None:
+    from fastapi.testclient import TestClient
+
+    settings = make_settings(state_url=f"{REDIS_URL}?namespace={namespace}", rate_limit_per_minute=3)
+    storefront = {"X-API-Key": "storefront-key-abcdefghijklmnopqrstu"}
+    with (
+        TestClient(create_app(settings, model_store=loaded_store), headers=storefront) as one,
+        TestClient(create_app(settings, model_store=loaded_store), headers=storefront) as two,
+    ):
+        codes = [c.get("/v1/trending").status_code for c in (one, two, one, two)]
+        assert codes == [200, 200, 200, 429]  # three for the key in all, wherever they land
+        refused = two.get("/v1/trending")
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+        assert one.get("/health", headers={"X-API-Key": ""}).status_code == 200  # never limited
