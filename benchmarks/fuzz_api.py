@@ -162,20 +162,38 @@ def fuzz(app: Any, *, examples: int, seed: int = 0) -> FuzzReport:
     return report
 
 
-def build_app(model_dirs: dict[str, str]) -> Any:
-    """The production app on ``model_dirs`` with one all-scope key and no rate limit."""
+STATES = ("memory", "sqlite", "redis")
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def build_app(model_dirs: dict[str, str], state: str = "memory", work: Path | None = None) -> Any:
+    """The production app on ``model_dirs`` with one all-scope key and no rate limit.
+
+    ``state`` picks the deployment mode's online state: ``memory``, ``sqlite`` (the durable event
+    log and fraud journal under ``work``, what ``shelfwise serve`` runs) or ``redis`` (a fresh
+    namespace on ``REDIS_URL``, what replicas run).
+    """
+    import uuid
+
     from models.settings import SCOPES, Settings
     from serving.app import create_app
+    from serving.eventlog import DurableOnlineState
     from serving.model_store import ModelStore
 
     keys: dict[str, Any] = {KEY: list(SCOPES)}
+    url = f"{REDIS_URL}?namespace=fuzz-{uuid.uuid4().hex[:8]}" if state == "redis" else None
     settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, api_keys=keys, rate_limit_per_minute=0, families=sorted(model_dirs)
+        _env_file=None, api_keys=keys, rate_limit_per_minute=0, families=sorted(model_dirs), state_url=url
     )
     store = ModelStore.from_dirs(model_dirs, families=settings.families)
     for family, entry in store.entries().items():
         if entry.status != "loaded":
             print(f"WARNING {family}: {entry.status}: {entry.reason}", file=sys.stderr)
+    if state == "sqlite":
+        assert work is not None
+        folder = Path(tempfile.mkdtemp(prefix="state-", dir=work))
+        online = DurableOnlineState(folder / "events.db")
+        return create_app(settings, model_store=store, online_state=online, fraud_state_dir=folder)
     return create_app(settings, model_store=store)
 
 
@@ -214,6 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--examples", type=int, default=150, help="cases per operation and mode")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work", help="keep the demo store and trained models here and reuse them")
+    parser.add_argument(
+        "--state", choices=[*STATES, "all"], default="memory", help="online state (deployment mode)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     errors: dict[str, str] = {}
@@ -226,9 +247,13 @@ def main(argv: list[str] | None = None) -> int:
             dirs = {f: str(work / f) for f in families}  # trained by an earlier run with --work
         else:
             dirs, errors = train_demo_models(work, seed=args.seed)
-        report = fuzz(build_app(dirs), examples=args.examples, seed=args.seed)
-    print_report(report, errors)
-    return 1 if report.count_5xx or report.not_problem else 0
+        failed = False
+        for state in STATES if args.state == "all" else (args.state,):
+            print(f"\n### online state: {state}\n")
+            report = fuzz(build_app(dirs, state, work), examples=args.examples, seed=args.seed)
+            print_report(report, errors)
+            failed = failed or bool(report.count_5xx or report.not_problem)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -117,7 +117,7 @@ class Settings(BaseSettings):
         description="Requests per minute per API key (token bucket, burst = one minute); 0 disables.",
     )
 
-    @field_validator("event_log_path", mode="before")
+    @field_validator("event_log_path", "metrics_scope", mode="before")
     @classmethod
     def _empty_is_default(cls, value: object) -> object:
         return None if value == "" else value  # an empty line in .env means the default
