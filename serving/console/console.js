@@ -129,6 +129,8 @@ async function homePage() {
     h("h1", {}, "Shelfwise console"),
     h("p", { class: "muted" }, "Try search, recommendations, fraud checks and forecasts on this store through the same API your storefront calls."),
     h("table", { "data-testid": "families" }, h("tr", {}, h("th", {}, "family"), h("th", {}, "status"), h("th", {}, "version"), h("th", {}, "")), rows),
+    ((ready.data && ready.data.problems) || []).map((text) => h("div", { class: "error", "data-testid": "problem" }, text)),
+    ((ready.data && ready.data.warnings) || []).map((text) => h("div", { class: "note", "data-testid": "warning" }, text)),
     apiKey() ? null : h("div", { class: "note" }, "Enter an API key above (a demo prints a console link that carries one)."),
   ];
 }
