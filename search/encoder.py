@@ -49,7 +49,7 @@ class QueryEncoder:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         # No busy-waiting between runs: on a shared 2-core box spinning threads starve the
-        # other request threads (same lesson as LightGBM's OpenMP spin-wait, ENVIRONMENT.md).
+        # other request threads (as OpenMP thread teams spin-wait in LightGBM).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
         self._session = ort.InferenceSession(

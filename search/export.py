@@ -9,7 +9,7 @@ Exporter: the legacy TorchScript exporter (``dynamo=False``). It is exact for th
 cosine to sentence-transformers 1.0000), takes about 0.7 s instead of about 5 s, and does not need
 ``onnxscript`` at run time; its DeprecationWarning is silenced here. The fp32 graph is then
 quantised to int8 with ``quantize_dynamic(per_channel=True)``: the per-tensor default loses too
-much (min cosine 0.92), per channel keeps it above 0.98 (see ../shared/ENVIRONMENT.md).
+much (min cosine 0.92), per channel keeps it above 0.98 (docs/BENCHMARKS.md).
 
 Exports are cached, keyed by the sha256 of the model files and :data:`RECIPE`, in
 ``$SHELFWISE_ENCODER_CACHE`` (default ``<tmp>/shelfwise-encoder-cache``), so repeated training runs

@@ -15,7 +15,8 @@ from models.errors import ShelfwiseError
 from models.settings import get_settings
 from training.runner import DEFAULT_SEED
 
-# Offline and quiet by default (ENVIRONMENT.md gotchas 5 and 6); the user's own values win.
+# Offline and quiet by default (models come with the packages; progress bars clutter logs);
+# the user's own values win.
 for _key, _value in {
     "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",

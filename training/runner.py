@@ -170,7 +170,8 @@ def fit_family(
     options: dict[str, Any] = {} if budget_s is None else {"budget_s": budget_s}
     if champion is not None:
         options["champion"] = _loaded(champion, family)
-    # implicit/OpenBLAS is ~9x faster single-threaded on 2 cores (ENVIRONMENT.md, gotcha 4).
+    # implicit's ALS is faster with single-threaded BLAS: a BLAS thread team per small product
+    # only contends with implicit's own threads.
     with threadpool_limits(1, "blas"):
         result = job.train(store, seed=seed, **options)
     metrics = {k: float(v) for k, v in result.metrics.items()}

@@ -146,7 +146,7 @@ class _PrunedValue(float):
 def _timed_one_thread(objective: Objective, params: dict[str, Any]) -> tuple[float, float]:
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(1, "blas"):  # as fit_family runs it (ENVIRONMENT.md, gotcha 4)
+    with threadpool_limits(1, "blas"):  # as fit_family runs it (single-threaded BLAS)
         return _timed(objective, params)
 
 

@@ -19,11 +19,10 @@ from serving.routers import (
     stock,
 )
 
-# The app includes these directly (``serving.app``), hottest first: FastAPI matches an included
-# router's routes one level at a time, and every level and earlier route costs time per request
-# (~1-3 us each). The one-route forecast and inventory routers come right after health: their
-# sub-0.1 ms lookups skipped the 10 routes before them (-30 us of ~0.36 ms, in process), while the
-# routes after them pay two more checks.
+# The app includes these directly (``serving.app``), hottest first: FastAPI matches routes in
+# order, and every earlier route is a check per request. The one-route forecast and inventory
+# routers come right after health because their lookups are the cheapest requests, where those
+# checks weigh most (docs/ARCHITECTURE.md, "The request path").
 ROUTERS: tuple[APIRouter, ...] = tuple(
     m.router
     for m in (
