@@ -244,7 +244,7 @@ def train(
         "num_leaves": lgbm_params["num_leaves"],
         "min_child_samples": lgbm_params["min_child_samples"],
         "seed": random_state,
-        "num_threads": 1,  # OpenMP spin-waits made 2 threads ~10x slower on the shared machine
+        "num_threads": 1,  # OpenMP threads spin-wait: a team contends with itself on a busy machine
         "subsample": 0.8,
         "subsample_freq": 1,
         "colsample_bytree": 0.8,

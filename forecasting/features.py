@@ -77,7 +77,7 @@ def make_forecaster(
         lags = [lag for lag in lags if lag != SEASON[family]]
     model = LGBMRegressor(
         objective=OBJECTIVE[objective],
-        # One thread: OpenMP spin-waits made 2 threads ~10x slower on the shared 2-core machine.
+        # One thread: OpenMP threads spin-wait, so a team contends with itself on a busy machine.
         num_threads=1,
         subsample=0.8,
         subsample_freq=1,

@@ -32,8 +32,8 @@ def train_binary_booster(
         "seed": random_state,
         "deterministic": True,
         "force_row_wise": True,
-        # One thread by default: OpenMP threads spin-wait, and on a busy 2-core machine two
-        # threads were 10x slower than one (3.2 s vs 0.33 s for 200 trees on 16k rows).
+        # One thread by default: OpenMP threads spin-wait, so on a busy machine a team of
+        # threads waits on itself instead of working.
         "num_threads": n_jobs,
         "verbose": -1,
         **extra,

@@ -32,8 +32,8 @@ import numpy as np
 
 INDEX_FILE = "vectors.faiss"
 # Allowed sets up to this size are gathered and scored directly; larger ones are a FAISS scan
-# with a bitmap. Gathering copies the vectors: from ~1,000 rows (1.5 MB, past malloc's mmap
-# threshold) it measured 3x slower than the bitmap scan at 54k items (docs/benchmarks/search.md).
+# with a bitmap. Gathering copies the vectors, and once the copy passes malloc's mmap threshold
+# the scan is faster (docs/benchmarks/search.md has the measurements).
 GATHER_MAX = 512
 
 

@@ -158,7 +158,7 @@ def create_app_from_env() -> FastAPI:
 
     BLAS is limited to one thread for the process: every model call is one request's small
     matrix product, and a BLAS thread team per call only adds contention between requests
-    (search measured 4.6x slower filtered throughput with it).
+    (docs/ARCHITECTURE.md has the measurement).
     """
     threadpool_limits(limits=1, user_api="blas")  # process-wide, not a context
     settings = get_settings()

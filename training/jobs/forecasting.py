@@ -55,8 +55,9 @@ MAX_VALIDATION = 3
 # Without a validation origin (short history): weekly sales get the blend with the seasonal
 # regression validated on Walmart (0.865 x seasonal naive there, the model alone 0.981).
 DEFAULT_BLEND = {"W": {"lgbm": 0.5, "regression": 0.5}}
-# AutoETS costs ~45 ms per series and origin: a blend component and a full baseline row only on
-# stores of at most this many series; above it, a baseline on a fixed sample of this size.
+# AutoETS fits one model per series and origin, too slow for large stores: a blend component and
+# a full baseline row only on stores of at most this many series; above it, a baseline on a
+# fixed sample of this size.
 MAX_BASELINE_SERIES = 300
 MAX_TRIALS = 30
 # A case is a whole series (every cell of every holdout origin), not one observation: the gate
