@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
+from registry_support import model_dir, register
 
 from models import registry
-from models.artifact import write_meta
 from models.errors import ArtifactError, ModelUnavailableError
-from models.evaluation import Evaluation
 from models.settings import Settings
-from training.runner import interval_metrics
 
 
 @pytest.fixture()
@@ -20,53 +17,20 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(_env_file=None, home=tmp_path / "home")  # type: ignore[call-arg]
 
 
-def _model_dir(tmp_path: Path, name: str) -> Path:
-    d = write_meta(tmp_path / name, family="recsys", model_type="popularity", format_version=1, params={})
-    (d / "payload.json").write_text(f'"{name}"')
-    return d
-
-
-def _register(settings: Settings, d: Path, value: float, force: bool = False) -> registry.Registration:
-    """Register ``d`` with a per-shopper evaluation around ``value`` on one fixed holdout."""
-    rng = np.random.default_rng(0)
-    noise = rng.normal(0, 0.02, 500)
-    evaluation = Evaluation(
-        [f"u{i}" for i in range(500)],
-        {"model": value + noise, "popularity": 0.04 + noise},
-        holdout_key="one-holdout",
-        case_name="shoppers",
-    )
-    report = d.with_name(d.name + "-evaluation")
-    report.mkdir(exist_ok=True)
-    evaluation.save(report / "evaluation.npz")
-    return registry.log_and_register(
-        settings,
-        family="recsys",
-        model_dir=d,
-        params={"seed": 0},
-        metrics={"ndcg_at_10": value, **interval_metrics("ndcg_at_10", evaluation)},
-        primary_metric="ndcg_at_10",
-        greater_is_better=True,
-        force_promote=force,
-        report_dir=report,
-        baselines=("popularity",),
-    )
-
-
 def test_champion_moves_only_when_better_and_cache_serves_offline(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first = _register(settings, _model_dir(tmp_path, "v1"), 0.10)
+    first = register(settings, model_dir(tmp_path, "v1"), 0.10)
     assert (first.version, first.promoted) == ("1", True)
     assert first.comparison["reason"].startswith("no champion yet; beats popularity beyond noise")
-    worse = _register(settings, _model_dir(tmp_path, "v2"), 0.05)
+    worse = register(settings, model_dir(tmp_path, "v2"), 0.05)
     assert not worse.promoted and worse.previous_champion == "1"
     assert "does not beat champion v1 beyond noise" in worse.comparison["reason"]
     assert registry.alias_version(settings, "recsys", registry.CHALLENGER) == "2"
-    better = _register(settings, _model_dir(tmp_path, "v3"), 0.20)
+    better = register(settings, model_dir(tmp_path, "v3"), 0.20)
     assert better.promoted and better.version == "3"
     assert "beats champion v1 beyond noise" in better.comparison["reason"]
-    forced = _register(settings, _model_dir(tmp_path, "v4"), 0.01, force=True)
+    forced = register(settings, model_dir(tmp_path, "v4"), 0.01, force=True)
     assert forced.promoted
 
     art = registry.fetch_alias(settings, "recsys")
@@ -94,7 +58,7 @@ def test_champion_moves_only_when_better_and_cache_serves_offline(
 def test_missing_family_and_bad_version(settings: Settings, tmp_path: Path) -> None:
     with pytest.raises(ModelUnavailableError, match="no 'champion' version of shelfwise-fraud"):
         registry.fetch_alias(settings, "fraud")
-    _register(settings, _model_dir(tmp_path, "v1"), 0.1)
+    register(settings, model_dir(tmp_path, "v1"), 0.1)
     with pytest.raises(ModelUnavailableError, match="no version 7"):
         registry.promote(settings, "recsys", "7")
 
@@ -104,7 +68,7 @@ def test_a_registered_model_whose_artifact_changed_after_training_is_refused(
 ) -> None:
     from models.artifact import write_manifest
 
-    reg = _register(settings, _model_dir(tmp_path, "v1"), 0.10)
+    reg = register(settings, model_dir(tmp_path, "v1"), 0.10)
     fetched = registry.fetch_alias(settings, "recsys")
     assert (fetched.path / "manifest.json").is_file()  # written at registration, logged with the run
     # Someone rewrites a payload in the cache and regenerates the manifest to match it: the digest

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_registry import _register  # the same registration call as the SQLite tests
+from registry_support import register  # the same registration call as the SQLite tests
 
 from models import registry
 from models.settings import Settings
@@ -89,14 +89,14 @@ def _popularity_dir(tmp_path: Path, name: str, top_item: str) -> Path:
 def test_postgres_registry_flow_and_served_champion(pg_settings: Settings, tmp_path: Path) -> None:
     settings = pg_settings
     assert settings.tracking_uri.startswith("postgresql://")
-    first = _register(settings, _popularity_dir(tmp_path, "v1", "a"), 0.10)
+    first = register(settings, _popularity_dir(tmp_path, "v1", "a"), 0.10)
     assert (first.version, first.promoted) == ("1", True)
     assert first.comparison["reason"].startswith("no champion yet")
-    worse = _register(settings, _popularity_dir(tmp_path, "v2", "b"), 0.05)
+    worse = register(settings, _popularity_dir(tmp_path, "v2", "b"), 0.05)
     assert not worse.promoted and worse.previous_champion == "1"
     assert "does not beat champion v1 beyond noise" in worse.comparison["reason"]
     assert registry.alias_version(settings, "recsys", registry.CHALLENGER) == "2"
-    better = _register(settings, _popularity_dir(tmp_path, "v3", "c"), 0.20)
+    better = register(settings, _popularity_dir(tmp_path, "v3", "c"), 0.20)
     assert better.promoted and better.version == "3"
     assert registry.alias_version(settings, "recsys") == "3"
 

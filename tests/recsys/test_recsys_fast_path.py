@@ -13,7 +13,7 @@ import pytest
 import scipy.sparse as sp
 
 # The fixtures of the hybrid suite (a shop with known structure); imported, not copied.
-from test_recsys_hybrid import fake_embeddings, shop  # type: ignore[import-not-found]
+from recsys_support import fake_embeddings, shop
 
 from recsys import candidates_one, rules
 from recsys.candidates import als_top, generate

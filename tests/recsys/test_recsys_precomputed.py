@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 # The fixtures of the hybrid suite (a shop with known structure); imported, not copied.
-from test_recsys_hybrid import fake_embeddings, shop  # type: ignore[import-not-found]
+from recsys_support import fake_embeddings, shop
 
 from models.errors import InvalidInputError
 from recsys.hybrid import HybridRecommender
