@@ -30,7 +30,8 @@ def update_stock(body: StockUpdate, recsys: RecsysDep, state: StateDep) -> Stock
     model, version = recsys.get()
     unknown = model.set_stock(list(levels), list(levels.values()))
     # Recorded for models loaded later (hot swap, restart); the known items' flags only.
-    known = {item: flag for item, flag in levels.items() if item not in set(unknown)}
+    missing = set(unknown)
+    known = {item: flag for item, flag in levels.items() if item not in missing}
     if known:
         state.add_catalog_change(CatalogChange("stock", {"in_stock": known}, datetime.now(UTC)))
     return StockUpdateResponse(
