@@ -17,17 +17,21 @@ export TOKENIZERS_PARALLELISM=false
 export MLFLOW_DISABLE_TELEMETRY=true
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast check audit lint format typecheck layering serve mlflow-ui clean
+.PHONY: help install lock demo test test-fast check audit lint format typecheck layering serve mlflow-ui clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || { echo "[1/3] creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
 	@echo "[2/3] installing Shelfwise and its pinned dependencies into $(VENV) (about 2 minutes the first time)"
 	@$(BIN)/python -m pip install -q --upgrade pip 2>&1 | { grep -v "is ignored" || true; }
 	@# setuptools' 12-line "Editable installation" notice says nothing a user can act on: dropped
-	@$(BIN)/python -m pip install -q --progress-bar off -e '.[train,dev]' 2>&1 \
+	@# Every transitive dependency from the lock, each file checked against its sha256; then the
+	@# project itself with no dependency resolution of its own.
+	@$(BIN)/python -m pip install -q --progress-bar off --require-hashes -r requirements.lock 2>&1 \
+		| { grep -v "is ignored" || true; }
+	@$(BIN)/python -m pip install -q --progress-bar off --no-deps -e . 2>&1 \
 		| sed '/BuildBackendWarning: Editable installation/,/with strategy, WheelFile/d' | { grep -v "is ignored" || true; }
 	@echo "[3/3] checking the imports"
 	@$(BIN)/python -c "import fastapi, lightgbm, implicit, bm25s, mlflow, torch, training.cli"
@@ -35,6 +39,11 @@ $(STAMP): pyproject.toml
 	@echo "installed: $(BIN)/shelfwise (try: make demo SCALE=small)"
 
 install: $(STAMP) ## Create .venv and install Shelfwise with the train and dev extras (idempotent)
+
+lock: $(STAMP) ## Re-resolve requirements.lock (hashes) from pyproject.toml; keeps pins, UPGRADE=1 takes newer
+	$(BIN)/pip-compile --extra train --extra dev --generate-hashes --allow-unsafe --strip-extras \
+		--no-header --no-emit-index-url --no-emit-find-links -q $${UPGRADE:+--upgrade} \
+		-o requirements.lock pyproject.toml 2>&1 | { grep -v "is ignored" || true; }
 
 demo: $(STAMP) ## Main job: demo store -> train all four families -> register in MLflow -> serve on PORT
 	$(BIN)/shelfwise demo --scale $(SCALE) --port $(PORT)

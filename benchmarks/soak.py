@@ -41,6 +41,15 @@ from benchmarks.soak_workload import MIX, Request, Sample, build_models, make_re
 
 TARGET_P99_RATIO = 1.5
 TARGET_RSS_GROWTH = 0.10
+TARGET_STATE_GROWTH = 0.10  # each state size's peak, last quarter over second quarter
+STATE_COLUMNS = {  # table column -> state parts summed
+    "log rows": ("event_log_events", "event_log_labels"),
+    "users": ("users_in_memory",),
+    "fraud answers": ("fraud_answers",),
+    "fraud entities": ("fraud_entities",),
+    "journal rows": ("fraud_journal_rows",),
+    "state MB": ("disk_mb",),
+}
 
 
 @dataclass
@@ -58,6 +67,9 @@ class Soak:
     service_ms: list[float] = field(default_factory=list)  # sent -> answer
     # t, RSS MB, server CPU s, load average, server-side request seconds and count (/metrics)
     probes: list[tuple[float, ...]] = field(default_factory=list)
+    # t, then the server's shelfwise_state_size parts and the state files' MB on disk
+    sizes: list[tuple[float, dict[str, float]]] = field(default_factory=list)
+    home: Path | None = None  # the server's SHELFWISE_HOME (state files)
     failures: dict[str, str] = field(default_factory=dict)
 
 
@@ -71,8 +83,9 @@ def probe(pid: int) -> tuple[float, float, float]:
     return rss_kb / 1024.0, cpu, os.getloadavg()[0]
 
 
-async def server_time(client: httpx.AsyncClient) -> tuple[float, float]:
-    """Seconds spent in the app's handlers and requests counted, over all routes (``/metrics``).
+async def server_time(client: httpx.AsyncClient) -> tuple[float, float, dict[str, float]]:
+    """Seconds spent in the app's handlers and requests counted, over all routes (``/metrics``),
+    and the online state's sizes (``shelfwise_state_size{part}``: log rows, users, fraud entities ...).
 
     One retry on a transport error: a pooled connection idle for uvicorn's 5 s keep-alive can be
     closed by the server just as the sampler (every 5 s) reuses it; that is the probe's race,
@@ -83,21 +96,40 @@ async def server_time(client: httpx.AsyncClient) -> tuple[float, float]:
     except httpx.TransportError:
         text = (await client.get("/metrics")).text
     total = {"_sum": 0.0, "_count": 0.0}
+    sizes: dict[str, float] = {}
     for line in text.splitlines():
         for suffix in total:
             if line.startswith("http_request_duration_seconds" + suffix + "{"):
                 total[suffix] += float(line.rsplit(" ", 1)[1])
-    return total["_sum"], total["_count"]
+        if line.startswith('shelfwise_state_size{part="'):
+            part = line.split('"', 2)[1]
+            sizes[part] = float(line.rsplit(" ", 1)[1])
+    return total["_sum"], total["_count"], sizes
+
+
+def disk_mb(home: Path | None) -> float:
+    """MB of the server's durable state files (event log and fraud journal, WAL files included)."""
+    if home is None:
+        return float("nan")
+    files = [p for sub in ("state", "fraud-state") for p in (home / sub).glob("*.db*") if p.is_file()]
+    return sum(p.stat().st_size for p in files) / 1e6
+
+
+async def _probe_all(client: httpx.AsyncClient, pid: int, start: float, soak: Soak) -> None:
+    t = time.perf_counter() - start
+    handler_s, count, sizes = await server_time(client)
+    soak.probes.append((t, *probe(pid), handler_s, count))
+    soak.sizes.append((t, {**sizes, "disk_mb": disk_mb(soak.home)}))
 
 
 async def _sampler(
     client: httpx.AsyncClient, pid: int, start: float, every: float, soak: Soak, stop: asyncio.Event
 ) -> None:
     while True:
-        soak.probes.append((time.perf_counter() - start, *probe(pid), *await server_time(client)))
+        await _probe_all(client, pid, start, soak)
         try:
             await asyncio.wait_for(stop.wait(), every)
-            soak.probes.append((time.perf_counter() - start, *probe(pid), *await server_time(client)))
+            await _probe_all(client, pid, start, soak)
             return
         except TimeoutError:
             pass
@@ -198,9 +230,38 @@ def summarize(soak: Soak, window: float) -> list[dict[str, float]]:
                 "server_cpu_pct": float(100.0 * (last[2] - first[2]) / span),
                 "load_1m": float(last[3]),
                 "server_mean_ms": float(1000.0 * (last[4] - first[4]) / max(last[5] - first[5], 1.0)),
+                **(state_at(soak, hi) if soak.sizes else {}),
             }
         )
     return rows
+
+
+def state_at(soak: Soak, t: float) -> dict[str, float]:
+    """The state sizes probed last at or before ``t`` seconds (summed into ``STATE_COLUMNS``)."""
+    taken = [sizes for at, sizes in soak.sizes if at <= t + 1.0] or [soak.sizes[0][1]]
+    return {col: sum(taken[-1].get(p, 0.0) for p in parts) for col, parts in STATE_COLUMNS.items()}
+
+
+def _peak(soak: Soak, lo: float, hi: float) -> dict[str, float]:
+    inside = [state_at(soak, at) for at, _ in soak.sizes if lo < at <= hi + 1.0] or [state_at(soak, hi)]
+    return {col: max(s[col] for s in inside) for col in STATE_COLUMNS}
+
+
+def state_verdict(soak: Soak, retention_s: float | None, trim_s: float | None) -> dict[str, Any]:
+    """Each size's peak in the last quarter of the run over its peak in the second quarter.
+
+    Trimming makes the sizes a saw-tooth (they rise for a trim interval, then drop to the
+    retention), so peaks are compared, not instants. Judged only when the retention and a trim
+    interval fit in a quarter of the run: before that the state is still filling up, as it should.
+    ``users`` is shown but not judged: in memory they are capped by count (the most recently
+    active 100,000), not by time, so they grow until the workload's pool of shoppers is seen.
+    """
+    duration = soak.duration
+    second, last = _peak(soak, duration / 4, duration / 2), _peak(soak, 3 * duration / 4, duration)
+    growth = {c: (last[c] - second[c]) / second[c] if second[c] else 0.0 for c in STATE_COLUMNS}
+    judged = retention_s is not None and retention_s + (trim_s or 0.0) <= duration / 4
+    worst = max(g for c, g in growth.items() if c != "users")
+    return {"second_quarter": second, "end": last, "growth": growth, "judged": judged, "worst": worst}
 
 
 def verdict(soak: Soak, windows: list[dict[str, float]]) -> dict[str, Any]:
@@ -249,10 +310,11 @@ def _by_kind(soak: Soak) -> dict[str, dict[str, float]]:
 
 def report(windows: list[dict[str, float]], result: dict[str, Any], window: float) -> str:
     """The per-window markdown table and the verdict block."""
+    state_cols = [c for c in STATE_COLUMNS if c in windows[0]]
     lines = [
         f"| {window:g}s window | requests | errors | p50 ms | p99 ms | service p99 ms | in-app mean ms "
-        "| RSS MB | server CPU % | load 1m |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| RSS MB | server CPU % | load 1m |" + "".join(f" {c} |" for c in state_cols),
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * len(state_cols),
     ]
     for r in windows:
         lines.append(
@@ -260,6 +322,7 @@ def report(windows: list[dict[str, float]], result: dict[str, Any], window: floa
             f"| {r['service_p99_ms']:.1f} | {r['server_mean_ms']:.1f} | {r['rss_mb']:.1f} "
             f"| {r['server_cpu_pct']:.0f} "
             f"| {r['load_1m']:.2f} |"
+            + "".join(f" {r[c]:.1f} |" if c == "state MB" else f" {r[c]:.0f} |" for c in state_cols)
         )
     ok = result["pass"]
     mark = {True: "PASS", False: "MISS"}
@@ -277,6 +340,17 @@ def report(windows: list[dict[str, float]], result: dict[str, Any], window: floa
         f"- RSS {result['rss_start_mb']:.1f} MB (end of window 1) -> {result['rss_end_mb']:.1f} MB: "
         f"{100 * result['rss_growth']:+.1f} % -> {mark[ok['rss_growth']]} (target < 10 %)",
     ]
+    if state := result.get("state"):
+        growth = ", ".join(f"{c} {100 * g:+.1f} %" for c, g in state["growth"].items())
+        verdict_text = (
+            f"-> {mark[state['worst'] <= TARGET_STATE_GROWTH]} (target <= {100 * TARGET_STATE_GROWTH:.0f} %)"
+            if state["judged"]
+            else "-> not judged (needs --retention-s plus --trim-s within a quarter of the run)"
+        )
+        lines.append(
+            f"- state sizes, peak of the last quarter over the second quarter's: {growth} {verdict_text}"
+            " (users: capped by count, not judged)"
+        )
     lines += [f"- failure sample: {k}: {v}" for k, v in list(result["failures"].items())[:10]]
     return "\n".join(lines)
 
@@ -290,16 +364,32 @@ def run_soak(
     concurrency: int = 16,
     window: float = 60.0,
     seed: int = 0,
+    retention_s: float | None = None,
+    trim_s: float | None = None,
 ) -> tuple[list[dict[str, float]], dict[str, Any]]:
-    """Serve ``model_dirs`` in one uvicorn, soak it; return (per-window rows, verdict)."""
+    """Serve ``model_dirs`` in one uvicorn, soak it; return (per-window rows, verdict).
+
+    ``retention_s`` and ``trim_s`` set the server's state retention and trim interval
+    (``SHELFWISE_STATE_RETENTION_DAYS``, ``SHELFWISE_STATE_TRIM_INTERVAL_S``), so that a run of
+    minutes shows the state sizes level off as they would over days with the defaults.
+    """
     sample = Sample.from_store(store_dir, seed=seed)
     soak = Soak(kinds=list(MIX), rate=rate, duration=duration, concurrency=concurrency)
     env = {"SHELFWISE_LOG_LEVEL": "warning", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    with running_server(model_dirs, env=env, ready_timeout=300) as served:
-        url, key = served
-        asyncio.run(drive(url, key, served.pid, sample, soak, seed=seed))
+    if retention_s is not None:
+        env["SHELFWISE_STATE_RETENTION_DAYS"] = repr(retention_s / 86400.0)
+    if trim_s is not None:
+        env["SHELFWISE_STATE_TRIM_INTERVAL_S"] = repr(trim_s)
+    with tempfile.TemporaryDirectory(prefix="shelfwise-soak-home-") as home:
+        env["SHELFWISE_HOME"] = soak_home = home
+        soak.home = Path(soak_home)
+        with running_server(model_dirs, env=env, ready_timeout=300) as served:
+            url, key = served
+            asyncio.run(drive(url, key, served.pid, sample, soak, seed=seed))
     windows = summarize(soak, window)
-    return windows, verdict(soak, windows)
+    result = verdict(soak, windows)
+    result["state"] = state_verdict(soak, retention_s, trim_s)
+    return windows, result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -311,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", choices=["jobs", "quick"], default="jobs")
     parser.add_argument("--work", help="keep the demo store and models here and reuse them")
     parser.add_argument("--out", help="write the per-window rows and the verdict as JSON here")
+    parser.add_argument("--retention-s", type=float, help="the server's state retention, in seconds")
+    parser.add_argument("--trim-s", type=float, help="the server's event-log trim interval, in seconds")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="shelfwise-soak-") as tmp:
         work = Path(args.work or tmp)
@@ -323,6 +415,8 @@ def main(argv: list[str] | None = None) -> int:
             duration=args.duration,
             concurrency=args.concurrency,
             window=args.window,
+            retention_s=args.retention_s,
+            trim_s=args.trim_s,
         )
     result["load_before"], result["load_after"] = load_before, os.getloadavg()
     print(

@@ -37,8 +37,9 @@ JOURNAL = "fraud_state.db"
 LEGACY_JOURNAL = "fraud_state.jsonl"  # before the SQLite journal: migrated once, then renamed
 DEFAULT_RETENTION_S = 90 * 86400.0  # > the default feature horizon (label delay 7 d + 30 d)
 IDLE_SWEEP = 10_000  # transactions between sweeps for idle entities (a sweep is O(entities))
-# The journal is rewritten as a snapshot at start when it holds this many times more entries than
-# live transactions (expired answers, superseded labels), so it does not grow without bound.
+# The journal is rewritten as a snapshot (at start, and by the write that crosses the line) when it
+# holds this many times more entries than live transactions (expired answers, superseded labels),
+# so the file stays within a constant factor of the live state.
 COMPACT_FACTOR, COMPACT_MIN_LINES = 2, 10_000
 
 
@@ -116,20 +117,21 @@ class InProcessFraudState:
         self._since_sweep = 0
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
+        self._journal_rows = 0
         if self.directory is not None:
             self._db = open_wal(self.directory / JOURNAL, "FULL" if fsync else "NORMAL")
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS journal"
                 " (seq INTEGER PRIMARY KEY, op TEXT NOT NULL, entry TEXT NOT NULL)"
             )
-            entries = self._replay()
+            entries = self._journal_rows = self._replay()
             legacy = self.directory / LEGACY_JOURNAL
             # An empty journal next to a legacy file: migrate it. A non-empty one means the
             # migration's snapshot was committed and only the rename below was cut short.
             migrating = entries == 0 and legacy.is_file()
             if migrating:
                 self._read_legacy(legacy)
-            if migrating or entries > COMPACT_FACTOR * max(len(self._answers), 1) + COMPACT_MIN_LINES:
+            if migrating or self._journal_too_long():
                 self._compact()
             if legacy.is_file():
                 os.replace(legacy, legacy.with_name(legacy.name + ".migrated"))
@@ -169,7 +171,10 @@ class InProcessFraudState:
     def sizes(self) -> dict[str, int]:
         """Entity histories and stored answers held (exported as ``shelfwise_state_size``)."""
         with self._lock:
-            return {"fraud_entities": len(self._hist), "fraud_answers": len(self._answers)}
+            sizes = {"fraud_entities": len(self._hist), "fraud_answers": len(self._answers)}
+            if self._db is not None:
+                sizes["fraud_journal_rows"] = self._journal_rows
+            return sizes
 
     # ------------------------------------------------------------------ writes
     def record(
@@ -197,6 +202,8 @@ class InProcessFraudState:
                 }
             )
             self._apply_tx(transaction_id, float(time), float(amount), dict(entities), dict(answer))
+            if self._journal_too_long():
+                self._compact()
 
     def label(self, transaction_id: str, is_fraud: bool) -> bool:
         """Set the fraud flag of a recorded transaction; a later label overrides an earlier one."""
@@ -288,6 +295,12 @@ class InProcessFraudState:
                 "INSERT INTO journal (op, entry) VALUES (?, ?)",
                 (entry["op"], json.dumps(entry, separators=(",", ":"))),
             )
+        self._journal_rows += 1
+
+    def _journal_too_long(self) -> bool:
+        return self._db is not None and self._journal_rows > (
+            COMPACT_FACTOR * max(len(self._answers), 1) + COMPACT_MIN_LINES
+        )
 
     def _replay(self) -> int:
         """Rebuild memory from the journal, in commit order; returns the number of entries."""
@@ -354,6 +367,7 @@ class InProcessFraudState:
                 "INSERT INTO journal (op, entry) VALUES (?, ?)",
                 ((e["op"], json.dumps(e, separators=(",", ":"))) for e in snapshot),
             )
+        self._journal_rows = len(snapshot)
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the deleted pages leave the WAL file
         logger.info(
             "Compacted %s to %d answers and %d entity histories",

@@ -104,6 +104,18 @@ class Settings(BaseSettings):
         "of the process (kill -9), FULL also a power loss (an fsync per commit; docs/OPERATIONS.md "
         "has the measured cost).",
     )
+    state_retention_days: float = Field(
+        default=90.0,
+        gt=0,
+        description="Days of online state kept: events and fraud labels in the event log, and each fraud "
+        "entity's history (keep it above the fraud model's feature horizon; a shorter one is warned "
+        "about at start).",
+    )
+    state_trim_interval_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Seconds between trims of the event log to the retention while serving.",
+    )
     docs_enabled: bool = Field(
         default=True, description="Serve /docs, /redoc and /openapi.json (false hides them in production)."
     )

@@ -66,7 +66,9 @@ def create_app(
     fraud_state, watch = None, None
     if online_state is None and settings.state_url:
         # Replicas share events and fraud state through Redis; fails fast if it does not answer.
-        online_state, fraud_state = states_from_url(settings.state_url)
+        online_state, fraud_state = states_from_url(
+            settings.state_url, retention_s=settings.state_retention_days * 86400.0
+        )
         watch = RedisDataWatch(online_state.client, online_state.namespace)
     # Only digests of the API keys stay in memory: the app keeps its settings without them.
     public = settings.model_copy(update={"api_keys": {}})
@@ -85,7 +87,10 @@ def create_app(
     app.state.online = InMemoryOnlineState() if online_state is None else online_state
     app.state.redis_watch = watch  # notices Redis losing the shared state (/ready warnings)
     app.state.fraud = FraudRuntime.from_env(  # + rules; the journal as durable as the event log
-        default_dir=fraud_state_dir, state=fraud_state, fsync=settings.state_synchronous == "FULL"
+        default_dir=fraud_state_dir,
+        state=fraud_state,
+        fsync=settings.state_synchronous == "FULL",
+        retention_s=settings.state_retention_days * 86400.0,
     )
     install_error_handlers(app)
     for router in ROUTERS:
@@ -173,10 +178,29 @@ def create_app_from_env() -> FastAPI:
     online = None
     if not settings.state_url:  # a shared backend (Redis) keeps its own state
         path = settings.event_log_path or settings.home_dir / "state" / "events.db"
-        online = DurableOnlineState(path, synchronous=settings.state_synchronous)
+        online = DurableOnlineState(
+            path,
+            synchronous=settings.state_synchronous,
+            retention_s=settings.state_retention_days * 86400.0,
+            trim_interval_s=settings.state_trim_interval_s,
+        )
     return create_app(
         settings, model_store=store, online_state=online, fraud_state_dir=settings.home_dir / "fraud-state"
     )
+
+
+def _warn_short_retention(app: FastAPI, settings: Settings) -> None:
+    """Say so when the state forgets history the served fraud model's features still look at."""
+    entry = app.state.models.entries().get("fraud")
+    config = getattr(entry.model, "config_", None) if entry is not None else None
+    horizon_s = float(getattr(config, "horizon", 0.0))
+    if horizon_s > settings.state_retention_days * 86400.0:
+        logger.warning(
+            "SHELFWISE_STATE_RETENTION_DAYS=%g is shorter than the fraud model's feature horizon "
+            "(%.1f days): velocity features of long windows will undercount.",
+            settings.state_retention_days,
+            horizon_s / 86400.0,
+        )
 
 
 def _lifespan(
@@ -192,6 +216,7 @@ def _lifespan(
         await anyio.to_thread.run_sync(_reapply_changes, app)
         for family, entry in app.state.models.entries().items():
             logger.info("Serving %s: %s %s", family, entry.status, entry.version or entry.reason)
+        _warn_short_retention(app, settings)
         if settings.freeze_heap:
             settle_heap()  # models and replayed state out of the collector's full passes (p99 pauses)
         # Hot swap: only a registry-backed store has aliases that can move.

@@ -22,7 +22,7 @@ import os
 import threading
 from pathlib import Path
 
-from fraud.online_state import FraudState, InProcessFraudState
+from fraud.online_state import DEFAULT_RETENTION_S, FraudState, InProcessFraudState
 from fraud.rules import RuleSet
 from models.errors import ModelUnavailableError
 from serving.logs import incident
@@ -57,19 +57,25 @@ class FraudRuntime:
 
     @classmethod
     def from_env(
-        cls, *, default_dir: str | Path | None = None, state: FraudState | None = None, fsync: bool = False
+        cls,
+        *,
+        default_dir: str | Path | None = None,
+        state: FraudState | None = None,
+        fsync: bool = False,
+        retention_s: float = DEFAULT_RETENTION_S,
     ) -> FraudRuntime:
         """Build from ``SHELFWISE_FRAUD_STATE_DIR`` (else ``default_dir``) and ``SHELFWISE_FRAUD_RULES``.
 
         A given ``state`` (the shared Redis one) is used as is and no directory is read; ``fsync``
-        makes every journal commit survive a power loss (``SHELFWISE_STATE_SYNCHRONOUS=FULL``).
+        makes every journal commit survive a power loss (``SHELFWISE_STATE_SYNCHRONOUS=FULL``);
+        ``retention_s`` is the history kept per entity (``SHELFWISE_STATE_RETENTION_DAYS``).
         """
         if state is not None:
             return cls(state, rules_path=os.environ.get(RULES_ENV) or None)
         directory = os.environ.get(STATE_DIR_ENV) or (str(default_dir) if default_dir else None)
         if not directory:
             logger.warning("%s is not set: the fraud velocity state is in memory only.", STATE_DIR_ENV)
-        state = InProcessFraudState(directory or None, fsync=fsync)
+        state = InProcessFraudState(directory or None, fsync=fsync, retention_s=retention_s)
         return cls(state, rules_path=os.environ.get(RULES_ENV) or None)
 
     @property

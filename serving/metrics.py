@@ -124,7 +124,7 @@ class StateCollector(Collector):
         gauge = GaugeMetricFamily(
             "shelfwise_state_size",
             "Size of the online state by part: event_log_events/labels (rows in the durable log), "
-            "users_in_memory, fraud_labels_in_memory, fraud_entities, fraud_answers.",
+            "users_in_memory, fraud_labels_in_memory, fraud_entities, fraud_answers, fraud_journal_rows.",
             labels=["part"],
         )
         for holder in (self.app.state.online, self.app.state.fraud.state):

@@ -181,10 +181,14 @@ def connect(url: str) -> tuple[redis.Redis, str]:
     return client, namespace
 
 
-def states_from_url(url: str) -> tuple[RedisOnlineState, RedisFraudState]:
-    """The shared online state and fraud state for ``SHELFWISE_STATE_URL``."""
+def states_from_url(url: str, *, retention_s: float) -> tuple[RedisOnlineState, RedisFraudState]:
+    """The shared online state and fraud state for ``SHELFWISE_STATE_URL``, both keeping
+    ``retention_s`` of history (``SHELFWISE_STATE_RETENTION_DAYS``)."""
     client, namespace = connect(url)
-    return RedisOnlineState(client, namespace=namespace), RedisFraudState(client, namespace=namespace)
+    return (
+        RedisOnlineState(client, namespace=namespace, user_ttl_s=max(1, int(retention_s))),
+        RedisFraudState(client, namespace=namespace, retention_s=retention_s),
+    )
 
 
 def _micros(ts: datetime) -> int:

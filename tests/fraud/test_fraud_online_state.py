@@ -65,7 +65,6 @@ def _snapshot(state: InProcessFraudState) -> dict:
 
 
 def test_restart_with_compaction_loses_nothing(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(online_state, "COMPACT_MIN_LINES", 10)
     ops = _ops()
     memory = InProcessFraudState(retention_s=20 * DAY)
     _apply(memory, ops[:2500])
@@ -74,6 +73,7 @@ def test_restart_with_compaction_loses_nothing(tmp_path, monkeypatch: pytest.Mon
     disk.close()
     entries_before = _entries(tmp_path)
     assert entries_before == 2500  # one committed entry per record and per label
+    monkeypatch.setattr(online_state, "COMPACT_MIN_LINES", 10)
     reopened = InProcessFraudState(tmp_path, retention_s=20 * DAY)  # compacts: most answers expired
     assert _entries(tmp_path) < entries_before / 2
     assert _snapshot(reopened) == _snapshot(memory)
@@ -86,6 +86,26 @@ def test_restart_with_compaction_loses_nothing(tmp_path, monkeypatch: pytest.Mon
     again = InProcessFraudState(tmp_path, retention_s=20 * DAY)
     assert _snapshot(again) == _snapshot(memory)
     assert again.label("t2999", True) == memory.label("t2999", True)
+
+
+def test_journal_stays_bounded_while_serving(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The write that makes the journal too long for the live state compacts it, without a restart."""
+    monkeypatch.setattr(online_state, "COMPACT_MIN_LINES", 10)
+    ops = _ops()
+    memory = InProcessFraudState(retention_s=3 * DAY)
+    disk = InProcessFraudState(tmp_path, retention_s=3 * DAY)
+    longest = most_live = 0
+    for start in range(0, len(ops), 100):
+        _apply(memory, ops[start : start + 100])
+        _apply(disk, ops[start : start + 100])
+        longest, most_live = max(longest, _entries(tmp_path)), max(most_live, len(memory))
+        assert disk.sizes()["fraud_journal_rows"] == _entries(tmp_path)
+    # Never more than the compaction line plus one batch of writes (entities + answers + a batch).
+    assert longest <= 2 * online_state.COMPACT_FACTOR * most_live + 10 + 100
+    assert longest < len(ops) / 2
+    assert _snapshot(disk) == _snapshot(memory)
+    disk.close()
+    assert _snapshot(InProcessFraudState(tmp_path, retention_s=3 * DAY)) == _snapshot(memory)
 
 
 def test_legacy_jsonl_journal_is_migrated_once(tmp_path: Path) -> None:

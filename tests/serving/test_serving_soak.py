@@ -19,7 +19,14 @@ def test_short_soak_has_no_errors_and_sane_windows(tmp_path: Path) -> None:
     dirs = soak.build_models(tmp_path, quick=True)
     rate, duration, window = 15.0, 20.0, 5.0
     windows, result = soak.run_soak(
-        dirs, tmp_path / "store", rate=rate, duration=duration, concurrency=4, window=window
+        dirs,
+        tmp_path / "store",
+        rate=rate,
+        duration=duration,
+        concurrency=4,
+        window=window,
+        retention_s=3.0,
+        trim_s=2.0,
     )
     text = soak.report(windows, result, window)
 
@@ -43,3 +50,9 @@ def test_short_soak_has_no_errors_and_sane_windows(tmp_path: Path) -> None:
     assert math.isfinite(result["rss_growth"]), text
     assert set(result["pass"]) == {"errors", "p99_ratio", "rss_growth"} and result["pass"]["errors"], text
     assert "| 5s window |" in text and "RSS" in text
+    # The state is probed and trimmed to the retention: the log never holds as many rows as event
+    # requests were accepted (each carried at least one event).
+    state = result["state"]
+    assert state["judged"] and "state sizes" in text and "log rows" in windows[-1], text
+    assert 0 < state["end"]["log rows"] < result["by_kind"]["events"]["requests"], text
+    assert state["end"]["state MB"] > 0 and "fraud answers" in state["end"], text
