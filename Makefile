@@ -65,9 +65,9 @@ format: $(STAMP) ## ruff format + autofix
 	$(BIN)/ruff check --fix .
 
 typecheck: $(STAMP) ## mypy over the packages
-	$(BIN)/mypy recsys search fraud forecasting training models serving
+	$(BIN)/mypy recsys search fraud forecasting embedding training models serving
 
-layering: $(STAMP) ## mlflow only in models/registry.py, fastapi only in serving/
+layering: $(STAMP) ## mlflow only in models/registry.py, fastapi only in serving/, no domain imports another
 	$(BIN)/python -m pytest -q tests/test_layering.py
 
 audit: $(STAMP) ## Known vulnerabilities in the installed, pinned packages (pip-audit; needs pypi.org)

@@ -70,19 +70,19 @@ def train_demo_models(out: Path, *, seed: int = 0) -> tuple[dict[str, str], dict
     """Train every family's job on the small demo store; return ({family: dir}, {family: error})."""
     from threadpoolctl import threadpool_limits
 
+    from models.families import TABLE
     from training.data import load_store
     from training.demo import generate_store
-    from training.runner import JOBS
 
     data = out / "store"
     generate_store(data, seed=seed, scale="small")
     store = load_store(data)
     dirs: dict[str, str] = {}
     errors: dict[str, str] = {}
-    for family, (module, _) in JOBS.items():
+    for family, spec in TABLE.items():
         started = time.perf_counter()
         try:
-            job = __import__(module, fromlist=["train"])
+            job = __import__(spec.job, fromlist=["train"])
             with threadpool_limits(1, "blas"):
                 result = job.train(store, seed=seed)
             dirs[family] = str(result.model.save(out / family))

@@ -43,10 +43,10 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
 from benchmarks.search_homedepot_store import print_rows, train_rows  # noqa: E402
+from embedding.encoder import QueryEncoder  # noqa: E402
+from embedding.export import cache_root, exported_encoder  # noqa: E402
 from search.bm25 import BM25Search  # noqa: E402
 from search.catalog import embed_texts  # noqa: E402
-from search.encoder import QueryEncoder  # noqa: E402
-from search.export import cache_root, exported_encoder  # noqa: E402
 from search.hybrid import HybridSearch  # noqa: E402
 from search.keyword import field_texts  # noqa: E402
 from search.metrics import mrr, ndcg_at_k, recall_at_k  # noqa: E402
@@ -157,7 +157,7 @@ def encoder_speed(queries: list[str], encoder_dir: Path) -> dict[str, np.ndarray
     """Single-query encoding time: ONNX int8, ONNX fp32, sentence-transformers (torch)."""
     from sentence_transformers import SentenceTransformer
 
-    from search.export import model_dir
+    from embedding.export import model_dir
 
     int8 = QueryEncoder(encoder_dir)
     fp32 = QueryEncoder(encoder_dir, model_file="model_fp32.onnx")

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import search_homedepot as homedepot  # noqa: E402
 from benchmarks.loadgen import Scenario, measure_all, print_table, running_server  # noqa: E402
-from search.export import exported_encoder  # noqa: E402
+from embedding.export import exported_encoder  # noqa: E402
 from search.hybrid import HybridSearch  # noqa: E402
 
 DEPARTMENTS = ("Tools", "Garden", "Lighting", "Plumbing", "Electrical", "Paint", "Flooring", "Kitchen",

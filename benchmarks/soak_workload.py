@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-FAMILIES = ("recsys", "search", "fraud", "forecasting")
+from models.families import FAMILIES
+
 # Storefront-like weights: recommendations, search and events dominate; planning calls are rare.
 MIX: dict[str, int] = {
     "recs": 24,

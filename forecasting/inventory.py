@@ -27,6 +27,7 @@ from functools import lru_cache
 
 from scipy.stats import norm
 
+from forecasting.interface import Forecaster
 from forecasting.types import ForecastPoint
 from models.errors import InvalidInputError
 
@@ -145,7 +146,7 @@ def _check(lead_time: int, service_level: float, on_hand: float, review_period: 
 
 
 def advise(
-    model: object,
+    model: Forecaster,
     item_id: str,
     *,
     store_id: str | None = None,
@@ -161,12 +162,12 @@ def advise(
             another argument out of range.
         UnknownIdError: the model has no such series.
     """
-    max_horizon = int(model.max_horizon)  # type: ignore[attr-defined]
+    max_horizon = int(model.max_horizon)
     _check(lead_time, service_level, on_hand, review_period, max_horizon)
-    points = model.forecast(item_id, store_id=store_id, horizon=lead_time + review_period)  # type: ignore[attr-defined]
+    points = model.forecast(item_id, store_id=store_id, horizon=lead_time + review_period)
     return reorder_advice(
         points,
-        level=float(model.level),  # type: ignore[attr-defined]
+        level=float(model.level),
         lead_time=lead_time,
         service_level=service_level,
         on_hand=on_hand,

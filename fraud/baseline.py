@@ -18,6 +18,7 @@ import pandas as pd
 
 from fraud.boosting import train_binary_booster
 from fraud.columns import AMOUNT, TIMESTAMP, FeatureSpec
+from fraud.online_state import FraudState
 from fraud.rules import RuleSet
 from fraud.thresholds import decision_thresholds, decisions
 from fraud.types import FraudScore, TransactionField
@@ -49,6 +50,7 @@ class RawFeatureFraudModel(ModelBase):
 
     family = "fraud"
     model_type = "lgbm_raw"
+    uses_online_state = False  # ``score`` reads no history (fraud.interface)
     format_version = 1
 
     # Learned attributes exist only after fit/load (scikit-learn style): check_is_fitted reads them
@@ -154,19 +156,33 @@ class RawFeatureFraudModel(ModelBase):
 
     # ------------------------------------------------------------------ query
     @overload
-    def score(self, transactions: Mapping[str, Any], *, rules: RuleSet | None = None) -> FraudScore: ...
+    def score(
+        self,
+        transactions: Mapping[str, Any],
+        *,
+        state: FraudState | None = None,
+        rules: RuleSet | None = None,
+    ) -> FraudScore: ...
     @overload
     def score(
-        self, transactions: Iterable[Mapping[str, Any]], *, rules: RuleSet | None = None
+        self,
+        transactions: Iterable[Mapping[str, Any]],
+        *,
+        state: FraudState | None = None,
+        rules: RuleSet | None = None,
     ) -> list[FraudScore]: ...
 
-    def score(self, transactions: Any, *, rules: RuleSet | None = None) -> FraudScore | list[FraudScore]:
+    def score(
+        self, transactions: Any, *, state: FraudState | None = None, rules: RuleSet | None = None
+    ) -> FraudScore | list[FraudScore]:
         """Score one transaction (a mapping) or a batch (a list of mappings).
 
         Optional fields may be absent or None (treated as missing); unknown categories are missing.
 
         Args:
             transactions: a mapping with at least ``amount``, or a sequence of such mappings.
+            state: accepted for the common interface (``fraud.interface``) and ignored: this model
+                reads no history, so nothing is recorded.
             rules: allow/block lists and rules that decide before the model's thresholds
                 (``fraud.rules``; the hit is reported in ``FraudScore.rule``).
 
@@ -178,6 +194,7 @@ class RawFeatureFraudModel(ModelBase):
             InvalidInputError: ``amount`` absent, not a number or negative (``field="amount"``),
                 a numeric field that is not a number, or an unparseable ``timestamp``.
         """
+        del state
         check_is_fitted(self, ("booster_",))
         if isinstance(transactions, Mapping):
             return self._score_rows([transactions], rules)[0]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import time as _time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import lightgbm as lgb
 import numpy as np
@@ -252,6 +252,25 @@ class VelocityFraudModel(ModelBase):
         return self.features_.matrix(both, labels)[len(both) - len(transactions) :]
 
     # ------------------------------------------------------------------ online scoring
+    @overload
+    def score(
+        self,
+        transactions: Mapping[str, Any],
+        *,
+        state: FraudState | None = None,
+        rules: RuleSet | None = None,
+        now: float | None = None,
+    ) -> FraudScore: ...
+    @overload
+    def score(
+        self,
+        transactions: Iterable[Mapping[str, Any]],
+        *,
+        state: FraudState | None = None,
+        rules: RuleSet | None = None,
+        now: float | None = None,
+    ) -> list[FraudScore]: ...
+
     def score(
         self,
         transactions: Mapping[str, Any] | Iterable[Mapping[str, Any]],

@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 
 from models.errors import ArtifactError, NotFittedError
+from models.families import FAMILIES
 
 META_FILE = "meta.json"
-FAMILIES = ("recsys", "search", "fraud", "forecasting")
 
 
 @lru_cache(maxsize=1)

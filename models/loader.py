@@ -12,16 +12,12 @@ from typing import Any
 
 from models.artifact import read_meta, verify_manifest
 from models.errors import ArtifactError
+from models.families import TABLE
 
 MODEL_TYPES: dict[tuple[str, str], str] = {
-    ("recsys", "popularity"): "recsys.popularity:PopularityRecommender",
-    ("recsys", "hybrid"): "recsys.hybrid:HybridRecommender",
-    ("search", "bm25"): "search.bm25:BM25Search",
-    ("search", "hybrid"): "search.hybrid:HybridSearch",
-    ("fraud", "lgbm_raw"): "fraud.baseline:RawFeatureFraudModel",
-    ("fraud", "lgbm_velocity"): "fraud.velocity_model:VelocityFraudModel",
-    ("forecasting", "seasonal_naive"): "forecasting.naive:SeasonalNaiveForecaster",
-    ("forecasting", "lgbm_global"): "forecasting.global_model:GlobalForecaster",
+    (family.name, model_type): dotted
+    for family in TABLE.values()
+    for model_type, dotted in family.model_types.items()
 }
 
 

@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from models.families import FAMILIES
+
 Scope = Literal["storefront", "checkout", "planner", "admin"]
 SCOPES: tuple[str, ...] = ("storefront", "checkout", "planner", "admin")
 
@@ -43,7 +45,7 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address `shelfwise serve` binds.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `shelfwise serve` binds.")
     families: list[str] = Field(
-        default_factory=lambda: ["recsys", "search", "fraud", "forecasting"],
+        default_factory=lambda: list(FAMILIES),
         description="Model families the server loads.",
     )
     model_alias: str = Field(default="champion", description="Registry alias the server serves.")

@@ -1,7 +1,7 @@
 """Catalog text embeddings (MiniLM) for the content source: computed at training time only.
 
 Encoder: all-MiniLM-L6-v2 as the search family's ONNX Runtime int8 graph
-(:func:`search.export.exported_encoder`, run by :class:`search.encoder.QueryEncoder`), not
+(:func:`embedding.export.exported_encoder`, run by :class:`embedding.encoder.QueryEncoder`), not
 sentence-transformers on torch: on the medium demo store's 20,000 catalog texts it took 67 s
 against 189 s (2.8x faster on the shared 2-core machine), its vectors have a cosine of 0.994 on
 average (min 0.984) to the torch ones, and the recsys holdout NDCG@10 stayed within seed noise
@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:  # onnxruntime is imported when the catalog is encoded, not with recsys
-    from search.encoder import QueryEncoder
+    from embedding.encoder import QueryEncoder
 
 MAX_DESCRIPTION_CHARS = 200
 # One onnxruntime thread: as fast as two on the shared 2-core machine, and leaves a core free.
@@ -56,7 +56,7 @@ def encode_texts(texts: list[str], *, batch_size: int = 1) -> np.ndarray:
         texts: the texts to embed (see :func:`item_texts`).
         batch_size: texts per run; larger batches are grouped by length.
     """
-    from search.export import exported_encoder  # training side: may export (torch) once per machine
+    from embedding.export import exported_encoder  # training side: may export (torch) once per machine
 
     return _encoder(exported_encoder()).encode(texts, batch_size=batch_size)
 
@@ -64,6 +64,6 @@ def encode_texts(texts: list[str], *, batch_size: int = 1) -> np.ndarray:
 @functools.lru_cache(maxsize=2)
 def _encoder(directory: Path) -> QueryEncoder:
     """One ONNX session per exported graph and process: a session costs about half a second."""
-    from search.encoder import QueryEncoder
+    from embedding.encoder import QueryEncoder
 
     return QueryEncoder(directory, threads=ENCODER_THREADS)

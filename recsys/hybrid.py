@@ -96,8 +96,6 @@ class HybridRecommender(QueryMixin, ItemPagesMixin, ModelBase):
     family = "recsys"
     model_type = "hybrid"
     format_version = 1
-    # Keyword options of ``recommend`` beyond the baseline's (serving passes them when declared).
-    RULE_OPTIONS = ("max_per_category", "max_per_brand", "consumable_categories")
 
     def __init__(
         self,

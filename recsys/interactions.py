@@ -196,6 +196,11 @@ def catalog_arrays(catalog: pd.DataFrame) -> dict[str, np.ndarray]:
         "categories": np.array([normalise_path(c) for c in frame["category"]], dtype=str),
         "prices": pd.to_numeric(frame["price"], errors="coerce").to_numpy(dtype=np.float64),
         "in_stock": in_stock.to_numpy(dtype=bool),
+        "brands": (
+            frame["brand"].fillna("").astype(str).str.strip().str.casefold().to_numpy(dtype=str)
+            if "brand" in frame.columns
+            else np.full(len(frame), "", dtype=str)
+        ),
     }
 
 

@@ -34,13 +34,15 @@ from recsys.interactions import (
     known_events,
     resolve_event_weights,
 )
-from recsys.ranking import RankingIndex, Tier
+from recsys.ranking import Caps, RankingIndex, Tier
+from recsys.rules import check_cap, consumable_mask
 from recsys.types import ItemFilter, Recommendations
 
 EVENT_COLUMNS = ("user_id", "item_id", "event_type", "timestamp")
 CATALOG_COLUMNS = ("item_id", "title", "category", "price", "in_stock")
 PAYLOAD = "arrays.npz"
 _ARRAYS = ("item_ids", "titles", "categories", "prices", "in_stock", "scores")
+_OPTIONAL_ARRAYS = ("brands",)  # absent from artifacts saved before brand caps: no brand known
 _PAIR_ARRAYS = ("pair_indptr", "pair_indices", "pair_scores")
 
 
@@ -66,6 +68,7 @@ class PopularityRecommender(ModelBase):
     categories_: np.ndarray
     prices_: np.ndarray
     in_stock_: np.ndarray
+    brands_: np.ndarray
     scores_: np.ndarray
     pairs_: CoPurchases
     index_: dict[str, int]
@@ -150,13 +153,17 @@ class PopularityRecommender(ModelBase):
         return resolve_event_weights(self.event_weights)
 
     def _set_state(
-        self, *, item_ids, titles, categories, prices, in_stock, scores, pairs: CoPurchases
+        self, *, item_ids, titles, categories, prices, in_stock, scores, pairs: CoPurchases, brands=None
     ) -> None:
         """Install learned arrays and derive the query structures (shared by ``fit`` and ``load``)."""
         self.item_ids_, self.titles_, self.categories_ = item_ids, titles, categories
         self.prices_, self.in_stock_, self.scores_, self.pairs_ = prices, in_stock, scores, pairs
+        self.brands_ = np.full(len(item_ids), "", dtype=str) if brands is None else brands
         self.index_ = {item: pos for pos, item in enumerate(item_ids.tolist())}
         self.ranking_ = RankingIndex(item_ids, categories, prices, in_stock, scores)
+        # Integer codes for the diversity caps (-1: no category / no brand, never capped).
+        self._leaf_codes = pd.factorize(pd.Series(categories).replace("", None))[0].astype(np.int64)
+        self._brand_codes = pd.factorize(pd.Series(self.brands_).replace("", None))[0].astype(np.int64)
 
     # ------------------------------------------------------------------ queries
     def recommend(
@@ -168,6 +175,9 @@ class PopularityRecommender(ModelBase):
         k: int = 10,
         filters: ItemFilter | None = None,
         exclude_item_ids: Iterable[str] = (),
+        max_per_category: int | None = None,
+        max_per_brand: int | None = None,
+        consumable_categories: Sequence[str] | None = None,
         recommend_viewed: bool = False,
         session_event_types: Iterable[str] | None = None,
     ) -> Recommendations:
@@ -183,19 +193,33 @@ class PopularityRecommender(ModelBase):
             k: number of items wanted (fewer when fewer items pass the filters).
             filters: constraints; ``None`` means ``ItemFilter()`` (in-stock items only).
             exclude_item_ids: items never to return (e.g. already shown).
+            max_per_category: most items per leaf category (diversity cap; ``None``: no cap).
+            max_per_brand: most items per brand (``None``: no cap).
+            consumable_categories: category path prefixes whose items may be bought again: the
+                shopper's purchases under them are not excluded.
             recommend_viewed: the session's items may be recommended (re-recommendation).
             session_event_types: accepted for the common API (each session item counts the same).
         """
         del session_event_types
         k, flt = check_k(k), check_filter(filters)
+        max_per_category = check_cap(max_per_category, "max_per_category")
+        max_per_brand = check_cap(max_per_brand, "max_per_brand")
         self._check_fitted()
         session = list(dict.fromkeys(positions(session_item_ids, self.index_)))
-        excluded = {*positions(history_item_ids, self.index_), *positions(exclude_item_ids, self.index_)}
+        bought = np.asarray(positions(history_item_ids, self.index_), dtype=np.int64)
+        if consumable_categories and len(bought):
+            bought = bought[~consumable_mask(bought, self.ranking_.categories, consumable_categories)]
+        excluded = {*bought.tolist(), *positions(exclude_item_ids, self.index_)}
         tiers: Iterable[Tier] = [self.ranking_.popular_tier("Popular right now")]
         if session:
             tiers = chain(self.ranking_.category_tiers(session, "Popular in {}"), tiers)
-        items = self.ranking_.take(tiers, flt, excluded if recommend_viewed else excluded | set(session), k)
-        return Recommendations(items, "session" if session else "popular")
+        caps = None
+        if max_per_category is not None or max_per_brand is not None:
+            caps = Caps(self._leaf_codes, self._brand_codes, max_per_category, max_per_brand)
+        skip = excluded if recommend_viewed else excluded | set(session)
+        return Recommendations(
+            self.ranking_.take(tiers, flt, skip, k, caps), "session" if session else "popular"
+        )
 
     def similar_items(
         self, item_id: str, *, k: int = 10, filters: ItemFilter | None = None
@@ -293,7 +317,7 @@ class PopularityRecommender(ModelBase):
         path = self._write_meta(
             directory, extra={"n_items": len(self.item_ids_), "n_pairs": self.pairs_.n_pairs}
         )
-        arrays = {name: getattr(self, f"{name}_") for name in _ARRAYS}
+        arrays = {name: getattr(self, f"{name}_") for name in (*_ARRAYS, *_OPTIONAL_ARRAYS)}
         pairs = dict(
             zip(_PAIR_ARRAYS, (self.pairs_.indptr, self.pairs_.indices, self.pairs_.scores), strict=True)
         )
@@ -316,7 +340,7 @@ class PopularityRecommender(ModelBase):
         known = cls().get_params()
         model = cls(**{k: v for k, v in meta.get("params", {}).items() if k in known})
         pairs = CoPurchases(*(arrays[name] for name in _PAIR_ARRAYS))
-        state = {name: arrays[name] for name in _ARRAYS}
+        state = {name: arrays[name] for name in (*_ARRAYS, *_OPTIONAL_ARRAYS) if name in arrays}
         state["in_stock"] = state["in_stock"].astype(bool, copy=True)  # writable for set_stock
         model._set_state(**state, pairs=pairs)
         model.data_window_ = dict(meta.get("data_window", {}))

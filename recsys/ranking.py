@@ -7,7 +7,9 @@ filter mask and a slice per tier until ``k`` items are found; no per-query sort 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -23,6 +25,42 @@ class Tier(NamedTuple):
     items: np.ndarray
     scores: np.ndarray
     reason: Callable[[int], str]
+
+
+@dataclass
+class Caps:
+    """Diversity caps of one query: at most so many items per leaf category and per brand.
+
+    ``leaf`` and ``brand`` are integer codes per catalog position (-1: none, never capped).
+    """
+
+    leaf: np.ndarray
+    brand: np.ndarray
+    max_per_category: int | None = None
+    max_per_brand: int | None = None
+    _per_leaf: Counter[int] = field(default_factory=Counter)
+    _per_brand: Counter[int] = field(default_factory=Counter)
+
+    def admit(self, items: np.ndarray, passing: np.ndarray, taken: set[int], need: int) -> list[int]:
+        """Positions (into ``items``) of the first ``need`` passing, untaken items within the caps."""
+        chosen: list[int] = []
+        for j in passing.tolist():
+            item = int(items[j])
+            leaf, brand = int(self.leaf[item]), int(self.brand[item])
+            if item in taken or self._full(self._per_leaf, leaf, self.max_per_category):
+                continue
+            if self._full(self._per_brand, brand, self.max_per_brand):
+                continue
+            chosen.append(j)
+            self._per_leaf[leaf] += 1
+            self._per_brand[brand] += 1
+            if len(chosen) >= need:
+                break
+        return chosen
+
+    @staticmethod
+    def _full(counts: Counter[int], code: int, cap: int | None) -> bool:
+        return cap is not None and code >= 0 and counts[code] >= cap
 
 
 class RankingIndex:
@@ -92,8 +130,11 @@ class RankingIndex:
             return self.category_tiers([item], "Popular in {}")
         return iter([self.popular_tier("Popular right now")])
 
-    def take(self, tiers: Iterable[Tier], flt: ItemFilter, excluded: set[int], k: int) -> list[ScoredItem]:
-        """Top ``k`` over the tiers in order: filter first, skip excluded/taken, keep scores sorted.
+    def take(
+        self, tiers: Iterable[Tier], flt: ItemFilter, excluded: set[int], k: int, caps: Caps | None = None
+    ) -> list[ScoredItem]:
+        """Top ``k`` over the tiers in order: filter first, skip excluded/taken (and what breaks a
+        diversity cap), keep scores sorted.
 
         Tiers are consumed lazily, so fallbacks cost nothing when earlier tiers fill ``k``. A later
         tier's scores are scaled so its best item never outscores the previous tier's last one;
@@ -105,10 +146,14 @@ class RankingIndex:
             need = k - len(picked)
             if need <= 0:
                 break
-            keep = self.filter.mask(tier.items, flt)
-            # At most len(taken) of the head are skipped, so this head always holds `need` items.
-            head = np.flatnonzero(keep)[: need + len(taken)]
-            chosen = [int(j) for j in head if int(tier.items[j]) not in taken][:need]
+            passing = np.flatnonzero(self.filter.mask(tier.items, flt))
+            if caps is not None:
+                chosen = caps.admit(tier.items, passing, taken, need)
+            else:
+                # At most len(taken) of the head are skipped, so this head always holds `need` items.
+                chosen = [int(j) for j in passing[: need + len(taken)] if int(tier.items[j]) not in taken][
+                    :need
+                ]
             if not chosen:
                 continue
             raw = tier.scores[chosen]

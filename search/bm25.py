@@ -124,13 +124,17 @@ class BM25Search(ModelBase):
         return docs
 
     # ------------------------------------------------------------------ query
-    def search(self, query: str, *, k: int = 10, filters: SearchFilters | None = None) -> SearchResult:
+    def search(
+        self, query: str, *, k: int = 10, filters: SearchFilters | None = None, history: Sequence[str] = ()
+    ) -> SearchResult:
         """Rank the items matching ``query`` (at least one shared token) by BM25.
 
         Args:
             query: free text; tokenised like the catalog.
             k: the most hits to return (at least 1).
             filters: restrictions applied to every match before the cut to ``k``.
+            history: accepted for the common interface (``search.interface``) and ignored: the
+                baseline does not personalise.
 
         Returns:
             Up to ``k`` hits sorted by score (ties: catalog order), facets and the total over
@@ -141,6 +145,7 @@ class BM25Search(ModelBase):
                 is not an integer >= 1 (``field="k"``), or ``filters`` is invalid.
             NotFittedError: before ``fit`` or ``load``.
         """
+        del history
         state = self._fitted()
         items = state.items
         _check_text(query, "query")
@@ -152,6 +157,10 @@ class BM25Search(ModelBase):
         top = _top_k(scores, k)
         hits = items.hits(rows[top], scores[top])
         return SearchResult(hits=hits, facets=items.facets(rows), total=int(len(rows)))
+
+    def has_item(self, item_id: str) -> bool:
+        """Whether ``item_id`` is a catalog item."""
+        return str(item_id) in self._fitted().items.rows()
 
     def items(self, item_ids: Sequence[str]) -> list[CatalogItem]:
         """The catalog items among ``item_ids``, in the order asked (unknown ids left out)."""

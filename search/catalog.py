@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from embedding.encoder import QueryEncoder
 from models.errors import ArtifactError, DataValidationError, InvalidInputError
 from models.frames import require_columns
-from search.encoder import QueryEncoder
 from search.items import ItemTable, normalize_path
 from search.keyword import FIELDS, KeywordIndex, field_texts, token_bags
 from search.spelling import SpellCorrector

@@ -7,8 +7,8 @@ scores of every candidate are fused (:mod:`search.fusion`), business and shopper
 (:mod:`search.signals`) and the list cut to ``k``. Filters apply before any top-k, so a filtered
 page is never emptied by post-filtering; ``total`` and facets count every match.
 
-Queries are embedded with ONNX Runtime (:class:`search.encoder.QueryEncoder`); torch is only
-used at training time to export the graph (:mod:`search.export`), never imported when serving.
+Queries are embedded with ONNX Runtime (:class:`embedding.encoder.QueryEncoder`); torch is only
+used at training time to export the graph (:mod:`embedding.export`), never imported when serving.
 
 Saved artifacts are pickle-free: bm25s ``.npy``/JSON, a FAISS index (``faiss.write_index``), the
 ONNX graph with ``tokenizer.json``, item metadata as parquet and parameters in ``meta.json``.
@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from embedding.encoder import QueryEncoder
 from models.arrays import union_ids
 from models.artifact import check_is_fitted
 from models.base import ModelBase
@@ -31,7 +32,6 @@ from models.errors import ArtifactError, InvalidInputError
 from search import catalog as cat
 from search import signals
 from search.bm25 import _check_k, _check_text, _data_window
-from search.encoder import QueryEncoder
 from search.fusion import METHODS, Candidates, rank, tune_weight
 from search.items import check_filters
 from search.keyword import KeywordIndex
@@ -162,7 +162,7 @@ class HybridSearch(ModelBase):
         cat.validate_catalog(catalog)
         cat.check_params(self.fusion, FUSIONS, self._config())
         if encoder_dir is None:
-            from search.export import exported_encoder  # training only: may import torch
+            from embedding.export import exported_encoder  # training only: may import torch
 
             encoder_dir = exported_encoder()
         self.encoder_ = QueryEncoder(encoder_dir, max_length=self.max_length)
@@ -335,6 +335,11 @@ class HybridSearch(ModelBase):
         with self._write_lock:
             self.state_, removed = cat.deleted(self._fitted(), item_ids)
         return removed
+
+    @property
+    def n_items(self) -> int:
+        """Live catalog items (``search.interface.LiveCatalog``)."""
+        return len(self._fitted().positions)
 
     def has_item(self, item_id: str) -> bool:
         """Whether ``item_id`` is a live catalog item."""

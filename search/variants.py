@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from embedding.encoder import QueryEncoder
 from models.errors import InvalidInputError
 from search import catalog as cat
-from search.encoder import QueryEncoder
 from search.hybrid import FUSIONS, HybridSearch
 from search.keyword import KeywordIndex, token_bags
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from search.interface import LiveCatalog
 from serving.state import CatalogChange
 
 logger = logging.getLogger("shelfwise.serving")
@@ -52,7 +53,7 @@ def reapply(family: str, model: Any, changes: Sequence[CatalogChange]) -> int:
     A model that cannot take live changes (search's BM25 baseline) takes none.
     """
     kinds = KINDS.get(family, ())
-    if not kinds or (family == "search" and not hasattr(model, "upsert_items")):
+    if not kinds or (family == "search" and not isinstance(model, LiveCatalog)):
         return 0
     end = _data_end(model)
     todo = [c for c in changes if c.kind in kinds and (end is None or _utc(c.received_at) > end)]

@@ -6,15 +6,21 @@ object lives on ``app.state`` and is put there by ``serving.app.create_app``.
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any, Generic, NamedTuple, TypeVar
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyHeader
 
+from forecasting.interface import Forecaster
+from fraud.interface import FraudScorer
 from models.settings import Settings
+from recsys.interface import Recommender
+from search.interface import Searcher
 from serving.auth import API_KEY_HEADER, WWW_AUTHENTICATE, ApiKeyAuth, Principal
 from serving.model_store import ModelStore
 from serving.state import OnlineState
+
+M = TypeVar("M")  # a family's interface (recsys.interface.Recommender ...)
 
 # auto_error=False: a missing key must become our 401 problem, not FastAPI's plain 403.
 # Dependencies are ``async def`` on purpose: FastAPI runs plain ``def`` ones in the thread pool,
@@ -76,15 +82,15 @@ def require_scope(scope: str) -> Callable[..., Awaitable[Principal]]:
     return check
 
 
-class Served(NamedTuple):
+class Served(NamedTuple, Generic[M]):
     """A model and the version it answers as (read together, so a swap never splits them)."""
 
-    model: Any
+    model: M
     version: str
 
 
 @dataclass(frozen=True, slots=True)
-class ModelSlot:
+class ModelSlot(Generic[M]):
     """A family's place in the store; ``get()`` reads the model currently served there.
 
     Routes call ``get()`` in their body rather than receiving the model as a dependency, because
@@ -95,24 +101,26 @@ class ModelSlot:
     store: ModelStore
     family: str
 
-    def get(self) -> Served:
-        """The served model and its version.
+    def get(self) -> Served[M]:
+        """The served model and its version; the model satisfies the family's interface
+        (``models.families`` checks every registered class against it).
 
         Raises:
             ModelUnavailableError: the family is not loaded (503 in ``serving.errors``).
         """
-        return Served(*self.store.get(self.family))
+        model, version = self.store.get(self.family)
+        return Served(model, version)
 
 
-def _slot(family: str) -> Callable[..., Awaitable[ModelSlot]]:
-    async def slot(request: Request) -> ModelSlot:
+def _slot(family: str) -> Callable[..., Awaitable[ModelSlot[Any]]]:
+    async def slot(request: Request) -> ModelSlot[Any]:
         return ModelSlot(request.app.state.models, family)
 
     slot.__name__ = f"{family}_slot"
     return slot
 
 
-RecsysDep = Annotated[ModelSlot, Depends(_slot("recsys"))]
-SearchDep = Annotated[ModelSlot, Depends(_slot("search"))]
-FraudDep = Annotated[ModelSlot, Depends(_slot("fraud"))]
-ForecastDep = Annotated[ModelSlot, Depends(_slot("forecasting"))]
+RecsysDep = Annotated[ModelSlot[Recommender], Depends(_slot("recsys"))]
+SearchDep = Annotated[ModelSlot[Searcher], Depends(_slot("search"))]
+FraudDep = Annotated[ModelSlot[FraudScorer], Depends(_slot("fraud"))]
+ForecastDep = Annotated[ModelSlot[Forecaster], Depends(_slot("forecasting"))]

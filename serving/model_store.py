@@ -21,6 +21,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from models.errors import ArtifactError, InvalidInputError, ModelUnavailableError, UnknownIdError
+from models.families import TABLE
 from models.loader import load_model
 from models.settings import Settings
 from serving.heap import resettle_heap
@@ -299,14 +300,6 @@ def _load_dir(family: str, directory: str | Path, version: str) -> ModelEntry:
     return ModelEntry(family, "loaded", model=model, version=version)
 
 
-# One cheap query per family that needs no request data. Fraud and forecasting models need a
-# transaction or a known item, so loading (which validates meta.json and every payload) is their check.
-_SMOKE: dict[str, Callable[[Any], object]] = {
-    "recsys": lambda model: model.trending(k=1),
-    "search": lambda model: model.search("smoke test", k=1),
-}
-
-
 def smoke_check(family: str, model: Any) -> None:
     """Ask a freshly loaded model one cheap question before it serves (also warms it up).
 
@@ -316,7 +309,7 @@ def smoke_check(family: str, model: Any) -> None:
     Raises:
         ArtifactError: the model loaded but fails its smoke query.
     """
-    query = _SMOKE.get(family)
+    query = TABLE[family].smoke if family in TABLE else None
     warm_up = getattr(model, "warm_up", None)  # e.g. compile a re-ranker before the first request
     if query is None and warm_up is None:
         return

@@ -166,8 +166,8 @@ def promote(
     version: Annotated[str, typer.Argument(help="Registered version to make champion.")],
 ) -> None:
     """Point FAMILY's 'champion' alias at VERSION (also how to roll back)."""
-    from models.artifact import FAMILIES
     from models.errors import InvalidInputError
+    from models.families import FAMILIES
     from models.registry import promote as do_promote
 
     try:

@@ -17,9 +17,10 @@ from typing import Any
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from models.artifact import FAMILIES, update_meta
+from models.artifact import update_meta
 from models.errors import InvalidInputError
 from models.evaluation import Evaluation
+from models.families import FAMILIES, TABLE
 from models.settings import Settings
 from training.figures import write_figures
 from training.jobs.base import Champion
@@ -29,16 +30,6 @@ log = logging.getLogger(__name__)
 # The training seed of `shelfwise train` and `shelfwise demo` alike (the demo store's data seed is
 # separate): the same data and seed give the same model whichever command trained it.
 DEFAULT_SEED = 0
-
-# family -> (job module, the store files it needs)
-JOBS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "recsys": ("training.jobs.recsys", ("events", "catalog")),
-    "search": ("training.jobs.search", ("catalog",)),
-    "fraud": ("training.jobs.fraud", ("transactions",)),
-    "forecasting": ("training.jobs.forecasting", ("sales",)),
-}
-# family -> the store files it uses when they are there (a family reads only its own files)
-OPTIONAL_INPUTS: dict[str, tuple[str, ...]] = {"search": ("search_judgments",)}
 
 
 @dataclass
@@ -71,12 +62,12 @@ def resolve_families(name: str) -> list[str]:
 
 def inputs_of(families: list[str]) -> list[str]:
     """The store files ``families`` read: what they need and what they use when present."""
-    return sorted({name for f in families for name in (*JOBS[f][1], *OPTIONAL_INPUTS.get(f, ()))})
+    return sorted({name for f in families for name in (*TABLE[f].needs, *TABLE[f].uses)})
 
 
 def missing_inputs(family: str, store: StoreData) -> list[str]:
     """The files ``family`` needs that the store folder lacks (fraud also needs labels)."""
-    _, needs = JOBS[family]
+    needs = TABLE[family].needs
     missing = [name for name in needs if getattr(store, name) is None]
     tx = store.transactions
     if family == "fraud" and tx is not None and "is_fraud" not in tx.columns:
@@ -166,7 +157,7 @@ def fit_family(
     holdout's cases it has not seen (``training.jobs.base.Champion``).
     """
     start = time.perf_counter()
-    job = importlib.import_module(JOBS[family][0])
+    job = importlib.import_module(TABLE[family].job)
     options: dict[str, Any] = {} if budget_s is None else {"budget_s": budget_s}
     if champion is not None:
         options["champion"] = _loaded(champion, family)

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path
 
 from models.errors import UnknownIdError
+from search.interface import LiveCatalog
 from serving.catalog_changes import apply
 from serving.deps import SearchDep, StateDep, require_scope
 from serving.schemas.catalog import CatalogBatchIn, CatalogItemIn, CatalogItemWithId, CatalogUpdateResponse
@@ -27,12 +28,12 @@ router = APIRouter(
 ItemId = Annotated[Id, Path(description="The item's id.")]
 
 
-def _live_model(searcher: SearchDep) -> tuple[Any, str]:
+def _live_model(searcher: SearchDep) -> tuple[LiveCatalog, str]:
     model, version = searcher.get()
-    if not hasattr(model, "upsert_items"):
+    if not isinstance(model, LiveCatalog):
         raise HTTPException(
             409,
-            f"The served search model ({model.model_type}) cannot be updated live; "
+            f"The served search model ({type(model).__name__}) cannot be updated live; "
             "serve a 'hybrid' search model to use the catalog endpoints.",
         )
     return model, version
@@ -53,9 +54,7 @@ def put_item(
     model, version = _live_model(searcher)
     row = CatalogItemWithId(item_id=item_id, **body.model_dump()).model_dump()
     apply(model, _record(state, "upsert", {"items": [row]}))
-    return CatalogUpdateResponse(
-        upserted=1, deleted=[], n_items=len(model.state_.positions), model_version=version
-    )
+    return CatalogUpdateResponse(upserted=1, deleted=[], n_items=model.n_items, model_version=version)
 
 
 @router.delete("/items/{item_id}", response_model=CatalogUpdateResponse)
@@ -65,9 +64,7 @@ def delete_item(item_id: ItemId, searcher: SearchDep, state: StateDep) -> Catalo
     if not model.has_item(item_id):
         raise UnknownIdError("item", item_id, field="item_id")
     apply(model, _record(state, "delete", {"item_ids": [item_id]}))
-    return CatalogUpdateResponse(
-        upserted=0, deleted=[item_id], n_items=len(model.state_.positions), model_version=version
-    )
+    return CatalogUpdateResponse(upserted=0, deleted=[item_id], n_items=model.n_items, model_version=version)
 
 
 @router.post("/items", response_model=CatalogUpdateResponse)
@@ -80,5 +77,5 @@ def batch(body: CatalogBatchIn, searcher: SearchDep, state: StateDep) -> Catalog
     if deleted:
         apply(model, _record(state, "delete", {"item_ids": deleted}))
     return CatalogUpdateResponse(
-        upserted=len(body.upsert), deleted=deleted, n_items=len(model.state_.positions), model_version=version
+        upserted=len(body.upsert), deleted=deleted, n_items=model.n_items, model_version=version
     )

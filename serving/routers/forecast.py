@@ -68,7 +68,7 @@ def _in_catalog(store: ModelStore, item_id: str) -> bool:
     entries = store.entries()
     for family in ("recsys", "search"):
         entry = entries.get(family)
-        model = entry.model if entry is not None else None
-        if model is not None and getattr(model, "has_item", None) and model.has_item(item_id):
+        # Both catalog families' interfaces have has_item (recsys.interface, search.interface).
+        if entry is not None and entry.model is not None and entry.model.has_item(item_id):
             return True
     return False

@@ -63,7 +63,7 @@ async def score_transaction(
     payload = body.model_dump()
     # The allow/block lists and rules decide before any model's thresholds.
     rules = runtime.rules
-    if not getattr(model, "uses_online_state", False):
+    if not model.uses_online_state:
         result = model.score(payload, rules=rules)
     elif runtime.state.writes_block:  # a journal commit or a Redis round trip: off the event loop
         result = await run_in_threadpool(model.score, payload, state=runtime.state, rules=rules)

@@ -61,8 +61,6 @@ async def recommend(body: RecommendationRequest, recsys: RecsysDep, state: State
     # one definition of the session with training (recsys.session), carts weighed as carts.
     session = session_context([*((i, REQUEST_EVENT_TYPE) for i in body.session_item_ids), *online])
     model, version = recsys.get()
-    # Rule options go only to models that declare them (the popularity fallback has none).
-    options = {name: getattr(body, name) for name in getattr(model, "RULE_OPTIONS", ())}
     recs = model.recommend(
         user_id=body.user_id,
         history_item_ids=purchased,
@@ -72,7 +70,9 @@ async def recommend(body: RecommendationRequest, recsys: RecsysDep, state: State
         filters=_item_filter(body.filters),
         exclude_item_ids=body.exclude_item_ids,
         recommend_viewed=body.recommend_viewed,
-        **options,
+        max_per_category=body.max_per_category,
+        max_per_brand=body.max_per_brand,
+        consumable_categories=body.consumable_categories,
     )
     return _response(recs, version)
 

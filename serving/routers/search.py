@@ -29,11 +29,11 @@ def search(body: SearchRequest, searcher: SearchDep, online: StateDep) -> Respon
     """
     model, version = searcher.get()
     filters = DomainSearchFilters(**body.filters.model_dump())
-    kwargs = {}
-    if body.user_id and getattr(model, "model_type", None) == "hybrid":
+    history: list[str] = []
+    if body.user_id:
         purchased, recent = online.user_history(body.user_id)
-        kwargs["history"] = (recent + purchased)[:MAX_HISTORY]
-    result = model.search(body.query, k=body.k, filters=filters, **kwargs)
+        history = (recent + purchased)[:MAX_HISTORY]
+    result = model.search(body.query, k=body.k, filters=filters, history=history)
     return json_response(  # SearchResponse's shape, encoded with orjson (serving.responses)
         {
             "results": [

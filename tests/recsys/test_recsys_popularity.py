@@ -223,3 +223,33 @@ def test_invariants_scores_sorted_unique_capped(model, k, flt):
         assert len(set(result.item_ids)) == len(result.item_ids)
         if flt is None or flt.in_stock_only:
             assert "wok" not in result.item_ids
+
+
+def test_diversity_caps_and_consumables_apply_to_the_baseline_too(events, catalog):
+    """The fallback takes the learned model's rule options (recsys.interface) and keeps them."""
+    brands = {"pan": "Acme", "pot": "Acme", "wok": "Acme", "spatula": "Acme", "ladle": "Bolt"}
+    model = PopularityRecommender().fit(events, catalog.assign(brand=catalog["item_id"].map(brands)))
+    plain = model.recommend(k=6, filters=ALL).item_ids
+    assert plain[:4] == ["novel", "wok", "pan", "spatula"]
+    per_category = model.recommend(k=6, filters=ALL, max_per_category=1).item_ids
+    leaves = [catalog.set_index("item_id").at[i, "category"] for i in per_category]
+    assert len(set(leaves)) == len(leaves) == 6  # one per leaf category, still k items
+    per_brand = model.recommend(k=6, filters=ALL, max_per_brand=1).item_ids
+    assert sum(brands.get(i) == "Acme" for i in per_brand) == 1 and len(per_brand) == 6
+    # Bought items are excluded, unless they lie under a consumable category.
+    assert "novel" not in model.recommend(history_item_ids=["novel"], k=3).item_ids
+    again = model.recommend(history_item_ids=["novel"], consumable_categories=["Books"], k=3).item_ids
+    assert again[0] == "novel"
+    with pytest.raises(InvalidInputError) as err:
+        model.recommend(max_per_brand=0)
+    assert err.value.field == "max_per_brand"
+
+
+def test_brands_survive_save_and_load(events, catalog, tmp_path):
+    model = PopularityRecommender().fit(events, catalog.assign(brand="Acme"))
+    loaded = PopularityRecommender.load(model.save(tmp_path / "m"))
+    assert (
+        loaded.recommend(k=5, filters=ALL, max_per_brand=2).item_ids
+        == model.recommend(k=5, filters=ALL, max_per_brand=2).item_ids
+    )
+    assert len(loaded.recommend(k=5, filters=ALL, max_per_brand=2).item_ids) == 2  # one brand in stock

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from search.encoder import QueryEncoder
-from search.export import exported_encoder
+from embedding.encoder import QueryEncoder
+from embedding.export import exported_encoder
 from search.spelling import SpellCorrector
 
 PARITY_QUERIES = [
@@ -27,7 +27,7 @@ PARITY_QUERIES = [
 def test_int8_onnx_matches_sentence_transformers() -> None:
     from sentence_transformers import SentenceTransformer
 
-    from search.export import model_dir
+    from embedding.export import model_dir
 
     reference = SentenceTransformer(str(model_dir()), device="cpu").encode(PARITY_QUERIES)
     encoder = QueryEncoder(exported_encoder())

@@ -139,3 +139,12 @@ def test_trending(client: TestClient) -> None:
     assert kitchen and all(ITEMS.loc[i, "category"].startswith("Kitchen") for i in kitchen)
     assert set(kitchen) <= IN_STOCK
     assert _ids(client.get("/v1/trending", params={"category": "Garden"})) == []
+
+
+def test_rule_options_reach_the_popularity_fallback(client: TestClient) -> None:
+    """Diversity caps hold whichever model serves: the baseline applies them as the hybrid does."""
+    capped = _ids(client.post("/v1/recommendations", json={"k": 6, "max_per_brand": 1}))
+    brands = [ITEMS.at[i, "brand"] for i in capped]
+    assert len(brands) == len(set(brands)) == CATALOG["brand"].nunique()  # fewer than k: five brands
+    one_each = _ids(client.post("/v1/recommendations", json={"k": 5, "max_per_category": 1}))
+    assert len({ITEMS.at[i, "category"] for i in one_each}) == len(one_each) == 5

@@ -36,11 +36,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from embedding.encoder import QueryEncoder
 from models.errors import DataValidationError
 from models.evaluation import Evaluation, holdout_key
 from search.bm25 import BM25Search
 from search.catalog import embed_texts, validate_catalog
-from search.encoder import QueryEncoder
 from search.hybrid import HybridSearch
 from search.keyword import field_texts
 from search.metrics import evaluate, judgments_by_query, query_ndcg
@@ -160,7 +160,7 @@ def embed_catalog(catalog: pd.DataFrame, *, max_length: int) -> tuple[np.ndarray
     Kept per process for the last two catalogs (keyed by a hash of the encoder and the texts): a
     notebook or a benchmark that trains twice on one store encodes it once (minutes on 54k items).
     """
-    from search.export import exported_encoder  # training only: may import torch
+    from embedding.export import exported_encoder  # training only: may import torch
 
     encoder_dir = exported_encoder()
     texts = embed_texts(field_texts(catalog))

@@ -2,7 +2,7 @@
 
 The exported graph takes ``input_ids``, ``attention_mask`` and ``token_type_ids`` and returns the
 sentence embedding itself: mean pooling over the attention mask and L2 normalisation are part of
-the graph, so the serving side (:mod:`search.encoder`) runs one ``session.run`` and needs neither
+the graph, so the serving side (:mod:`embedding.encoder`) runs one ``session.run`` and needs neither
 torch nor any pooling code of its own that could drift from training.
 
 Exporter: the legacy TorchScript exporter (``dynamo=False``). It is exact for this model (fp32

@@ -1,6 +1,6 @@
 """Sentence embeddings with ONNX Runtime and ``tokenizers``: the serving-side encoder, no torch.
 
-The graph (made by :mod:`search.export`) already pools and L2-normalises, so an embedding is one
+The graph (made by :mod:`embedding.export`) already pools and L2-normalises, so an embedding is one
 ``session.run``. Training encodes the catalog with this same class, so catalog and query vectors
 come from one implementation.
 """
