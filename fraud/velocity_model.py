@@ -37,7 +37,6 @@ from fraud.calibration import apply_calibration, fit_calibration
 from fraud.checks import EPOCH, check_transaction
 from fraud.columns import AMOUNT, TIMESTAMP
 from fraud.entities import discover_entities
-from fraud.fast_predict import SingleRowPredictor
 from fraud.features import TransactionFeatures, frame_seconds
 from fraud.idempotency import replay, request_fingerprint
 from fraud.online_state import FraudState
@@ -49,6 +48,7 @@ from models.artifact import check_is_fitted
 from models.base import ModelBase
 from models.errors import ArtifactError, DataValidationError, InvalidInputError
 from models.frames import require_columns
+from trees.single_row import SingleRowPredictor
 
 MODEL_FILE = "model.txt"
 GAP_FRACTION = 0.05  # of the time span: caps the label-delay gap on short data sets
@@ -354,7 +354,7 @@ class VelocityFraudModel(ModelBase):
         return self._derived("_path_attribution", self.booster_, PathAttribution)
 
     def _fast(self) -> SingleRowPredictor:
-        """The booster's one-row predictor (``fraud.fast_predict``), built on first use."""
+        """The booster's one-row predictor (``trees.single_row``), built on first use."""
         return self._derived("_single_row", self.booster_, SingleRowPredictor)
 
     def input_fields(self) -> list[TransactionField]:

@@ -24,7 +24,6 @@ from models.artifact import check_is_fitted, load_npz, save_npz
 from models.base import ModelBase
 from models.errors import InvalidInputError
 from models.frames import require_columns
-from models.trees import TreeScorer
 from recsys import hybrid_fit as hf
 from recsys.candidates import FEATURE_NAMES, ItemAttributes
 from recsys.candidates_one import AlsRetriever
@@ -40,6 +39,7 @@ from recsys.sources import (
     als_from_factors,
     table_matrix,
 )
+from trees.batch import TreeScorer
 
 PAYLOAD = "hybrid.npz"
 RERANKER = "reranker.txt"
@@ -370,7 +370,7 @@ class HybridRecommender(QueryMixin, ItemPagesMixin, ModelBase):
         check_is_fitted(self, ("popular_", "tables_"))
 
     def warm_up(self) -> HybridRecommender:
-        """Prepare the query path before the first request: compile the re-ranker (``models.trees``)."""
+        """Prepare the query path before the first request: compile the re-ranker (``trees.batch``)."""
         self._check_fitted()
         self._scorer()
         return self

@@ -326,7 +326,7 @@ class QueryMixin:
         """Best-first order of candidate feature rows: re-ranker scores, else the best source's rank."""
         if not len(features):
             return np.zeros(0, np.int64)
-        if (scorer := self._scorer()) is not None:  # the re-ranker, compiled (models.trees)
+        if (scorer := self._scorer()) is not None:  # the re-ranker, compiled (trees.batch)
             return np.argsort(-scorer.predict(features), kind="stable")
         return source_order_of(features, SOURCE_NAMES.index(self.order_source_))
 

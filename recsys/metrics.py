@@ -10,6 +10,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from metrics import ranking
 from models.errors import InvalidInputError
 
 
@@ -33,10 +34,7 @@ def ndcg_at_k(predicted: Sequence[str], relevant: Collection[str], k: int) -> fl
     _check_k(k)
     if not relevant:
         return 0.0
-    hits = _hits(predicted, relevant, k)
-    discounts = 1.0 / np.log2(np.arange(2, k + 2))
-    ideal = discounts[: min(len(relevant), k)].sum()
-    return float((hits * discounts[: len(hits)]).sum() / ideal)
+    return ranking.ndcg_at_k(_hits(predicted, relevant, k), np.ones(min(len(relevant), k)), k)
 
 
 def recall_at_k(predicted: Sequence[str], relevant: Collection[str], k: int) -> float:

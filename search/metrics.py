@@ -20,6 +20,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from metrics import ranking
+
 Judgments = Mapping[str, Mapping[str, float]]
 Rankings = Mapping[str, Sequence[str]]
 
@@ -38,7 +40,7 @@ def judgments_by_query(frame: pd.DataFrame) -> dict[str, dict[str, float]]:
 
 def _gains(rels: np.ndarray, gain: str) -> np.ndarray:
     if gain == "exponential":
-        return np.power(2.0, rels) - 1.0
+        return ranking.exponential_gains(rels)
     if gain == "linear":
         return rels.astype(np.float64)
     raise ValueError(f"Unknown gain {gain!r}; expected one of ['exponential', 'linear']")
@@ -48,19 +50,14 @@ def query_ndcg(
     ranked: Sequence[str], rels: Mapping[str, float], k: int = 10, *, gain: str = "exponential"
 ) -> float:
     """NDCG@k of one ranking; NaN when the query has no positive gain (see module notes)."""
-    discounts = 1.0 / np.log2(np.arange(2, k + 2))
     got = _gains(np.array([rels.get(i, 0.0) for i in list(ranked)[:k]], dtype=np.float64), gain)
-    idcg = ideal_dcg(rels, k, gain=gain)
-    if idcg <= 0:
-        return math.nan
-    return float(np.dot(got, discounts[: len(got)])) / idcg
+    return ranking.ndcg_at_k(got, _gains(np.array(list(rels.values()), dtype=np.float64), gain), k)
 
 
 def ideal_dcg(rels: Mapping[str, float], k: int = 10, *, gain: str = "exponential") -> float:
     """DCG@k of the best possible ranking of the judged items (the NDCG denominator)."""
-    discounts = 1.0 / np.log2(np.arange(2, k + 2))
     ideal = _gains(np.sort(np.array(list(rels.values()), dtype=np.float64))[::-1][:k], gain)
-    return float(np.dot(ideal, discounts[: len(ideal)]))
+    return ranking.dcg_at_k(ideal, k)
 
 
 def query_reciprocal_rank(

@@ -15,12 +15,14 @@ LightGBM text (pickle-free).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from metrics import ranking
 from models.errors import ArtifactError
 from search.fusion import Candidates, fused_scores
 from search.items import ItemTable
@@ -126,12 +128,11 @@ def features(
 
 
 def _ndcg10(scores: np.ndarray, labels: np.ndarray) -> float:
-    """NDCG@10 of ordering ``labels`` by ``scores`` (exponential gains, ideal within the window)."""
-    discount = 1.0 / np.log2(np.arange(2, 12))
-    got = labels[np.lexsort((np.arange(len(scores)), -scores))][:10]
-    ideal = np.sort(labels)[::-1][:10]
-    best = float(((2.0**ideal - 1) * discount[: len(ideal)]).sum())
-    return float(((2.0**got - 1) * discount[: len(got)]).sum()) / best if best > 0 else 0.0
+    """NDCG@10 of ordering ``labels`` by ``scores`` (exponential gains, ideal within the window;
+    0 for a window without a relevant candidate)."""
+    gains = ranking.exponential_gains(labels)
+    score = ranking.ndcg_at_k(gains[np.lexsort((np.arange(len(scores)), -scores))], gains, 10)
+    return 0.0 if math.isnan(score) else score
 
 
 def top_window(fused: np.ndarray, rows: np.ndarray, size: int) -> np.ndarray:
@@ -157,7 +158,7 @@ class Reranker:
             return fused
         top = top_window(fused, c.rows, self.top_k)
         x = features(c, fused, top, c.tokens, items.title_tokens(c.rows[top]), corrected=c.corrected)
-        # LightGBM's own predictor, not models.trees' compiled one: LLVM adds ~130 MB of RSS and
+        # LightGBM's own predictor, not trees.batch' compiled one: LLVM adds ~130 MB of RSS and
         # the search process has a 700 MB budget (docs/benchmarks/search.md).
         pred = self.booster.predict(x, num_threads=1)
         best = float(fused.max())

@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DOMAINS = {"recsys", "search", "fraud", "forecasting"}
-SHARED = ["embedding", "models"]  # what several families use: the text encoder; artifacts, registry
+SHARED = ["embedding", "metrics", "trees", "models"]  # shared: encoder, DCG, tree inference, artifacts
 PACKAGES = [*DOMAINS, *SHARED, "training", "serving"]
 
 

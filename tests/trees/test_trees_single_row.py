@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from fraud.attribution import PathAttribution
-from fraud.fast_predict import SingleRowPredictor
+from trees.single_row import SingleRowPredictor
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ the largest single cost of a personalised recommendation. lleaves compiles the s
 with LLVM into one native function (every split an inlined comparison), which scores the batch
 5-7x faster. Both implement LightGBM's split semantics (missing values, default directions,
 categorical bitsets); the scores agree to ~1e-15 (float64 summation order), and
-``tests/models/test_models_trees.py`` checks that and the resulting order on real re-rankers.
+``tests/trees/test_trees_batch.py`` checks that and the resulting order on real re-rankers.
 
 Compiling takes a second or two, so it happens on first use (``predict``/``compile``), once per
 loaded model, under a lock; serving triggers it before a model goes live (``warm_up`` of the

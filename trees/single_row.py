@@ -8,7 +8,7 @@ buffer on every call. LightGBM's C API has a path built for exactly this case,
 wraps that pair for the probability and the leaf indices (``fraud.attribution``'s input) of one
 float64 row, with preallocated buffers, so scoring a transaction costs microseconds, not a tenth
 of a millisecond. The answers are LightGBM's own (same trees, same code walking them):
-``tests/fraud/test_fraud_fast_predict.py`` checks them equal to ``Booster.predict``.
+``tests/trees/test_trees_single_row.py`` checks them equal to ``Booster.predict``.
 
 The booster handle is read from the Python package's ``Booster._handle`` and the library from
 ``lightgbm.basic._LIB``, both private names; when either is missing (a future LightGBM), the

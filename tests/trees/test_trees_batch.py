@@ -8,7 +8,7 @@ import lightgbm as lgb
 import numpy as np
 import pytest
 
-from models.trees import TreeScorer
+from trees.batch import TreeScorer
 
 
 def _data(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
