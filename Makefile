@@ -65,7 +65,7 @@ format: $(STAMP) ## ruff format + autofix
 	$(BIN)/ruff check --fix .
 
 typecheck: $(STAMP) ## mypy over the packages
-	$(BIN)/mypy recsys search fraud forecasting embedding metrics trees training models serving
+	$(BIN)/mypy recsys search fraud forecasting embedding metrics storage trees training models serving
 
 layering: $(STAMP) ## mlflow only in models/registry.py, fastapi only in serving/, no domain imports another
 	$(BIN)/python -m pytest -q tests/test_layering.py

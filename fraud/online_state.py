@@ -2,7 +2,7 @@
 
 ``FraudState`` is the small interface the model talks to; ``InProcessFraudState`` keeps it in
 memory and, given a directory, commits every change to a journal there (SQLite in WAL mode,
-``models.wal``) before the call returns, and replays it on start, so a restart, even after
+``storage.sqlite``) before the call returns, and replays it on start, so a restart, even after
 ``kill -9``, loses nothing (a Redis implementation for several replicas comes later). A JSON-lines
 journal left by an earlier version (``fraud_state.jsonl``) is migrated once at start.
 
@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from models.wal import open_wal, transaction
+from storage.sqlite import open_wal, transaction
 
 logger = logging.getLogger(__name__)
 

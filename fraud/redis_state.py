@@ -33,8 +33,7 @@ from urllib.parse import quote, unquote
 import redis
 
 from fraud.online_state import DEFAULT_RETENTION_S, EntityHistory
-
-DEFAULT_NAMESPACE = "default"
+from storage.redis import DEFAULT_NAMESPACE, key_prefix, require_decoded
 
 # KEYS: answer key, tx key. ARGV: prefix, id, time, amount, answer, retention, then (entity, value) pairs.
 _RECORD = """
@@ -109,33 +108,6 @@ for i = 1, tonumber(k) do
 end
 return 1
 """
-
-
-def key_prefix(namespace: str) -> str:
-    """``shelfwise:{namespace}:``: the start of every key of one namespace (one cluster slot)."""
-    if not namespace or any(c in namespace for c in "{}*?[]"):
-        raise ValueError(f"namespace must be non-empty without {{}}*?[], got {namespace!r}")
-    return f"shelfwise:{{{namespace}}}:"
-
-
-def delete_namespace(client: redis.Redis, namespace: str) -> int:
-    """Delete every key of ``namespace`` (tests, or retiring a shop); returns how many."""
-    deleted = 0
-    batch: list[str] = []
-    for key in client.scan_iter(match=key_prefix(namespace) + "*", count=1000):
-        batch.append(key)
-        if len(batch) >= 500:
-            deleted += int(client.delete(*batch))
-            batch = []
-    if batch:
-        deleted += int(client.delete(*batch))
-    return deleted
-
-
-def require_decoded(client: redis.Redis) -> None:
-    """Refuse a client that returns bytes: these classes read and write ``str``."""
-    if not client.connection_pool.connection_kwargs.get("decode_responses"):
-        raise ValueError("the Redis client must be created with decode_responses=True")
 
 
 class RedisFraudState:

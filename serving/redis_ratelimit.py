@@ -15,8 +15,7 @@ import time
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from fraud.redis_state import key_prefix
-from serving.redis_state import split_url
+from storage.redis import key_prefix, split_url
 
 logger = logging.getLogger("shelfwise.serving")
 

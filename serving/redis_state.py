@@ -19,14 +19,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import cast
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
 
-from fraud.redis_state import DEFAULT_NAMESPACE, RedisFraudState, key_prefix, require_decoded
+from fraud.redis_state import RedisFraudState
 from serving.state import MAX_CATALOG_CHANGES, CatalogChange, Event, FraudFeedback, split_history
+from storage.redis import DEFAULT_NAMESPACE, connect, key_prefix, require_decoded
 
-REDIS_SCHEMES = ("redis", "rediss", "unix")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 
@@ -131,54 +130,6 @@ class RedisOnlineState:
 
     def _user_key(self, user_id: str) -> str:
         return f"{self._prefix}u:{user_id}"
-
-
-def split_url(url: str) -> tuple[str, str]:
-    """``SHELFWISE_STATE_URL`` as the URL a Redis client takes and the namespace it names.
-
-    Raises:
-        ValueError: the URL is not a Redis URL, or the namespace is not allowed.
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in REDIS_SCHEMES:
-        allowed = ", ".join(f"{s}://" for s in REDIS_SCHEMES)
-        raise ValueError(
-            f"SHELFWISE_STATE_URL with scheme {parts.scheme!r} is not supported: expected a Redis URL "
-            f"({allowed}), "
-            "e.g. redis://127.0.0.1:6379/0?namespace=shop1; unset it for the in-process state."
-        )
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    namespace = next((v for k, v in query if k == "namespace"), DEFAULT_NAMESPACE)
-    key_prefix(namespace)  # validates it
-    rest = urlencode([(k, v) for k, v in query if k != "namespace"])
-    return urlunsplit(parts._replace(query=rest)), namespace
-
-
-def connect(url: str) -> tuple[redis.Redis, str]:
-    """A checked Redis client and the namespace for ``SHELFWISE_STATE_URL``.
-
-    Raises:
-        ValueError: the URL is not a Redis URL.
-        ConnectionError: Redis does not answer (the server should not start without its state).
-    """
-    parts = urlsplit(url)
-    clean, namespace = split_url(url)
-    client = redis.Redis.from_url(
-        clean,
-        decode_responses=True,
-        socket_connect_timeout=5,
-        socket_timeout=5,
-        health_check_interval=30,
-    )
-    where = parts.path if parts.scheme == "unix" else f"{parts.hostname}:{parts.port or 6379}"
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        raise ConnectionError(
-            f"SHELFWISE_STATE_URL points at {where} but Redis "
-            f"does not answer ({exc}); start Redis or unset SHELFWISE_STATE_URL."
-        ) from exc
-    return client, namespace
 
 
 def states_from_url(url: str, *, retention_s: float) -> tuple[RedisOnlineState, RedisFraudState]:

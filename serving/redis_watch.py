@@ -18,7 +18,7 @@ import uuid
 
 import redis
 
-from fraud.redis_state import key_prefix
+from storage.redis import key_prefix
 
 logger = logging.getLogger("shelfwise.serving")
 

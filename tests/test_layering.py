@@ -10,7 +10,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DOMAINS = {"recsys", "search", "fraud", "forecasting"}
-SHARED = ["embedding", "metrics", "trees", "models"]  # shared: encoder, DCG, tree inference, artifacts
+SHARED = [
+    "embedding",
+    "metrics",
+    "storage",
+    "trees",
+    "models",
+]  # encoder, DCG, SQLite/Redis, trees, artifacts
 PACKAGES = [*DOMAINS, *SHARED, "training", "serving"]
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from fraud.redis_state import delete_namespace
+from storage.redis import delete_namespace
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 

@@ -12,10 +12,11 @@ from redis_support import REDIS_URL, fresh_namespace, redis_or_skip
 from serving_support import make_settings
 
 from fraud.online_state import FraudState
-from fraud.redis_state import RedisFraudState, key_prefix
+from fraud.redis_state import RedisFraudState
 from serving.app import create_app
-from serving.redis_state import RedisOnlineState, connect
+from serving.redis_state import RedisOnlineState
 from serving.state import Event, FraudFeedback, OnlineState
+from storage.redis import connect, key_prefix
 
 T0 = datetime(2024, 4, 1, tzinfo=UTC)
 
