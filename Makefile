@@ -10,11 +10,7 @@ MLFLOW_PORT ?= 5000
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
-export HF_HUB_OFFLINE=1
-export TRANSFORMERS_OFFLINE=1
-export HF_HUB_DISABLE_PROGRESS_BARS=1
-export TOKENIZERS_PARALLELISM=false
-export MLFLOW_DISABLE_TELEMETRY=true
+# The offline, quiet environment is set by the programs themselves (training/offline.py).
 
 .DEFAULT_GOAL := help
 .PHONY: help install lock demo test test-fast check audit lint format typecheck layering serve mlflow-ui clean

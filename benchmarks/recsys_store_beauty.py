@@ -33,7 +33,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from training.offline import use_offline_defaults  # noqa: E402
+
+use_offline_defaults()
 
 from models.loader import load_model  # noqa: E402
 from recsys.metrics import evaluate_rankings  # noqa: E402

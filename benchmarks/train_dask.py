@@ -19,12 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-for _key, _value in {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-}.items():
-    os.environ.setdefault(_key, _value)
+from training.offline import use_offline_defaults
+
+use_offline_defaults()  # before anything imports the model libraries
 
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402

@@ -1,18 +1,13 @@
-"""Session-wide test setup: offline, quiet, single-threaded BLAS (see ../shared/ENVIRONMENT.md)."""
+"""Session-wide test setup: offline and quiet (training.offline), single-threaded BLAS."""
 
 from __future__ import annotations
 
 import os
 
-for _key, _value in {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "OPENBLAS_NUM_THREADS": "1",
-}.items():
-    os.environ.setdefault(_key, _value)
+from training.offline import use_offline_defaults
+
+use_offline_defaults()
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 # Tests never read a developer's .env or SHELFWISE_* settings by accident.
 # (Kept: the datasets folder, and where the browser tests find Chromium and keep screenshots.)

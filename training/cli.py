@@ -13,20 +13,10 @@ from rich.table import Table
 
 from models.errors import ShelfwiseError
 from models.settings import get_settings
+from training.offline import use_offline_defaults
 from training.runner import DEFAULT_SEED
 
-# Offline and quiet by default (models come with the packages; progress bars clutter logs);
-# the user's own values win.
-for _key, _value in {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
-    "MLFLOW_LOGGING_LEVEL": "WARNING",
-}.items():
-    os.environ.setdefault(_key, _value)
+use_offline_defaults()  # models come with the packages; the user's own values win
 
 app = typer.Typer(
     name="shelfwise",

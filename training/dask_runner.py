@@ -33,6 +33,7 @@ from pathlib import Path
 
 from models.errors import DataValidationError, InvalidInputError
 from models.settings import Settings
+from training.offline import OFFLINE_ENV
 from training.runner import (
     DEFAULT_SEED,
     ChampionRef,
@@ -48,13 +49,6 @@ from training.runner import (
 from training.store import StoreData
 
 WORK_SUBDIR = "dask-work"
-# The same offline defaults as the CLI (training/cli.py): a worker process never imported it.
-_WORKER_ENV = {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-}
 
 
 def fit_on_worker(
@@ -77,7 +71,7 @@ def fit_on_worker(
     from training.data import load_store
     from training.tuning import DaskTrials, trials_on
 
-    for key, value in _WORKER_ENV.items():
+    for key, value in OFFLINE_ENV.items():
         os.environ.setdefault(key, value)
     store = load_store(data, only=needed)
     if not budget_s:

@@ -26,7 +26,7 @@ def _free_port() -> int:
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
-    # SIGINT stops uvicorn promptly where SIGTERM was once seen to hang (docs: ENVIRONMENT.md).
+    # SIGINT stops uvicorn promptly; SIGTERM was seen to hang on this uvicorn version.
     proc.send_signal(signal.SIGINT)
     try:
         proc.wait(timeout=10)
