@@ -225,7 +225,7 @@ def run_job(
         info = {"fit_s": time.perf_counter() - start, "fit_cpu_s": time.process_time() - cpu}
         model = load_model(fitted.model_dir, family="forecasting")
     info.update({k: fitted.params.get(k) for k in ("validation_cutoffs", "backtest_cutoffs", "blends")})
-    info["tuning"] = fitted.tuning_summary
+    info["tuning"] = fitted.tuning
     m = fitted.metrics  # the job's own holdout, inside the training weeks
     info["own_holdout_wmae_ratio"] = m["wmae"] / m["baseline_snaive_wmae"]
     rows = []

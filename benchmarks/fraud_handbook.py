@@ -190,9 +190,7 @@ def job_defaults(
         "max |server - offline score|": float(np.max(np.abs(online - offline))),
     }
     tuned = {k: v for k, v in fitted.params.items() if k.startswith("tuned.")}
-    print(
-        f"{name}: entities {model.config_.entities}; {fitted.tuning_summary or 'no search'}", file=sys.stderr
-    )
+    print(f"{name}: entities {model.config_.entities}; {fitted.tuning or 'no search'}", file=sys.stderr)
     if tuned:
         print(f"{name}: chosen {tuned}", file=sys.stderr)
     return scores_row(name, test, online), {f"{name}: {k}": v for k, v in timing.items()}

@@ -143,7 +143,7 @@ def run(
         "job holdout ndcg@10": fitted.metrics.get("ndcg_at_10", float("nan")),
         "job eval cases": fitted.metrics.get("n_eval_cases", float("nan")),
         "fit seconds": seconds,
-        "chosen": fitted.tuning_summary,
+        "chosen": fitted.tuning,
     }
 
 

@@ -101,7 +101,7 @@ def train_rows(
                     "search_ms": ms,
                     "job_ndcg": fitted.metrics.get("ndcg_at_10", float("nan")),
                     "job_bm25_ndcg": fitted.metrics.get("baseline_bm25_ndcg_at_10", float("nan")),
-                    "tuning": fitted.tuning_summary,
+                    "tuning": fitted.tuning,
                     "params": fitted.params,
                 }
             )

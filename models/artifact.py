@@ -129,18 +129,6 @@ def read_meta(
     return meta
 
 
-def update_meta(directory: str | Path, **fields: Any) -> dict[str, Any]:
-    """Merge ``fields`` (e.g. ``metrics=...``) into an existing ``meta.json``; returns the new meta."""
-    meta = read_meta(directory)
-    for key, value in fields.items():
-        if isinstance(value, Mapping) and isinstance(meta.get(key), dict):
-            meta[key].update(_jsonable(value))
-        else:
-            meta[key] = _jsonable(value)
-    (Path(directory) / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
-    return meta
-
-
 def check_is_fitted(model: object, attributes: Iterable[str]) -> None:
     """Raise ``NotFittedError`` unless every learned attribute (``name_``) is set."""
     if any(getattr(model, name, None) is None for name in attributes):

@@ -61,6 +61,7 @@ class ModelBase:
             format_version=self.format_version,
             params=self.get_params(),
             data_window=getattr(self, "data_window_", None),
+            metrics=getattr(self, "metrics_", None),  # the training run's holdout metrics, when set
             extra=extra,
         )
 

@@ -26,6 +26,8 @@ class Family:
         name: ``recsys``, ``search``, ``fraud`` or ``forecasting``.
         job: module of the training job (``train(store, seed=...)``).
         needs: store files the job cannot train without.
+        needs_columns: columns of those files it cannot train without (optional in the data
+            contract), each with what it is.
         uses: store files the job reads when they are there.
         model_types: ``model_type`` -> ``"module:Class"`` that saves and loads it.
         smoke: one cheap question for a freshly loaded model; None when loading is the check
@@ -37,6 +39,7 @@ class Family:
     needs: tuple[str, ...]
     model_types: Mapping[str, str]
     uses: tuple[str, ...] = ()
+    needs_columns: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     smoke: Callable[[Any], object] | None = field(default=None, compare=False)
 
 
@@ -65,6 +68,7 @@ TABLE: dict[str, Family] = {
             "fraud",
             job="training.jobs.fraud",
             needs=("transactions",),
+            needs_columns={"transactions": {"is_fraud": "the label column"}},
             model_types={
                 "lgbm_raw": "fraud.baseline:RawFeatureFraudModel",
                 "lgbm_velocity": "fraud.velocity_model:VelocityFraudModel",

@@ -14,7 +14,7 @@ The division of labour keeps the local and the cluster paths identical where it 
 - a worker loads the store folder itself (the same ``load_store(data, only=needed)`` call as
   here, so the frames and their fingerprint are the same), runs ``training.runner.fit_family``
   and saves the model directory under ``SHELFWISE_HOME/dask-work/<run>/<family>``; it returns
-  a small ``FittedFamily`` (metrics, run parameters, where the model lies), never the model;
+  a small ``FamilyRun`` (metrics, run parameters, where the model lies), never the model;
 - this (client) process logs, registers and moves ``champion`` through ``models.registry``
   exactly as ``train_family`` does, then deletes the work directory (MLflow keeps its copy).
 
@@ -37,14 +37,12 @@ from training.offline import OFFLINE_ENV
 from training.runner import (
     DEFAULT_SEED,
     ChampionRef,
-    FittedFamily,
-    Outcome,
+    FamilyRun,
     champion_ref,
     fit_family,
     missing_inputs,
-    register_fitted,
+    register_run,
     skip_reason,
-    trained_outcome,
 )
 from training.store import StoreData
 
@@ -59,7 +57,7 @@ def fit_on_worker(
     seed: int,
     budget_s: float | None = None,
     champion: ChampionRef | None = None,
-) -> FittedFamily:
+) -> FamilyRun:
     """The Dask task: load the store folder, fit ``family`` and save it to ``model_dir``.
 
     Its settings search spreads over the cluster: the task leaves the worker's thread pool while
@@ -90,9 +88,9 @@ def train_on_dask(
     scheduler: str,
     seed: int = DEFAULT_SEED,
     force_promote: bool = False,
-    on_outcome: Callable[[Outcome], None] | None = None,
+    on_outcome: Callable[[FamilyRun], None] | None = None,
     budget_s: float | None = None,
-) -> list[Outcome]:
+) -> list[FamilyRun]:
     """Fit ``families`` as tasks on the cluster at ``scheduler``; log and register them here.
 
     Args:
@@ -114,11 +112,11 @@ def train_on_dask(
         InvalidInputError: the scheduler cannot be reached (``field='dask_scheduler'``).
         DataValidationError: a worker read different data than this process did.
     """
-    outcomes: dict[str, Outcome] = {}
+    outcomes: dict[str, FamilyRun] = {}
     for family in families:
         missing = missing_inputs(family, store)
         if missing:
-            outcomes[family] = Outcome(family, "skipped", skip_reason(missing))
+            outcomes[family] = FamilyRun(family, "skipped", skip_reason(missing))
             if on_outcome:
                 on_outcome(outcomes[family])
     to_run = [f for f in families if f not in outcomes]
@@ -164,7 +162,7 @@ def _run_tasks(
     seed: int,
     force: bool,
     budget_s: float | None,
-) -> Generator[Outcome, None, None]:  # registered in the order the tasks finish
+) -> Generator[FamilyRun, None, None]:  # registered in the order the tasks finish
     from distributed import as_completed
 
     token = work.name
@@ -186,23 +184,22 @@ def _run_tasks(
         ]
         try:
             for future in as_completed(futures, loop=client.loop):
-                fitted: FittedFamily = future.result()  # re-raises the task's exception here
-                yield _register(fitted, store, data, settings, force)
+                run: FamilyRun = future.result()  # re-raises the task's exception here
+                yield _register(run, store, data, settings, force)
         except BaseException:
             client.cancel(futures)
             raise
 
 
-def _register(fitted: FittedFamily, store: StoreData, data: Path, settings: Settings, force: bool) -> Outcome:
-    if fitted.fingerprint != store.fingerprint():
+def _register(run: FamilyRun, store: StoreData, data: Path, settings: Settings, force: bool) -> FamilyRun:
+    if run.fingerprint != store.fingerprint():
         raise DataValidationError(
-            f"The Dask worker that trained {fitted.family} read different data from {str(data)!r} than "
+            f"The Dask worker that trained {run.family} read different data from {str(data)!r} than "
             "this process (fingerprints differ): workers must see the same folder at the same path, "
             "unchanged while training runs",
             file=str(data),
         )
     start = time.perf_counter()
-    outcome = trained_outcome(fitted)
-    register_fitted(outcome, fitted, settings, force=force)
-    outcome.seconds = fitted.seconds + (time.perf_counter() - start)
-    return outcome
+    register_run(run, settings, force=force)
+    run.seconds += time.perf_counter() - start
+    return run

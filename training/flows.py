@@ -19,7 +19,7 @@ from models.errors import InvalidInputError
 from models.keys import KEYS_FILE, new_key, read_keys, write_keys
 from models.settings import Settings
 from training.progress import reporting_to
-from training.runner import DEFAULT_SEED, Outcome, inputs_of, resolve_families, train_family
+from training.runner import DEFAULT_SEED, FamilyRun, inputs_of, resolve_families, train_family
 from training.store import StoreData
 
 DEMO_KEYS_FILE = KEYS_FILE
@@ -35,7 +35,7 @@ def train_from_folder(
     console: Console | None = None,
     dask_scheduler: str | None = None,
     budget_minutes: float | None = None,
-) -> list[Outcome]:
+) -> list[FamilyRun]:
     """Load + validate the store folder, then train each requested family and print a summary.
 
     With ``dask_scheduler`` (default ``settings.dask_scheduler``) the families are fitted as tasks
@@ -96,7 +96,7 @@ def _train_on_dask(
     force_promote: bool,
     console: Console,
     budget_s: float,
-) -> list[Outcome]:
+) -> list[FamilyRun]:
     from training.dask_runner import train_on_dask
 
     with console.status(f"Training {', '.join(families)} on the Dask cluster at {scheduler} ..."):
@@ -114,7 +114,7 @@ def _train_on_dask(
         )
 
 
-def _print_outcome(console: Console, o: Outcome) -> None:
+def _print_outcome(console: Console, o: FamilyRun) -> None:
     if o.status == "skipped":
         console.print(f"[yellow]{o.family}[/yellow] {o.reason}")
         return
@@ -139,7 +139,7 @@ def _with_interval(metrics: dict[str, float], metric: str) -> str:
     return f"{value:.4f} [{lo:.4f}, {hi:.4f}]" + (f" n={n:.0f}" if n is not None else "")
 
 
-def _print_summary(console: Console, outcomes: list[Outcome], settings: Settings) -> None:
+def _print_summary(console: Console, outcomes: list[FamilyRun], settings: Settings) -> None:
     table = Table(
         "family", "version", "champion", "primary metric", "value [95% CI] n", "baseline", "seconds"
     )

@@ -17,10 +17,10 @@ from typing import Any
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from models.artifact import update_meta
 from models.errors import InvalidInputError
 from models.evaluation import Evaluation
 from models.families import FAMILIES, TABLE
+from models.registry import Registration
 from models.settings import Settings
 from training.figures import write_figures
 from training.jobs.base import Champion
@@ -33,20 +33,44 @@ DEFAULT_SEED = 0
 
 
 @dataclass
-class Outcome:
-    """What happened to one family in a training run."""
+class FamilyRun:
+    """One family in one training run, from fitting to registration: the run's one record.
+
+    ``fit_family`` fills it (what a Dask worker hands back: small and picklable, the model itself
+    stays in ``model_dir``, its per-case evaluation and settings trials in ``report_dir``);
+    ``register_run`` adds the registry's answer; the CLI prints it.
+    """
 
     family: str
     status: str  # trained | skipped
     reason: str = ""
-    version: str | None = None
-    promoted: bool = False
-    comparison: dict[str, Any] = field(default_factory=dict)
+    model_dir: Path | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     primary_metric: str | None = None
+    greater_is_better: bool = True
+    params: dict[str, Any] = field(default_factory=dict)  # the run parameters logged to MLflow
+    fingerprint: str = ""  # of the store the model was fitted on
     seconds: float = 0.0
-    run_id: str | None = None
+    report_dir: Path | None = None
+    baselines: tuple[str, ...] = ()
     tuning: str = ""  # the settings search's one-line summary
+    registration: Registration | None = None  # set when the run is logged and registered
+
+    @property
+    def version(self) -> str | None:
+        return self.registration.version if self.registration else None
+
+    @property
+    def promoted(self) -> bool:
+        return bool(self.registration and self.registration.promoted)
+
+    @property
+    def comparison(self) -> dict[str, Any]:
+        return self.registration.comparison if self.registration else {}
+
+    @property
+    def run_id(self) -> str | None:
+        return self.registration.run_id if self.registration else None
 
 
 def resolve_families(name: str) -> list[str]:
@@ -66,13 +90,8 @@ def inputs_of(families: list[str]) -> list[str]:
 
 
 def missing_inputs(family: str, store: StoreData) -> list[str]:
-    """The files ``family`` needs that the store folder lacks (fraud also needs labels)."""
-    needs = TABLE[family].needs
-    missing = [name for name in needs if getattr(store, name) is None]
-    tx = store.transactions
-    if family == "fraud" and tx is not None and "is_fraud" not in tx.columns:
-        missing.append("transactions.is_fraud (the label column)")
-    return missing
+    """The files (and required columns) ``family`` needs that the store folder lacks."""
+    return store.missing_for(family)
 
 
 @dataclass(frozen=True)
@@ -115,27 +134,6 @@ def rescore_file(version: str) -> str:
     return f"champion-v{version}.npz"
 
 
-@dataclass
-class FittedFamily:
-    """A family fitted and saved, with everything registering it needs (small and picklable).
-
-    This is what a Dask worker hands back: the model itself stays in ``model_dir``, its per-case
-    evaluation and settings trials in ``report_dir``.
-    """
-
-    family: str
-    model_dir: Path
-    metrics: dict[str, float]
-    primary_metric: str
-    greater_is_better: bool
-    params: dict[str, Any]  # the run parameters logged to MLflow
-    fingerprint: str  # of the store the model was fitted on
-    seconds: float
-    report_dir: Path | None = None
-    baselines: tuple[str, ...] = ()
-    tuning_summary: str = ""
-
-
 def report_dir_of(model_dir: Path) -> Path:
     """Where the run's evaluation and trials go: beside the model directory, not inside it."""
     return Path(model_dir).with_name(Path(model_dir).name + "-evaluation")
@@ -149,7 +147,7 @@ def fit_family(
     seed: int = DEFAULT_SEED,
     budget_s: float | None = None,
     champion: ChampionRef | None = None,
-) -> FittedFamily:
+) -> FamilyRun:
     """Train and evaluate one family and save its model to ``model_dir`` (no registry involved).
 
     ``budget_s`` is the settings search's time budget (``None``: the job's default, ``0``: the
@@ -172,14 +170,16 @@ def fit_family(
         metrics.update(interval_metrics(result.primary_metric, result.evaluation))
         result.evaluation.save(report_dir / "evaluation.npz")
     write_figures(family, result, report_dir)
-    result.model.save(model_dir)
-    window = {"fingerprint": store.fingerprint()}
+    fingerprint = store.fingerprint()
+    # meta.json is written once, with the run's metrics and the data the model saw.
+    window = {**(getattr(result.model, "data_window_", None) or {}), "fingerprint": fingerprint}
     if result.data_end is not None:
         window["end"] = pd.Timestamp(result.data_end).isoformat()
-    update_meta(model_dir, metrics=metrics, data_window=window)
+    result.model.data_window_, result.model.metrics_ = window, metrics
+    result.model.save(model_dir)
     params: dict[str, Any] = {
         "seed": seed,
-        "data_fingerprint": store.fingerprint(),
+        "data_fingerprint": fingerprint,
         "model_type": getattr(result.model, "model_type", type(result.model).__name__),
         **{f"model.{k}": v for k, v in _model_params(result.model).items()},
         **result.params,
@@ -198,18 +198,19 @@ def fit_family(
         params["champion_rescore"] = result.rescore.note
         if result.rescore.evaluation is not None:
             result.rescore.evaluation.save(report_dir / rescore_file(result.rescore.version))
-    return FittedFamily(
+    return FamilyRun(
         family,
-        Path(model_dir),
-        metrics,
-        result.primary_metric,
-        result.greater_is_better,
-        params,
-        store.fingerprint(),
-        time.perf_counter() - start,
-        report_dir,
-        tuple(result.baselines),
-        summary,
+        "trained",
+        model_dir=Path(model_dir),
+        metrics=metrics,
+        primary_metric=result.primary_metric,
+        greater_is_better=result.greater_is_better,
+        params=params,
+        fingerprint=fingerprint,
+        seconds=time.perf_counter() - start,
+        report_dir=report_dir,
+        baselines=tuple(result.baselines),
+        tuning=summary,
     )
 
 
@@ -245,21 +246,20 @@ def train_family(
     register: bool = True,
     save_dir: Path | None = None,
     budget_s: float | None = None,
-) -> Outcome:
+) -> FamilyRun:
     """Train, evaluate, save and (when ``register``) log + register one family."""
     missing = missing_inputs(family, store)
     if missing:
-        return Outcome(family, "skipped", skip_reason(missing))
+        return FamilyRun(family, "skipped", skip_reason(missing))
     start = time.perf_counter()
     champion = champion_ref(settings, family) if register and not force_promote else None
     with tempfile.TemporaryDirectory(prefix=f"shelfwise-{family}-") as tmp:
         model_dir = save_dir / family if save_dir else Path(tmp) / "model"
-        fitted = fit_family(family, store, model_dir, seed=seed, budget_s=budget_s, champion=champion)
-        outcome = trained_outcome(fitted)
+        run = fit_family(family, store, model_dir, seed=seed, budget_s=budget_s, champion=champion)
         if register:
-            register_fitted(outcome, fitted, settings, force=force_promote)
-    outcome.seconds = time.perf_counter() - start
-    return outcome
+            register_run(run, settings, force=force_promote)
+    run.seconds = time.perf_counter() - start
+    return run
 
 
 def skip_reason(missing: list[str]) -> str:
@@ -267,39 +267,24 @@ def skip_reason(missing: list[str]) -> str:
     return f"skipped: needs {', '.join(missing)} in the data folder (see docs/DATA.md)"
 
 
-def trained_outcome(fitted: FittedFamily) -> Outcome:
-    """The outcome of a fitted family before it is registered."""
-    return Outcome(
-        fitted.family,
-        "trained",
-        metrics=dict(fitted.metrics),
-        primary_metric=fitted.primary_metric,
-        seconds=fitted.seconds,
-        tuning=fitted.tuning_summary,
-    )
-
-
-def register_fitted(outcome: Outcome, fitted: FittedFamily, settings: Settings, *, force: bool) -> None:
-    """Log ``fitted`` to MLflow, register its model directory and record the result in ``outcome``."""
+def register_run(run: FamilyRun, settings: Settings, *, force: bool) -> None:
+    """Log ``run`` to MLflow, register its model directory and keep the registry's answer in it."""
     from models import registry  # lazy: mlflow import costs ~1 s
 
-    reg = registry.log_and_register(
+    assert run.model_dir is not None and run.primary_metric is not None, "only a trained run registers"
+    run.registration = registry.log_and_register(
         settings,
-        family=fitted.family,
-        model_dir=fitted.model_dir,
-        params=fitted.params,
-        metrics=fitted.metrics,
-        primary_metric=fitted.primary_metric,
-        greater_is_better=fitted.greater_is_better,
-        tags={"shelfwise.data_fingerprint": fitted.fingerprint},
+        family=run.family,
+        model_dir=run.model_dir,
+        params=run.params,
+        metrics=run.metrics,
+        primary_metric=run.primary_metric,
+        greater_is_better=run.greater_is_better,
+        tags={"shelfwise.data_fingerprint": run.fingerprint},
         force_promote=force,
-        report_dir=fitted.report_dir,
-        baselines=fitted.baselines,
+        report_dir=run.report_dir,
+        baselines=run.baselines,
     )
-    outcome.version = reg.version
-    outcome.promoted = reg.promoted
-    outcome.comparison = reg.comparison
-    outcome.run_id = reg.run_id
 
 
 def _model_params(model: Any) -> dict[str, Any]:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from models.families import TABLE
+
 FILES = ("catalog", "events", "transactions", "sales", "search_judgments")
 
 
@@ -25,6 +27,17 @@ class StoreData:
     search_judgments: pd.DataFrame | None = None
     report: dict[str, list[str]] = field(default_factory=dict)
     fingerprints: dict[str, str] = field(default_factory=dict)
+
+    def missing_for(self, family: str) -> list[str]:
+        """What ``family`` needs (``models.families``) that this store lacks: whole files, or a
+        column its job cannot train without, e.g. ``transactions.is_fraud (the label column)``."""
+        spec = TABLE[family]
+        missing = [name for name in spec.needs if getattr(self, name) is None]
+        for name, columns in spec.needs_columns.items():
+            frame = getattr(self, name)
+            if frame is not None:
+                missing += [f"{name}.{col} ({what})" for col, what in columns.items() if col not in frame]
+        return missing
 
     def fingerprint(self) -> str:
         """One sha256 over every file's fingerprint, order-independent."""

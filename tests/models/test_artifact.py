@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.artifact import check_is_fitted, load_npz, read_meta, save_npz, update_meta, write_meta
+from models.artifact import check_is_fitted, load_npz, read_meta, save_npz, write_meta
 from models.errors import ArtifactError, NotFittedError
 from models.loader import load_model, model_class
 
@@ -28,8 +28,6 @@ def test_meta_roundtrip_and_checks(tmp_path: Path) -> None:
         read_meta(d, family="recsys")
     with pytest.raises(ArtifactError, match="format_version 1; this code reads version 2"):
         read_meta(d, format_version=2)
-    update_meta(d, metrics={"auc": 0.9})
-    assert read_meta(d)["metrics"] == {"auc": 0.9}
 
 
 def test_bad_meta_files(tmp_path: Path) -> None:

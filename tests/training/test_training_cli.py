@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -173,3 +174,18 @@ def test_keys_are_created_listed_and_revoked_without_showing_secrets(home: Path)
     assert "web" not in runner.invoke(app, ["keys", "list"]).output.split("home:")[-1].split("\n", 1)[-1]
     missing = runner.invoke(app, ["keys", "revoke", "web"])
     assert missing.exit_code == 2 and "no key named 'web'" in missing.output
+
+
+def test_meta_is_written_once_with_the_runs_metrics_and_data_window(tmp_path: Path) -> None:
+    """fit_family writes meta.json in one go: the holdout metrics, intervals and the data window."""
+    from training.data import load_store
+    from training.demo import generate_store
+    from training.runner import fit_family
+
+    generate_store(tmp_path / "store", seed=1, scale="small")
+    store = load_store(tmp_path / "store", only=["transactions"])
+    run = fit_family("fraud", store, tmp_path / "model", budget_s=0)
+    meta = json.loads((tmp_path / "model" / "meta.json").read_text())
+    assert meta["metrics"] == pytest.approx(run.metrics) and run.primary_metric in meta["metrics"]
+    assert meta["data_window"]["fingerprint"] == run.fingerprint == store.fingerprint()
+    assert run.status == "trained" and run.registration is None and run.version is None

@@ -178,7 +178,7 @@ def test_a_family_task_spreads_its_settings_search_over_the_workers(cluster, tmp
             fitted = client.submit(
                 fit_on_worker, "recsys", str(data), ["events", "catalog"], str(tmp_path / "m"), 0, 20.0
             ).result()
-    assert fitted.metrics["tuning_trials"] >= 2 and "trials" in fitted.tuning_summary
+    assert fitted.metrics["tuning_trials"] >= 2 and "trials" in fitted.tuning
     trials = [rec for rec in stream.data if rec["key"].startswith("_timed_one_thread")]
     assert len(trials) == fitted.metrics["tuning_trials"]  # every trial was a task of its own
     assert len({rec["worker"] for rec in trials}) == 2

@@ -200,12 +200,13 @@ class _Clock:
 def labelled_transactions(store: StoreData) -> pd.DataFrame:
     """The store's transactions, checked for the label and the columns the job reads."""
     tx = store.transactions
-    if tx is None or "is_fraud" not in tx.columns:
+    if missing := store.missing_for("fraud"):
         raise DataValidationError(
-            "The fraud job needs transactions with an is_fraud label column",
+            f"The fraud job needs transactions with an is_fraud label column; missing: {', '.join(missing)}",
             file="transactions",
             column="is_fraud",
         )
+    assert tx is not None  # missing_for checked it
     # customer_id is not a model feature, but card precision counts customers.
     require_columns(tx, ("timestamp", "customer_id", "amount", "transaction_id"), name="transactions")
     return tx
