@@ -30,7 +30,7 @@ Method (so numbers compare between runs):
 
 The leading rows, "`shelfwise train` defaults", run the product as a store would: the training
 weeks (clipped at 0, with the holiday flags) are written as a store folder's ``sales.parquet``,
-``training.runner.fit_family`` runs the forecasting job with its defaults (its own validation
+``training.pipeline.fit_family`` runs the forecasting job with its defaults (its own validation
 origins, all inside the training weeks, choose the per-store blends; ``--train-budgets`` gives
 the settings search's minutes, 0 = none), ``models.loader.load_model`` loads the saved model and
 ``model.forecast(item, store_id=..., horizon=39)`` -- the server's query -- gives the holdout
@@ -57,8 +57,8 @@ from forecasting.seasonal import BASELINES  # noqa: E402
 from models.loader import load_model  # noqa: E402
 from training.data import load_store  # noqa: E402
 from training.jobs import forecasting as job  # noqa: E402
+from training.pipeline import fit_family  # noqa: E402
 from training.real_data import dataset_path  # noqa: E402
-from training.runner import fit_family  # noqa: E402
 
 HOLDOUT = 39
 # The training job's former setting for all weekly sales, now its fallback when the history has no

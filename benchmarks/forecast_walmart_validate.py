@@ -34,7 +34,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
 from benchmarks.forecast_walmart import load_sales  # noqa: E402
-from forecasting import denoise, direct, seasonal  # noqa: E402
+from forecasting import denoise, seasonal  # noqa: E402
 from forecasting.global_model import GlobalForecaster  # noqa: E402
 from forecasting.panel import build_panel, future_covariates  # noqa: E402
 from training.real_data import dataset_path  # noqa: E402
@@ -71,7 +71,7 @@ def window_forecasts(
     future = future_covariates(panel, horizon, calendar[calendar["date"] > origin])
     mean = model._predict(model._train(panel), panel, future, clip=True)
     cpu = time.process_time() - cpu
-    naive = direct.seasonal_naive(raw.values, horizon, SEASON)
+    naive = seasonal.seasonal_naive(raw.values, horizon, SEASON)
     dates = panel.future_dates(horizon)
     n = len(panel.item_ids)
     frame = pd.DataFrame(

@@ -21,7 +21,7 @@ from about 5 of the 7 days; the raw-column baseline trains on all 7.
 The "`shelfwise train` defaults" rows are what a store gets without anyone choosing a setting:
 the transactions from ``--history-start`` to the end of the training week are written as a store
 folder (``transactions.parquet``, docs/DATA.md), loaded and validated by ``training.data``,
-trained by the fraud job through ``training.runner.fit_family`` (its own time split, holdout
+trained by the fraud job through ``training.pipeline.fit_family`` (its own time split, holdout
 and entity discovery; no ``entities`` argument), once without a settings search and once with
 the default budget of ``shelfwise train`` (``SHELFWISE_TUNE_BUDGET_MINUTES``); the saved model is
 loaded with ``models.loader.load_model`` and scores the test week the way the server does: one
@@ -53,8 +53,8 @@ from fraud.velocity_model import VelocityFraudModel  # noqa: E402
 from models.loader import load_model  # noqa: E402
 from models.settings import Settings  # noqa: E402
 from training.data import load_store  # noqa: E402
+from training.pipeline import fit_family  # noqa: E402
 from training.real_data import dataset_path  # noqa: E402
-from training.runner import fit_family  # noqa: E402
 
 # `shelfwise train`'s default search budget (SHELFWISE_TUNE_BUDGET_MINUTES), not this shell's.
 DEFAULT_BUDGET_MINUTES = float(Settings.model_fields["tune_budget_minutes"].default)

@@ -43,8 +43,8 @@ from recsys.metrics import evaluate_rankings  # noqa: E402
 from recsys.popularity import PopularityRecommender  # noqa: E402
 from recsys.types import ItemFilter  # noqa: E402
 from training.data import load_store  # noqa: E402
+from training.pipeline import DEFAULT_SEED, fit_family  # noqa: E402
 from training.real_data import dataset_path  # noqa: E402
-from training.runner import DEFAULT_SEED, fit_family  # noqa: E402
 
 DATASET = "amazon-beauty-seq"
 ICLREC_NDCG10 = 0.0403

@@ -18,7 +18,7 @@ Protocol (issue 4):
   "irrelevant" and earns nothing. NDCG@10 uses exponential gains ``2**rel - 1``; MRR@10 and
   Recall@100 count an item as relevant when its shifted relevance > 0.
 - Rows: first what a store gets, ``shelfwise train`` defaults (the tuning half written as a store
-  folder, the job run through ``training.runner.fit_family`` with each ``--train-budgets`` settings
+  folder, the job run through ``training.pipeline.fit_family`` with each ``--train-budgets`` settings
   search budget in minutes, the saved model loaded and called as the search route calls it, against
   BM25 on the same store catalog: ``benchmarks/search_homedepot_store.py``); then the hand-configured
   rows: the BM25 baseline model (``BM25Search``), the hybrid's semantic side alone (MiniLM int8

@@ -11,7 +11,7 @@ temporary folder; the held-out queries never go in it), with filler columns the 
 requires and the file lacks (category and brand ``"unknown"``, a word no query uses; price 0; in
 stock; one ``created_at``) and the benchmark's relevance (mean rating - 1, so 0..2). The search
 job trains on that folder exactly as ``shelfwise train search --data FOLDER`` does
-(``training.runner.fit_family``: its defaults, its settings search with the given budget), the
+(``training.pipeline.fit_family``: its defaults, its settings search with the given budget), the
 saved model is loaded as the server loads it (``models.loader.load_model``), and every held-out
 query is answered by ``model.search(query, k=100, filters=SearchFilters())``: the search route's
 call with its default filters (its top 10 is what ``k=10`` returns). The bar is the BM25 baseline
@@ -38,7 +38,7 @@ from search.metrics import mrr, ndcg_at_k, recall_at_k  # noqa: E402
 from search.types import SearchFilters  # noqa: E402
 from training.data import load_store  # noqa: E402
 from training.jobs.search import embed_catalog  # noqa: E402
-from training.runner import DEFAULT_SEED, fit_family  # noqa: E402
+from training.pipeline import DEFAULT_SEED, fit_family  # noqa: E402
 
 K = 10
 DEEP = 100

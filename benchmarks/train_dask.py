@@ -27,7 +27,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from models.settings import get_settings  # noqa: E402
-from training.flows import train_from_folder  # noqa: E402
+from training.commands import train_from_folder  # noqa: E402
 
 
 def _quality(metrics: dict[str, float]) -> dict[str, float]:

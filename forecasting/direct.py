@@ -56,7 +56,7 @@ class DirectModel:
 
 def _level(values: np.ndarray, t: int, window: int) -> np.ndarray:
     """Mean absolute value over the ``window`` periods ending at ``t`` (fallback: all history, then 1)."""
-    with np.errstate(invalid="ignore"), _quiet():
+    with np.errstate(invalid="ignore"), quiet_empty_means():
         recent = np.nanmean(np.abs(values[:, max(0, t - window + 1) : t + 1]), axis=1)
         overall = np.nanmean(np.abs(values[:, : t + 1]), axis=1)
     level = np.asarray(np.where(np.isfinite(recent) & (recent > 0), recent, overall), dtype=float)
@@ -64,14 +64,14 @@ def _level(values: np.ndarray, t: int, window: int) -> np.ndarray:
 
 
 @contextlib.contextmanager
-def _quiet() -> Iterator[None]:
+def quiet_empty_means() -> Iterator[None]:
     """Silence numpy's 'Mean of empty slice' (young series have all-NaN windows)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         yield
 
 
-def _col(values: np.ndarray, k: int, t: int) -> np.ndarray:
+def column_at(values: np.ndarray, k: int, t: int) -> np.ndarray:
     """Column ``k`` of ``values`` if it is known at origin ``t`` (0 <= k <= t), else NaN."""
     if 0 <= k <= t:
         return values[:, k]
@@ -111,8 +111,8 @@ def _features(
     d = _level(values, t, window)
     back = s * math.ceil(h / s)
     j = t + h - back
-    with _quiet():
-        same_phase = np.nanmean(np.stack([_col(values, j - s * m, t) for m in range(4)]), axis=0)
+    with quiet_empty_means():
+        same_phase = np.nanmean(np.stack([column_at(values, j - s * m, t) for m in range(4)]), axis=0)
         last4 = np.nanmean(values[:, max(0, t - 3) : t + 1], axis=1)
     d_past = _level(values, t - back, window) if t - back >= 0 else np.full(n, np.nan)
     columns = [
@@ -120,11 +120,11 @@ def _features(
         np.log(d),
         values[:, t] / d,
         last4 / d,
-        _col(values, j - 1, t) / d,
-        _col(values, j, t) / d,
-        _col(values, j + 1, t) / d,
+        column_at(values, j - 1, t) / d,
+        column_at(values, j, t) / d,
+        column_at(values, j + 1, t) / d,
         same_phase / d,
-        _col(values, j, t) / d_past,
+        column_at(values, j, t) / d_past,
         d_past / d,
     ]
     columns += [np.full(n, float(v)) for v in _calendar(family, date)]
@@ -136,9 +136,9 @@ def _features(
             value = np.where(np.isfinite(value), value, np.nan)
         columns.append(value)
         if name == "holiday":
-            columns.append(_col(past_cov["holiday"], j, t))
+            columns.append(column_at(past_cov["holiday"], j, t))
     columns += [codes[0].astype(float), codes[1].astype(float)]
-    base = _col(values, j, t)
+    base = column_at(values, j, t)
     base = np.where(np.isnan(base), np.where(np.isnan(last4), d, last4), base)
     return np.column_stack(columns), d, base
 
@@ -164,19 +164,6 @@ def describe(forecaster: Any) -> tuple[str, list[str]]:
         return forecaster.booster.model_to_string(), list(forecaster.feature_names)
     booster = forecaster.models_["lgbm"].booster_
     return booster.model_to_string(), list(forecaster.ts.features_order_)
-
-
-def seasonal_naive(values: np.ndarray, horizon: int, season: int) -> np.ndarray:
-    """(series, horizon) seasonal naive from the end of ``values``: the same phase of the last season.
-
-    Where that period is unknown (a series younger than a season), the mean of the last 4 periods.
-    """
-    t = values.shape[1] - 1
-    with _quiet():
-        last4 = np.nan_to_num(np.nanmean(values[:, max(0, t - 3) :], axis=1))
-    columns = [_col(values, t + h - season * math.ceil(h / season), t) for h in range(1, horizon + 1)]
-    out = np.column_stack(columns)
-    return np.where(np.isnan(out), last4[:, None], out)
 
 
 def _codes(panel: Panel, items: dict[str, int], stores: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:

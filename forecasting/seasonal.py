@@ -1,6 +1,6 @@
 """Statistical seasonal baselines that ``GlobalForecaster(seasonal_blend=w)`` mixes into its mean.
 
-``naive``: the seasonal naive (the same phase of the last season, ``direct.seasonal_naive``).
+``naive``: the seasonal naive (the same phase of the last season, ``seasonal_naive``).
 
 ``regression``: a seasonal regression on the history denoised across stores -- the building block
 of the strongest public Walmart solutions (David Thaler's SVD step, then a per-series linear model
@@ -28,11 +28,13 @@ validation origins the equal blend beat both parts and the blend with the season
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
 
-from forecasting import denoise, direct, features
+from forecasting import denoise, features
+from forecasting.direct import column_at, quiet_empty_means
 from forecasting.panel import Panel
 
 BASELINES = ("naive", "regression")
@@ -80,4 +82,17 @@ def baseline(kind: str, panel: Panel, horizon: int) -> np.ndarray:
     season = features.season_length(panel.freq)
     if kind == "regression":
         return seasonal_regression(panel.values, horizon, season, groups=panel.item_ids)
-    return direct.seasonal_naive(panel.values, horizon, season)
+    return seasonal_naive(panel.values, horizon, season)
+
+
+def seasonal_naive(values: np.ndarray, horizon: int, season: int) -> np.ndarray:
+    """(series, horizon) seasonal naive from the end of ``values``: the same phase of the last season.
+
+    Where that period is unknown (a series younger than a season), the mean of the last 4 periods.
+    """
+    t = values.shape[1] - 1
+    with quiet_empty_means():
+        last4 = np.nan_to_num(np.nanmean(values[:, max(0, t - 3) :], axis=1))
+    columns = [column_at(values, t + h - season * math.ceil(h / season), t) for h in range(1, horizon + 1)]
+    out = np.column_stack(columns)
+    return np.where(np.isnan(out), last4[:, None], out)

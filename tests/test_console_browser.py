@@ -60,7 +60,7 @@ def browser() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def examples(demo_home: tuple[dict[str, str], Path]) -> dict[str, str]:
     """Ids of the demo store that show each page's feature (the ids ``shelfwise demo`` prints)."""
-    from training.flows import demo_examples
+    from training.commands import demo_examples
 
     return demo_examples(demo_home[1])
 

@@ -14,7 +14,7 @@ from rich.table import Table
 from models.errors import ShelfwiseError
 from models.settings import get_settings
 from training.offline import use_offline_defaults
-from training.runner import DEFAULT_SEED
+from training.pipeline import DEFAULT_SEED
 
 use_offline_defaults()  # models come with the packages; the user's own values win
 
@@ -98,7 +98,7 @@ def train(
     A new version becomes 'champion' only when it beats its baselines and the current champion
     beyond noise (paired bootstrap on the same holdout cases); otherwise it is 'challenger'.
     """
-    from training.flows import train_from_folder
+    from training.commands import train_from_folder
 
     try:
         outcomes = train_from_folder(
@@ -186,7 +186,7 @@ def serve(
     """
     import uvicorn
 
-    from training.flows import check_port_free, fallback_keys_file
+    from training.commands import check_port_free, fallback_keys_file
 
     settings = get_settings()
     if (keys_file := fallback_keys_file(settings)) is not None:
@@ -218,7 +218,7 @@ def demo(
     ] = False,
 ) -> None:
     """The main job: generate the demo store, train all families, register them, serve."""
-    from training.flows import run_demo
+    from training.commands import run_demo
 
     try:
         run_demo(

@@ -12,7 +12,7 @@ The division of labour keeps the local and the cluster paths identical where it 
 - a family's settings search runs its trials as further Dask tasks on any worker
   (``training.tuning.DaskTrials``): tuning is what scales out, not just the families side by side;
 - a worker loads the store folder itself (the same ``load_store(data, only=needed)`` call as
-  here, so the frames and their fingerprint are the same), runs ``training.runner.fit_family``
+  here, so the frames and their fingerprint are the same), runs ``training.pipeline.fit_family``
   and saves the model directory under ``SHELFWISE_HOME/dask-work/<run>/<family>``; it returns
   a small ``FamilyRun`` (metrics, run parameters, where the model lies), never the model;
 - this (client) process logs, registers and moves ``champion`` through ``models.registry``
@@ -34,7 +34,7 @@ from pathlib import Path
 from models.errors import DataValidationError, InvalidInputError
 from models.settings import Settings
 from training.offline import OFFLINE_ENV
-from training.runner import (
+from training.pipeline import (
     DEFAULT_SEED,
     ChampionRef,
     FamilyRun,

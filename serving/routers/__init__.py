@@ -11,16 +11,16 @@ from serving.routers import (
     fraud,
     fraud_rules,
     health,
-    inventory,
     items,
     pages,
     recommendations,
+    reorder,
     search,
     stock,
 )
 
 # The app includes these directly (``serving.app``), hottest first: FastAPI matches routes in
-# order, and every earlier route is a check per request. The one-route forecast and inventory
+# order, and every earlier route is a check per request. The one-route forecast and reorder
 # routers come right after health because their lookups are the cheapest requests, where those
 # checks weigh most (docs/ARCHITECTURE.md, "The request path").
 ROUTERS: tuple[APIRouter, ...] = tuple(
@@ -28,7 +28,7 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
     for m in (
         health,
         forecast,
-        inventory,
+        reorder,
         recommendations,
         search,
         fraud,

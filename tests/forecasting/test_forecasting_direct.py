@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasting import direct
+from forecasting import direct, seasonal
 from forecasting.global_model import GlobalForecaster
 from forecasting.panel import build_panel
 from models.errors import InvalidInputError
@@ -57,7 +57,7 @@ def test_direct_model_sees_nothing_after_the_origin(noisy):
 def test_seasonal_blend_of_one_is_the_seasonal_naive(noisy):
     model = GlobalForecaster(seasonal_blend=1.0, **FAST).fit(noisy)
     panel = build_panel(noisy)
-    naive = np.maximum(direct.seasonal_naive(panel.values, 14, 7), 0.0)
+    naive = np.maximum(seasonal.seasonal_naive(panel.values, 14, 7), 0.0)
     np.testing.assert_allclose(model.mean_, naive)
     # the same weekday of the last week, repeated
     np.testing.assert_allclose(naive[:, :7], panel.values[:, -7:])

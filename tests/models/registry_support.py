@@ -11,7 +11,7 @@ from models import registry
 from models.artifact import write_meta
 from models.evaluation import Evaluation
 from models.settings import Settings
-from training.runner import interval_metrics
+from training.pipeline import interval_metrics
 
 
 def model_dir(tmp_path: Path, name: str) -> Path:

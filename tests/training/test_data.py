@@ -229,7 +229,7 @@ def test_normalize_frame_rejects_unknown_name():
 
 
 def test_a_family_reads_only_its_own_files_and_reports_nothing_about_others(demo_dir):
-    from training.runner import inputs_of
+    from training.pipeline import inputs_of
 
     assert inputs_of(["fraud"]) == ["transactions"]
     assert inputs_of(["search"]) == ["catalog", "search_judgments"]

@@ -200,7 +200,7 @@ def test_search_judgments_are_graded_from_attributes(demo_store):
 
 
 def test_the_printed_examples_use_ids_that_exist_in_the_demo_store(demo_dir, demo_raw):
-    from training.flows import demo_examples
+    from training.commands import demo_examples
 
     ex = demo_examples(demo_dir)
     events, catalog = demo_raw["events"], demo_raw["catalog"].set_index("item_id")
@@ -237,7 +237,7 @@ def test_the_demo_prints_a_console_link_that_carries_the_console_key(demo_dir, t
     from rich.console import Console
 
     from models.settings import Settings
-    from training.flows import ROLES, _print_usage, demo_examples, demo_keys
+    from training.commands import ROLES, _print_usage, demo_examples, demo_keys
 
     settings = Settings(_env_file=None, home=tmp_path)  # type: ignore[call-arg]
     keys, created = demo_keys(settings)

@@ -76,7 +76,7 @@ def test_a_demo_on_a_busy_port_stops_before_any_work_and_keeps_the_keys(home: Pa
     import socket
 
     from models.settings import Settings
-    from training.flows import demo_keys
+    from training.commands import demo_keys
 
     keys, created = demo_keys(Settings(_env_file=None, home=home))  # type: ignore[call-arg]
     assert created and len(keys) == 5
@@ -96,7 +96,7 @@ def test_a_demo_on_a_busy_port_stops_before_any_work_and_keeps_the_keys(home: Pa
 
 def test_demo_keys_are_reused_unless_new_ones_are_asked_for(home: Path) -> None:
     from models.settings import Settings
-    from training.flows import demo_keys
+    from training.commands import demo_keys
 
     settings = Settings(_env_file=None, home=home)  # type: ignore[call-arg]
     first, created = demo_keys(settings)
@@ -119,7 +119,7 @@ def test_demo_keys_are_reused_unless_new_ones_are_asked_for(home: Path) -> None:
 
 def test_serve_after_the_demo_uses_its_keys_unless_keys_are_configured(home: Path) -> None:
     from models.settings import Settings
-    from training.flows import demo_keys, fallback_keys_file
+    from training.commands import demo_keys, fallback_keys_file
 
     plain = Settings(_env_file=None, home=home)  # type: ignore[call-arg]
     assert fallback_keys_file(plain) is None  # no demo keys yet: nothing to fall back on
@@ -180,7 +180,7 @@ def test_meta_is_written_once_with_the_runs_metrics_and_data_window(tmp_path: Pa
     """fit_family writes meta.json in one go: the holdout metrics, intervals and the data window."""
     from training.data import load_store
     from training.demo import generate_store
-    from training.runner import fit_family
+    from training.pipeline import fit_family
 
     generate_store(tmp_path / "store", seed=1, scale="small")
     store = load_store(tmp_path / "store", only=["transactions"])

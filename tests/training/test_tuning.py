@@ -103,8 +103,8 @@ def test_a_staged_objective_is_pruned_by_the_median_rule_and_still_finds_the_opt
 
 def test_jobs_announce_their_stages_with_the_search_estimate(demo_store):
     """What `shelfwise train` shows while a family trains (training.progress)."""
+    from training.pipeline import fit_family
     from training.progress import reporting_to
-    from training.runner import fit_family
 
     heard: list[tuple[str, float | None]] = []
     with reporting_to(lambda name, estimate: heard.append((name, estimate))):

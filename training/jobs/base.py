@@ -1,4 +1,4 @@
-"""What a family's training job hands back to the runner."""
+"""What a family's training job hands back to the pipeline (training.pipeline)."""
 
 from __future__ import annotations
 

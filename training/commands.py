@@ -1,4 +1,4 @@
-"""The flows behind ``shelfwise train`` and ``shelfwise demo`` (the CLI stays a thin shell)."""
+"""What `shelfwise train` and `shelfwise demo` do, step by step (the CLI stays a thin shell over these)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from rich.table import Table
 from models.errors import InvalidInputError
 from models.keys import KEYS_FILE, new_key, read_keys, write_keys
 from models.settings import Settings
+from training.pipeline import DEFAULT_SEED, FamilyRun, inputs_of, resolve_families, train_family
 from training.progress import reporting_to
-from training.runner import DEFAULT_SEED, FamilyRun, inputs_of, resolve_families, train_family
 from training.store import StoreData
 
 DEMO_KEYS_FILE = KEYS_FILE

@@ -1,6 +1,6 @@
 """Run a family's training job end to end: check inputs, fit, evaluate, save, log, register.
 
-The runner is the only training code that talks to the registry (through ``models.registry``);
+The pipeline is the only training code that talks to the registry (through ``models.registry``);
 jobs in ``training/jobs`` stay free of MLflow and return a ``TrainResult``.
 """
 
