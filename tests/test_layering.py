@@ -50,6 +50,9 @@ def test_layering(path: Path) -> None:
         )
         others = imported & (DOMAINS - {package})
         assert not others, f"{rel} imports the domain package(s) {sorted(others)}; share through a package"
+    if package in {"serving", "training"}:
+        other = ({"serving", "training"} - {package}).pop()
+        assert other not in imported, f"{rel} imports {other}; the two apps share only lower packages"
     if package in SHARED:
         assert not imported & (DOMAINS | {"training", "serving"}) or path.name == "families.py", (
             f"{rel}: a shared package imports no family, training or serving"
