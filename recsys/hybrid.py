@@ -13,7 +13,7 @@ filters, so ``set_stock`` on the hybrid model affects every query at once.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,19 +26,15 @@ from models.errors import InvalidInputError
 from models.frames import require_columns
 from recsys import hybrid_fit as hf
 from recsys.candidates import FEATURE_NAMES, ItemAttributes
-from recsys.candidates_one import AlsRetriever
-from recsys.hybrid_pages import ItemPagesMixin
-from recsys.hybrid_query import QueryMixin
 from recsys.interactions import CoPurchases, resolve_event_weights
+from recsys.item_pages import ItemPages
+from recsys.parts import HybridParts
 from recsys.popularity import CATALOG_COLUMNS, EVENT_COLUMNS, PopularityRecommender
 from recsys.precomputed import PrefixLists, RankedLists
 from recsys.profiles import History
 from recsys.reranker import load_booster, order_source, train_reranker
-from recsys.sources import (
-    SourceTables,
-    als_from_factors,
-    table_matrix,
-)
+from recsys.shopper_queries import QueryOptions, ShopperQueries
+from recsys.types import ItemFilter, Recommendations
 from trees.batch import TreeScorer
 
 PAYLOAD = "hybrid.npz"
@@ -61,7 +57,7 @@ class _Clock:
         self._last = now
 
 
-class HybridRecommender(QueryMixin, ItemPagesMixin, ModelBase):
+class HybridRecommender(ModelBase):
     """Multi-source candidates + LambdaRank re-ranking + business rules (see the module docstring).
 
     Args:
@@ -206,12 +202,12 @@ class HybridRecommender(QueryMixin, ItemPagesMixin, ModelBase):
         fitted = hf.fit_sources(known, n_items, base, content=content, params=params, seed=self.random_state)
         clock.lap("sources_final")
         best = order_source(report)
+        self.booster_, self.order_source_, self.report_ = booster, best, report
         self._install(
             popular, fitted.history, fitted.item_factors, fitted.covisit, content, fitted.attrs, base
         )
-        self.booster_, self.order_source_, self.report_ = booster, best, report
-        self.ranked_ = self._precompute(int(self.precompute_users))
-        self.similar_ = self._precompute_similar(int(self.precompute_items))
+        self.ranked_ = self.shoppers_.precompute(int(self.precompute_users))
+        self.similar_ = self.pages_.precompute_similar(int(self.precompute_items))
         clock.lap("precompute")
         self.timings_ = clock.laps
         self.data_window_ = dict(popular.data_window_)
@@ -275,27 +271,148 @@ class HybridRecommender(QueryMixin, ItemPagesMixin, ModelBase):
     def _install(
         self, popular, history: History, factors, covisit, content, attrs: ItemAttributes, base
     ) -> None:
-        """Set the learned state and derived query structures (shared by ``fit`` and ``load``)."""
-        n_items = len(popular.item_ids_)
-        self.popular_, self.history_, self.attrs_ = popular, history, attrs
-        self.item_factors_, self.covisit_, self.content_ = factors, covisit, content
-        self.base_ = base
-        self.user_index_ = {u: i for i, u in enumerate(history.user_ids.tolist())}
-        als = None
-        if factors.shape[1] and len(history.user_ids):
-            als = als_from_factors(
-                factors, regularization=float(self.regularization), alpha=float(self.alpha)
-            )
-        self.als_retriever_ = AlsRetriever(als)
-        self.tables_ = SourceTables(
-            als,
-            table_matrix(covisit, n_items),
-            table_matrix(popular.pairs_, n_items),
-            table_matrix(content, n_items),
-            attrs.popularity,
-            base["leaf"],
-            base["top"],
+        """Set the learned state and the query parts over it (shared by ``fit`` and ``load``;
+        ``booster_`` and ``order_source_`` are set first)."""
+        parts = HybridParts.build(
+            popular,
+            history,
+            factors,
+            covisit,
+            content,
+            attrs,
+            base,
+            regularization=float(self.regularization),
+            alpha=float(self.alpha),
         )
+        self.parts_ = parts
+        # The learned arrays under their scikit-learn style names (inspection, save, tests).
+        self.popular_, self.history_, self.attrs_ = parts.popular, parts.history, parts.attrs
+        self.item_factors_, self.covisit_, self.content_ = parts.item_factors, parts.covisit, parts.content
+        self.base_, self.tables_, self.user_index_ = parts.base, parts.tables, parts.user_index
+        self.als_retriever_ = parts.als_retriever
+        options = QueryOptions(
+            per_source=int(self.per_source),
+            max_recent=int(self.max_recent),
+            recent_half_life=float(self.recent_half_life),
+            exclude_seen=bool(self.exclude_seen),
+            consumable_categories=tuple(self.consumable_categories or ()),
+            event_weights=self.event_weights,
+        )
+        self.shoppers_ = ShopperQueries(parts, options, self.order_source_, self._scorer)
+        self.pages_ = ItemPages(parts)
+
+    @property
+    def ranked_(self):
+        """The fit's ranked candidates of known shoppers (``recsys.precomputed``), or None."""
+        return self.shoppers_.ranked
+
+    @ranked_.setter
+    def ranked_(self, value) -> None:
+        self.shoppers_.ranked = value
+
+    @property
+    def similar_(self):
+        """The fit's starts of the similar-items rankings (``recsys.precomputed``), or None."""
+        return self.pages_.similar
+
+    @similar_.setter
+    def similar_(self, value) -> None:
+        self.pages_.similar = value
+
+    # ------------------------------------------------------------------ queries
+    def recommend(
+        self,
+        *,
+        user_id: str | None = None,
+        history_item_ids: Iterable[str] = (),
+        session_item_ids: Iterable[str] = (),
+        k: int = 10,
+        filters: ItemFilter | None = None,
+        exclude_item_ids: Iterable[str] = (),
+        max_per_category: int | None = None,
+        max_per_brand: int | None = None,
+        consumable_categories: Sequence[str] | None = None,
+        recommend_viewed: bool = False,
+        session_event_types: Sequence[str] | None = None,
+    ) -> Recommendations:
+        """Personalised items for a shopper (``recsys.shopper_queries.ShopperQueries.recommend``)."""
+        self._check_fitted()
+        return self.shoppers_.recommend(
+            user_id=user_id,
+            history_item_ids=history_item_ids,
+            session_item_ids=session_item_ids,
+            k=k,
+            filters=filters,
+            exclude_item_ids=exclude_item_ids,
+            max_per_category=max_per_category,
+            max_per_brand=max_per_brand,
+            consumable_categories=consumable_categories,
+            recommend_viewed=recommend_viewed,
+            session_event_types=session_event_types,
+        )
+
+    def recommend_batch(
+        self,
+        user_ids: Sequence[str],
+        *,
+        k: int = 10,
+        filters: ItemFilter | None = None,
+        max_per_category: int | None = None,
+        max_per_brand: int | None = None,
+    ) -> dict[str, Recommendations]:
+        """``recommend(user_id=u, ...)`` for many users at once (same answers, batched scoring)."""
+        self._check_fitted()
+        return self.shoppers_.recommend_batch(
+            user_ids, k=k, filters=filters, max_per_category=max_per_category, max_per_brand=max_per_brand
+        )
+
+    def stage_rankings(
+        self,
+        user_ids: Sequence[str],
+        *,
+        filters: ItemFilter | None = None,
+        k: int = 10,
+        sessions: Mapping[str, Sequence[str]] | None = None,
+    ) -> dict[str, dict[str, list[str]]]:
+        """Each pipeline stage's top ``k`` per user, without fallbacks (for evaluation)."""
+        self._check_fitted()
+        return self.shoppers_.stage_rankings(user_ids, filters=filters, k=k, sessions=sessions)
+
+    def similar_items(
+        self, item_id: str, *, k: int = 10, filters: ItemFilter | None = None
+    ) -> Recommendations:
+        """Items like this one (``recsys.item_pages.ItemPages.similar_items``)."""
+        self._check_fitted()
+        return self.pages_.similar_items(item_id, k=k, filters=filters)
+
+    def bought_together(
+        self, item_id: str, *, k: int = 10, filters: ItemFilter | None = None
+    ) -> Recommendations:
+        """Co-purchase partners, then co-viewed items, then same-category popular."""
+        self._check_fitted()
+        return self.pages_.bought_together(item_id, k=k, filters=filters)
+
+    def trending(
+        self, *, k: int = 10, category: str | None = None, filters: ItemFilter | None = None
+    ) -> Recommendations:
+        """Time-decayed popularity, optionally under a category path prefix (the baseline's)."""
+        self._check_fitted()
+        return self.pages_.trending(k=k, category=category, filters=filters)
+
+    def has_item(self, item_id: str) -> bool:
+        """Whether the item is in the catalog the model knows."""
+        self._check_fitted()
+        return self.pages_.has_item(item_id)
+
+    def item_title(self, item_id: str) -> str:
+        """The catalog title of an item. Raises ``UnknownIdError`` for an unknown item."""
+        self._check_fitted()
+        return self.pages_.item_title(item_id)
+
+    def set_stock(self, item_ids: Sequence[str] | str, in_stock: Sequence[bool] | bool) -> list[str]:
+        """Update stock flags in place (the next query sees them); returns the unknown ids."""
+        self._check_fitted()
+        return self.pages_.set_stock(item_ids, in_stock)
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | Path) -> Path:
@@ -347,6 +464,10 @@ class HybridRecommender(QueryMixin, ItemPagesMixin, ModelBase):
         }
         attrs = ItemAttributes(*(arrays[f"attr_{n}"] for n in _ATTRS))
         base = {n[5:]: v for n, v in arrays.items() if n.startswith("base_")}
+        text = (path / RERANKER).read_text(encoding="utf-8") if (path / RERANKER).exists() else None
+        model.booster_ = load_booster(text) if text else None
+        extra = meta.get("extra", meta)
+        model.order_source_ = str(extra.get("order_source", "als"))
         model._install(
             popular,
             History.from_arrays(arrays),
@@ -356,18 +477,14 @@ class HybridRecommender(QueryMixin, ItemPagesMixin, ModelBase):
             attrs,
             base,
         )
-        text = (path / RERANKER).read_text(encoding="utf-8") if (path / RERANKER).exists() else None
-        model.booster_ = load_booster(text) if text else None
         model.ranked_ = RankedLists.from_arrays(arrays)
         model.similar_ = PrefixLists.from_arrays(arrays)
-        extra = meta.get("extra", meta)
-        model.order_source_ = str(extra.get("order_source", "als"))
         model.report_ = dict(extra.get("report", {}))
         model.data_window_ = dict(meta.get("data_window", {}))
         return model
 
     def _check_fitted(self) -> None:
-        check_is_fitted(self, ("popular_", "tables_"))
+        check_is_fitted(self, ("parts_",))
 
     def warm_up(self) -> HybridRecommender:
         """Prepare the query path before the first request: compile the re-ranker (``trees.batch``)."""

@@ -170,7 +170,7 @@ def _dense_similar(model: HybridRecommender, item: int, pool: int) -> np.ndarray
 
 @pytest.mark.parametrize("pool", [5, 100])
 def test_similar_ranking_equals_the_dense_reference(model, pool):
-    ids, unit = model._unit_factors
+    ids, unit = model.pages_._unit_factors
     for item in range(len(model.popular_.item_ids_)):
         got = similar_ranking(item, (model.tables_.content, model.tables_.covisit), ids, unit, pool=pool)
         np.testing.assert_array_equal(got, _dense_similar(model, item, pool))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,7 @@ def model() -> HybridRecommender:
 def _full_path(model: HybridRecommender) -> HybridRecommender:
     """The same fitted model without its precomputed lists: every request computes."""
     other = copy.copy(model)
-    other.ranked_ = None
+    other.shoppers_ = dataclasses.replace(model.shoppers_, ranked=None)  # its own query part
     return other
 
 
@@ -73,8 +74,10 @@ def test_stock_changes_apply_to_precomputed_lists(model: HybridRecommender) -> N
 def test_online_events_take_the_request_path(model: HybridRecommender, monkeypatch) -> None:
     user = str(model.history_.user_ids[1])
     calls = []
-    original = model._candidates
-    monkeypatch.setattr(model, "_candidates", lambda queries: calls.append(len(queries)) or original(queries))
+    original = model.shoppers_._candidates
+    monkeypatch.setattr(
+        model.shoppers_, "_candidates", lambda queries: calls.append(len(queries)) or original(queries)
+    )
     model.recommend(user_id=user, k=5)
     assert calls == [], "a known user without new events reads the precomputed list"
     session = [str(i) for i in model.popular_.item_ids_[10:12]]
@@ -109,7 +112,7 @@ def test_precompute_can_be_turned_off_and_is_validated() -> None:
 
 def _without_similar(model: HybridRecommender) -> HybridRecommender:
     other = copy.copy(model)
-    other.similar_ = None
+    other.pages_ = dataclasses.replace(model.pages_, similar=None)  # its own page part
     return other
 
 
@@ -135,7 +138,7 @@ def test_precomputed_similar_pages_equal_the_full_ranking(model: HybridRecommend
 def test_similar_prefixes_are_the_start_of_the_ranking(model: HybridRecommender) -> None:
     for item in range(len(model.popular_.item_ids_)):
         prefix, truncated = model.similar_.of(item)
-        ranking = model._similar_ranking(item)
+        ranking = model.pages_._similar_ranking(item)
         np.testing.assert_array_equal(prefix, ranking[: len(prefix)])
         assert truncated == (len(ranking) > len(prefix))
 
@@ -158,9 +161,9 @@ def test_similar_precompute_limit_and_save_load(tmp_path: Path) -> None:
 
 
 def test_truncated_similar_prefixes_fall_back_exactly(monkeypatch) -> None:
-    from recsys import hybrid_pages
+    from recsys import item_pages
 
-    monkeypatch.setattr(hybrid_pages, "SIMILAR_PREFIX", 3)
+    monkeypatch.setattr(item_pages, "SIMILAR_PREFIX", 3)
     events, catalog = shop(seed=8, n_users=80)
     short = HybridRecommender(factors=8, iterations=3, rerank_rounds=10).fit(
         events, catalog, embeddings=fake_embeddings(catalog)

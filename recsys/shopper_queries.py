@@ -1,4 +1,10 @@
-"""The query side of ``HybridRecommender``: profiles, candidates, ordering, rules, reasons, fallbacks."""
+"""Recommendations for shoppers, the query side of ``HybridRecommender``: profiles, candidates,
+ordering, rules, reasons, fallbacks.
+
+``ShopperQueries`` answers from the model's ``HybridParts`` with the model's query settings
+(``QueryOptions``); ``ranked`` holds the fit's precomputed candidate orders of known shoppers
+(``recsys.precomputed``), when there are any.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ import numpy as np
 from recsys.candidates import CandidateSet, assemble
 from recsys.candidates_one import best_seed, candidates_one, neighbours_by_score
 from recsys.filters import check_filter, check_k, positions
+from recsys.parts import HybridParts
 from recsys.precomputed import RankedLists, chosen_users, rank_users
 from recsys.profiles import ProfileRow, merge_online
 from recsys.reranker import source_order, source_order_of
@@ -18,6 +25,7 @@ from recsys.rules import Rules, check_cap, consumable_mask, pick
 from recsys.session import event_weights_of
 from recsys.sources import SOURCE_NAMES
 from recsys.types import ItemFilter, Recommendations, ScoredItem
+from trees.batch import TreeScorer
 
 BATCH = 256
 _EMPTY = ProfileRow(np.zeros(0, np.int64), np.zeros(0), np.zeros(0, bool))
@@ -31,33 +39,30 @@ class _Query:
     user_row: int | None = None  # the stored profile's row when no online events were merged
 
 
-class QueryMixin:
-    """Query methods; the host class provides the fitted state (see ``HybridRecommender``)."""
+@dataclass(frozen=True)
+class QueryOptions:
+    """The model's settings that shape a query (``HybridRecommender``'s arguments of these names)."""
 
-    # Declared for type checkers: set by HybridRecommender's __init__, fit and load.
-    als_retriever_: Any
-    attrs_: Any
-    base_: Any
-    booster_: Any
-    consumable_categories: Any
-    event_weights: Any
-    exclude_seen: Any
-    history_: Any
-    item_factors_: Any
-    max_recent: Any
-    order_source_: Any
-    per_source: Any
-    popular_: Any
-    ranked_: Any
-    recent_half_life: Any
-    tables_: Any
-    user_index_: Any
+    per_source: int
+    max_recent: int
+    recent_half_life: float
+    exclude_seen: bool
+    consumable_categories: Sequence[str]
+    event_weights: Mapping[str, float] | None
 
-    def _check_fitted(self) -> None:  # pragma: no cover - HybridRecommender overrides it
-        raise NotImplementedError
 
-    def _scorer(self) -> Any:  # pragma: no cover - HybridRecommender overrides it
-        raise NotImplementedError
+@dataclass
+class ShopperQueries:
+    """``recommend`` and its batch and evaluation forms over the fitted ``parts``.
+
+    ``scorer`` gives the compiled re-ranker, or None to order candidates by ``order_source``.
+    """
+
+    parts: HybridParts
+    options: QueryOptions
+    order_source: str
+    scorer: Callable[[], TreeScorer | None]
+    ranked: RankedLists | None = None
 
     # ------------------------------------------------------------------ recommendations
     def recommend(
@@ -152,7 +157,7 @@ class QueryMixin:
         """
         k, ids = check_k(k), [str(u) for u in user_ids]
         stages: dict[str, dict[str, list[str]]] = {s: {} for s in (*SOURCE_NAMES, "reranked", "candidates")}
-        item_ids = self.popular_.item_ids_
+        item_ids = self.parts.popular.item_ids_
         for lo in range(0, len(ids), BATCH):
             chunk = ids[lo : lo + BATCH]
             sessions = sessions or {}
@@ -171,14 +176,16 @@ class QueryMixin:
                 orders = {"reranked": self._order(cands, rows)}
                 for j, name in enumerate(SOURCE_NAMES):
                     order = source_order(cands, rows, j)
-                    orders[name] = order[cands.features[rows][order, 2 * j + 1] < int(self.per_source)]
+                    orders[name] = order[
+                        cands.features[rows][order, 2 * j + 1] < int(self.options.per_source)
+                    ]
                 for stage, order in orders.items():
                     picked = pick(
                         [(items[order], str)],
                         rules,
-                        self.popular_.ranking_.filter,
-                        self.base_["leaf"],
-                        self.base_["brand"],
+                        self.parts.popular.ranking_.filter,
+                        self.parts.base["leaf"],
+                        self.parts.base["brand"],
                         k,
                     )
                     stages[stage][chunk[i]] = [str(item_ids[p[0]]) for p in picked]
@@ -190,13 +197,13 @@ class QueryMixin:
             [
                 candidates_one(
                     q.row,
-                    self.tables_,
-                    self.attrs_,
-                    self.als_retriever_,
-                    per_source=int(self.per_source),
-                    max_recent=int(self.max_recent),
-                    recent_half_life=float(self.recent_half_life),
-                    block_seen=bool(self.exclude_seen),
+                    self.parts.tables,
+                    self.parts.attrs,
+                    self.parts.als_retriever,
+                    per_source=int(self.options.per_source),
+                    max_recent=int(self.options.max_recent),
+                    recent_half_life=float(self.options.recent_half_life),
+                    block_seen=bool(self.options.exclude_seen),
                 )
                 for q in queries
             ]
@@ -205,12 +212,11 @@ class QueryMixin:
     def _query(
         self, user_id, history, session, filters, exclude, max_cat, max_brand, consumables, viewed, types
     ) -> _Query:
-        self._check_fitted()
         flt = check_filter(filters)
         max_cat, max_brand = check_cap(max_cat, "max_per_category"), check_cap(max_brand, "max_per_brand")
-        index = self.popular_.index_
-        stored_row = self.user_index_.get(str(user_id)) if user_id is not None else None
-        stored = ProfileRow(*self.history_.row(stored_row)) if stored_row is not None else _EMPTY
+        index = self.parts.popular.index_
+        stored_row = self.parts.user_index.get(str(user_id)) if user_id is not None else None
+        stored = ProfileRow(*self.parts.history.row(stored_row)) if stored_row is not None else _EMPTY
         weights = self._weights()
         ids = [session] if isinstance(session, str) else list(session or ())
         typed = zip(ids, event_weights_of(types, len(ids), weights), strict=True)
@@ -227,11 +233,11 @@ class QueryMixin:
         if not viewed:  # what the shopper is looking at is context, not an answer
             excluded.update(now)
         bought = row.items[row.bought]
-        prefixes = self.consumable_categories if consumables is None else consumables
+        prefixes = self.options.consumable_categories if consumables is None else consumables
         if len(bought) and prefixes:
-            bought = bought[~consumable_mask(bought, self.popular_.ranking_.categories, prefixes)]
+            bought = bought[~consumable_mask(bought, self.parts.popular.ranking_.categories, prefixes)]
         excluded.update(bought.tolist())
-        if self.exclude_seen:
+        if self.options.exclude_seen:
             excluded.update(row.items.tolist())
         plain = stored_row if stored_row is not None and row is stored else None
         return _Query(row, stored_row is not None, Rules(flt, excluded, max_cat, max_brand), plain)
@@ -239,7 +245,7 @@ class QueryMixin:
     def _weights(self) -> dict[str, float]:
         from recsys.interactions import resolve_event_weights
 
-        return resolve_event_weights(self.event_weights)
+        return resolve_event_weights(self.options.event_weights)
 
     def _answer(self, queries: list[_Query], k: int) -> list[Recommendations]:
         stored = [self._stored_list(q) for q in queries]  # known users without new events
@@ -248,55 +254,64 @@ class QueryMixin:
         slot = {i: j for j, i in enumerate(active)}
         return [self._finish(q, cands, slot.get(i), k, stored[i]) for i, q in enumerate(queries)]
 
-    def _precompute(self, limit: int) -> RankedLists | None:
+    def precompute(self, limit: int) -> RankedLists | None:
         """Up to ``limit`` known users' candidates in the re-ranker's order, by the request code."""
-        users = chosen_users(np.diff(self.history_.indptr), limit)
+        users = chosen_users(np.diff(self.parts.history.indptr), limit)
         if not len(users):
             return None
         no_rules = Rules(ItemFilter())
 
         def ranked(u: int) -> tuple[np.ndarray, np.ndarray]:
-            cands = self._candidates([_Query(ProfileRow(*self.history_.row(u)), True, no_rules)])
+            cands = self._candidates([_Query(ProfileRow(*self.parts.history.row(u)), True, no_rules)])
             rows = cands.user(0)
             order = self._order_features(cands.features[rows])
             return cands.items[rows][order], cands.best_source[rows][order]
 
-        return rank_users(users, len(self.history_.user_ids), ranked)
+        return rank_users(users, len(self.parts.history.user_ids), ranked)
 
     def _stored_list(self, query: _Query) -> tuple[np.ndarray, np.ndarray] | None:
         """The fit's ranked candidates of this user (``recsys.precomputed``), if it applies."""
-        if query.user_row is None or self.ranked_ is None:
+        if query.user_row is None or self.ranked is None:
             return None
-        return self.ranked_.of(query.user_row)
+        return self.ranked.of(query.user_row)
 
     def _finish(
-        self, query: _Query, cands: CandidateSet | None, u: int | None, k: int, stored: Any = None
+        self,
+        query: _Query,
+        cands: CandidateSet | None,
+        u: int | None,
+        k: int,
+        stored: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> Recommendations:
         ranked = stored is not None or (cands is not None and u is not None)
         if stored is not None:  # the same cut as ``_tiers``, on the stored order
             allowed = self._allowed(stored[0], query.rules)
             tiers = self._ranked_tiers(query, stored[0][allowed], stored[1][allowed])
+        elif cands is not None and u is not None:
+            tiers = self._tiers(query, cands, u)
         else:
-            tiers = self._tiers(query, cands, u) if ranked else iter([self._trending_tier(query.rules.flt)])
+            tiers = iter([self._trending_tier(query.rules.flt)])
         picked = pick(
             tiers,
             query.rules,
-            self.popular_.ranking_.filter,
-            self.base_["leaf"],
-            self.base_["brand"],
+            self.parts.popular.ranking_.filter,
+            self.parts.base["leaf"],
+            self.parts.base["brand"],
             k,
         )
         names = ["ranked", "similar", "trending"] if ranked else ["trending"]
         source = names[picked[0][2]] if picked else "trending"
         if source == "ranked":
             source = "personalized" if query.known_user else "session"
-        ids = self.popular_.item_ids_
+        ids = self.parts.popular.item_ids_
         return Recommendations(
             [ScoredItem(str(ids[item]), 1.0 / (1 + n), reason) for n, (item, reason, _) in enumerate(picked)],
             source,
         )
 
-    def _tiers(self, query: _Query, cands: Any, u: Any) -> Iterator[tuple[np.ndarray, Callable[[int], str]]]:
+    def _tiers(
+        self, query: _Query, cands: CandidateSet, u: int
+    ) -> Iterator[tuple[np.ndarray, Callable[[int], str]]]:
         """Ranked candidates, then similar items, then trending; built only when ``pick`` gets to them."""
         rows = cands.user(u)
         items = cands.items[rows]
@@ -306,7 +321,7 @@ class QueryMixin:
         yield from self._ranked_tiers(query, items[order], cands.best_source[rows][order])
 
     def _allowed(self, items: np.ndarray, rules: Rules) -> np.ndarray:
-        allowed = self.popular_.ranking_.filter.mask(items, rules.flt)
+        allowed = self.parts.popular.ranking_.filter.mask(items, rules.flt)
         if rules.excluded:
             allowed &= ~np.isin(items, np.fromiter(rules.excluded, np.int64))
         return allowed
@@ -326,27 +341,27 @@ class QueryMixin:
         """Best-first order of candidate feature rows: re-ranker scores, else the best source's rank."""
         if not len(features):
             return np.zeros(0, np.int64)
-        if (scorer := self._scorer()) is not None:  # the re-ranker, compiled (trees.batch)
+        if (scorer := self.scorer()) is not None:  # the re-ranker, compiled (trees.batch)
             return np.argsort(-scorer.predict(features), kind="stable")
-        return source_order_of(features, SOURCE_NAMES.index(self.order_source_))
+        return source_order_of(features, SOURCE_NAMES.index(self.order_source))
 
     def _seeds(self, row: ProfileRow) -> np.ndarray:
-        return row.items[-int(self.max_recent) :][::-1]  # newest first
+        return row.items[-int(self.options.max_recent) :][::-1]  # newest first
 
     def _reason(self, item: int, best: int, row: ProfileRow, lookups: dict | None = None) -> str:
-        titles, seeds = self.popular_.titles_, self._seeds(row)
+        titles, seeds = self.parts.popular.titles_, self._seeds(row)
         name = SOURCE_NAMES[best] if best < len(SOURCE_NAMES) else "popular"
-        if name == "category" and self.popular_.categories_[item]:
-            return f"Popular in {self.popular_.categories_[item]}"
+        if name == "category" and self.parts.popular.categories_[item]:
+            return f"Popular in {self.parts.popular.categories_[item]}"
         others = seeds[seeds != item]  # a reason never cites the recommended item itself
-        if name == "als" and len(others) and self.item_factors_.shape[1]:
-            top = int(others[int(np.argmax(self.item_factors_[others] @ self.item_factors_[item]))])
+        if name == "als" and len(others) and self.parts.item_factors.shape[1]:
+            top = int(others[int(np.argmax(self.parts.item_factors[others] @ self.parts.item_factors[item]))])
             verb = "bought" if top in set(row.items[row.bought].tolist()) else "viewed"
             return f"Because you {verb} {titles[top]}"
         table, template, pool = {
-            "covisit": (self.tables_.covisit, "Because you viewed {}", seeds),
-            "copurchase": (self.tables_.copurchase, "Often bought with {}", row.items[row.bought]),
-            "content": (self.tables_.content, "Similar to {}", seeds),
+            "covisit": (self.parts.tables.covisit, "Because you viewed {}", seeds),
+            "copurchase": (self.parts.tables.copurchase, "Often bought with {}", row.items[row.bought]),
+            "content": (self.parts.tables.content, "Similar to {}", seeds),
         }.get(name, (None, "", seeds))
         seed: int | None = best_seed(table, pool, item, lookups) if table is not None else None
         return template.format(titles[seed]) if seed is not None else "Trending now"
@@ -354,8 +369,8 @@ class QueryMixin:
     def _similar_tier(self, row: ProfileRow) -> tuple[np.ndarray, Callable[[int], str]]:
         """Fallback: content neighbours of the newest profile items."""
         seeds = self._seeds(row)[:3]
-        items = neighbours_by_score(self.tables_.content, seeds)
-        titles, table, lookups = self.popular_.titles_, self.tables_.content, dict[int, Any]()
+        items = neighbours_by_score(self.parts.tables.content, seeds)
+        titles, table, lookups = self.parts.popular.titles_, self.parts.tables.content, dict[int, Any]()
 
         def reason(item: int) -> str:
             seed = best_seed(table, seeds, item, lookups)
@@ -365,7 +380,7 @@ class QueryMixin:
 
     def _trending_tier(self, flt: ItemFilter) -> tuple[np.ndarray, Callable[[int], str]]:
         """Fallback: time-decayed popularity, within the filter's category when there is one."""
-        ranking = self.popular_.ranking_
+        ranking = self.parts.popular.ranking_
         found = ranking.categories.find(flt.category) if flt.category and flt.category.strip() else None
         if found is not None:
             name = ranking.categories.names[found]
