@@ -1,4 +1,4 @@
-"""Merge the sources' top items into one candidate set per user and describe each candidate.
+"""Merge the sources' top items into candidate sets and describe each candidate; the batch path.
 
 The same code builds the re-ranker's training rows (offline) and the rows it scores per request
 (online), so the features can never drift between training and serving.
@@ -98,7 +98,7 @@ class UserSignals:
     """What the sources say about one user: the input of ``user_candidates``.
 
     The batch path (``generate``, scipy over many users) and the single-user serving path
-    (``recsys.candidates_one``, plain numpy) both build this, so features are computed by one code.
+    (``recsys.candidates_request``, plain numpy) both build this, so features are computed by one code.
 
     Attributes:
         als_top: the user's best ALS items (blocked ones removed), best first.
@@ -224,7 +224,7 @@ def generate(
 
     Every user is scored on their own row only, so a user's candidates and features do not depend
     on who else is in the batch (batch answers equal single answers). This is the batch (training)
-    path; serving scores one user with ``recsys.candidates_one`` through the same ``user_candidates``.
+    path; serving scores one user with ``recsys.candidates_request`` through the same ``user_candidates``.
 
     Args:
         profiles: the batch.

@@ -16,7 +16,7 @@ import numpy as np
 
 from models.errors import UnknownIdError
 from recsys.candidates import pop_order
-from recsys.candidates_one import csr_row, similar_ranking
+from recsys.candidates_request import csr_row, similar_ranking
 from recsys.filters import check_filter, check_k
 from recsys.parts import HybridParts
 from recsys.precomputed import PrefixLists, prefix_lists

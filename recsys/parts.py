@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from recsys.candidates import ItemAttributes
-from recsys.candidates_one import AlsRetriever
+from recsys.candidates_request import AlsRetriever
 from recsys.interactions import CoPurchases
 from recsys.popularity import PopularityRecommender
 from recsys.profiles import History

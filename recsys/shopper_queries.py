@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from recsys.candidates import CandidateSet, assemble
-from recsys.candidates_one import best_seed, candidates_one, neighbours_by_score
+from recsys.candidates_request import best_seed, candidates_one, neighbours_by_score
 from recsys.filters import check_filter, check_k, positions
 from recsys.parts import HybridParts
 from recsys.precomputed import RankedLists, chosen_users, rank_users

@@ -1,4 +1,4 @@
-"""The single-user serving path (``recsys.candidates_one``) gives what the batch path gives.
+"""The single-user serving path (``recsys.candidates_request``) gives what the batch path gives.
 
 The batch path (``recsys.candidates.generate``: scipy products, a dense ALS pass) builds the
 re-ranker's training rows; serving scores one profile in plain numpy with an ALS scan that stops
@@ -15,10 +15,10 @@ import scipy.sparse as sp
 # The fixtures of the hybrid suite (a shop with known structure); imported, not copied.
 from recsys_support import fake_embeddings, shop
 
-from recsys import candidates_one, rules
+from recsys import candidates_request, rules
 from recsys.candidates import als_top, generate
-from recsys.candidates_one import AlsRetriever, _spread, similar_ranking
-from recsys.candidates_one import candidates_one as one_user
+from recsys.candidates_request import AlsRetriever, _spread, similar_ranking
+from recsys.candidates_request import candidates_one as one_user
 from recsys.hybrid import HybridRecommender
 from recsys.interactions import CoPurchases
 from recsys.profiles import ProfileRow, batch_profiles, merge_online
@@ -91,7 +91,7 @@ class _Factors:
 
 @pytest.mark.parametrize("first_block", [3, 64, 2048])
 def test_als_scan_with_the_norm_bound_is_exact(monkeypatch, first_block):
-    monkeypatch.setattr(candidates_one, "FIRST_BLOCK", first_block)
+    monkeypatch.setattr(candidates_request, "FIRST_BLOCK", first_block)
     rng = np.random.default_rng(0)
     factors = (rng.normal(size=(3000, 8)) * rng.pareto(2.0, size=(3000, 1))).astype(np.float32)
     factors[rng.random(3000) < 0.6] = 0  # items without events have zero factors

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.candidates_one import SeedLookup, best_seed
+from recsys.candidates_request import SeedLookup, best_seed
 
 
 def _table(seed: int = 0) -> sp.csr_matrix:

@@ -1,4 +1,4 @@
-"""One shopper's candidates in plain numpy: the serving path of ``HybridRecommender.recommend``.
+"""One shopper's candidates at request time, in plain numpy: the serving path of ``recommend``.
 
 ``recsys.candidates.generate`` scores a batch with scipy sparse products and a dense ALS pass over
 the whole catalog; for a single request that is milliseconds of fixed cost at 100k items (about
