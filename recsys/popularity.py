@@ -34,7 +34,7 @@ from recsys.interactions import (
     known_events,
     resolve_event_weights,
 )
-from recsys.ranking import Caps, RankingIndex, Tier
+from recsys.ranking import RankingIndex, Tier
 from recsys.rules import check_cap, consumable_mask
 from recsys.types import ItemFilter, Recommendations
 
@@ -213,9 +213,7 @@ class PopularityRecommender(ModelBase):
         tiers: Iterable[Tier] = [self.ranking_.popular_tier("Popular right now")]
         if session:
             tiers = chain(self.ranking_.category_tiers(session, "Popular in {}"), tiers)
-        caps = None
-        if max_per_category is not None or max_per_brand is not None:
-            caps = Caps(self._leaf_codes, self._brand_codes, max_per_category, max_per_brand)
+        caps = (self._leaf_codes, self._brand_codes, max_per_category, max_per_brand)
         skip = excluded if recommend_viewed else excluded | set(session)
         return Recommendations(
             self.ranking_.take(tiers, flt, skip, k, caps), "session" if session else "popular"

@@ -7,15 +7,15 @@ filter mask and a slice per tier until ``k`` items are found; no per-query sort 
 
 from __future__ import annotations
 
-from collections import Counter
+import itertools
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
 
 from recsys.categories import CategoryIndex
 from recsys.filters import FilterContext
+from recsys.rules import Rules, pick_positions
 from recsys.types import ItemFilter, ScoredItem
 
 
@@ -25,42 +25,6 @@ class Tier(NamedTuple):
     items: np.ndarray
     scores: np.ndarray
     reason: Callable[[int], str]
-
-
-@dataclass
-class Caps:
-    """Diversity caps of one query: at most so many items per leaf category and per brand.
-
-    ``leaf`` and ``brand`` are integer codes per catalog position (-1: none, never capped).
-    """
-
-    leaf: np.ndarray
-    brand: np.ndarray
-    max_per_category: int | None = None
-    max_per_brand: int | None = None
-    _per_leaf: Counter[int] = field(default_factory=Counter)
-    _per_brand: Counter[int] = field(default_factory=Counter)
-
-    def admit(self, items: np.ndarray, passing: np.ndarray, taken: set[int], need: int) -> list[int]:
-        """Positions (into ``items``) of the first ``need`` passing, untaken items within the caps."""
-        chosen: list[int] = []
-        for j in passing.tolist():
-            item = int(items[j])
-            leaf, brand = int(self.leaf[item]), int(self.brand[item])
-            if item in taken or self._full(self._per_leaf, leaf, self.max_per_category):
-                continue
-            if self._full(self._per_brand, brand, self.max_per_brand):
-                continue
-            chosen.append(j)
-            self._per_leaf[leaf] += 1
-            self._per_brand[brand] += 1
-            if len(chosen) >= need:
-                break
-        return chosen
-
-    @staticmethod
-    def _full(counts: Counter[int], code: int, cap: int | None) -> bool:
-        return cap is not None and code >= 0 and counts[code] >= cap
 
 
 class RankingIndex:
@@ -92,6 +56,7 @@ class RankingIndex:
         self.rank[self.order] = np.arange(len(self.order))
         self.categories = CategoryIndex(categories, self.order)
         self.filter = FilterContext(prices, in_stock, self.categories)
+        self._no_codes = np.full(len(item_ids), -1, dtype=np.int64)  # no caps: no code is capped
 
     def popular_tier(self, reason: str) -> Tier:
         """Every item, most popular first."""
@@ -131,36 +96,41 @@ class RankingIndex:
         return iter([self.popular_tier("Popular right now")])
 
     def take(
-        self, tiers: Iterable[Tier], flt: ItemFilter, excluded: set[int], k: int, caps: Caps | None = None
+        self,
+        tiers: Iterable[Tier],
+        flt: ItemFilter,
+        excluded: set[int],
+        k: int,
+        rules: tuple[np.ndarray, np.ndarray, int | None, int | None] | None = None,
     ) -> list[ScoredItem]:
-        """Top ``k`` over the tiers in order: filter first, skip excluded/taken (and what breaks a
-        diversity cap), keep scores sorted.
+        """Top ``k`` over the tiers in order, selected by ``recsys.rules.pick_positions`` (filter,
+        exclusions, and the diversity caps of ``rules``: leaf codes, brand codes, most per leaf
+        category, most per brand), with scores kept sorted.
 
         Tiers are consumed lazily, so fallbacks cost nothing when earlier tiers fill ``k``. A later
         tier's scores are scaled so its best item never outscores the previous tier's last one;
         the reported scores then stay in descending order across fallbacks.
         """
+        seen: list[Tier] = []
+
+        def lazy() -> Iterator[tuple[np.ndarray, Callable[[int], str]]]:
+            for tier in tiers:
+                seen.append(tier)
+                yield tier.items, tier.reason
+
+        leaf, brand, max_leaf, max_brand = (
+            rules if rules is not None else (self._no_codes, self._no_codes, None, None)
+        )
+        chosen = pick_positions(
+            lazy(), Rules(flt, excluded, max_leaf, max_brand), self.filter, leaf, brand, k
+        )
         picked: list[ScoredItem] = []
-        taken, floor = set(excluded), 1.0
-        for tier in tiers:
-            need = k - len(picked)
-            if need <= 0:
-                break
-            passing = np.flatnonzero(self.filter.mask(tier.items, flt))
-            if caps is not None:
-                chosen = caps.admit(tier.items, passing, taken, need)
-            else:
-                # At most len(taken) of the head are skipped, so this head always holds `need` items.
-                chosen = [int(j) for j in passing[: need + len(taken)] if int(tier.items[j]) not in taken][
-                    :need
-                ]
-            if not chosen:
-                continue
-            raw = tier.scores[chosen]
+        floor = 1.0
+        for t, group in itertools.groupby(chosen, key=lambda c: c[2]):
+            rows = list(group)
+            raw = seen[t].scores[[position for *_, position in rows]]
             scale = min(1.0, floor / raw[0]) if raw[0] > 0 else 1.0
-            for j, score in zip(chosen, raw * scale, strict=True):
-                item = int(tier.items[j])
-                picked.append(ScoredItem(str(self.item_ids[item]), float(score), tier.reason(item)))
-                taken.add(item)
+            for (item, reason, _, _), score in zip(rows, raw * scale, strict=True):
+                picked.append(ScoredItem(str(self.item_ids[item]), float(score), reason))
             floor = float(raw[-1] * scale)
         return picked

@@ -3,6 +3,7 @@
 Every list a model returns goes through ``pick``: items are taken in rank order (tier after
 tier) only if they pass the filter (stock, category, price), are not excluded (explicit list,
 already purchased outside consumable categories, already taken) and do not break a diversity cap.
+The popularity baseline's scored lists (``recsys.ranking.RankingIndex.take``) select through it too.
 """
 
 from __future__ import annotations
@@ -72,7 +73,19 @@ def pick(
 
     Tiers are consumed lazily, so fallbacks cost nothing when earlier tiers fill ``k``.
     """
-    picked: list[tuple[int, str, int]] = []
+    return [(item, reason, t) for item, reason, t, _ in pick_positions(tiers, rules, context, leaf, brand, k)]
+
+
+def pick_positions(
+    tiers: Iterable[tuple[np.ndarray, Callable[[int], str]]],
+    rules: Rules,
+    context: FilterContext,
+    leaf: np.ndarray,
+    brand: np.ndarray,
+    k: int,
+) -> list[tuple[int, str, int, int]]:
+    """``pick``, with each item's position in its tier as a fourth element (to read its score)."""
+    picked: list[tuple[int, str, int, int]] = []
     taken = set(rules.excluded)
     per_leaf: Counter[int] = Counter()
     per_brand: Counter[int] = Counter()
@@ -84,7 +97,7 @@ def pick(
         if tier is None:
             break
         items, reason = tier
-        for item in _passing(np.asarray(items, dtype=np.int64), context, rules.flt):
+        for position, item in _passing(np.asarray(items, dtype=np.int64), context, rules.flt):
             if item in taken:
                 continue
             if (
@@ -99,7 +112,7 @@ def pick(
                 and per_brand[brand[item]] >= rules.max_per_brand
             ):
                 continue
-            picked.append((item, reason(item), t))
+            picked.append((item, reason(item), t, position))
             taken.add(item)
             per_leaf[leaf[item]] += 1
             per_brand[brand[item]] += 1
@@ -108,8 +121,9 @@ def pick(
     return picked
 
 
-def _passing(items: np.ndarray, context: FilterContext, flt: ItemFilter) -> Iterator[int]:
-    """Items of one tier that pass the filter, in order, masked in growing chunks.
+def _passing(items: np.ndarray, context: FilterContext, flt: ItemFilter) -> Iterator[tuple[int, int]]:
+    """``(position, item)`` of the items of one tier that pass the filter, in order, masked in
+    growing chunks.
 
     A long tier (trending: the whole catalog) is only filtered as far as it is read, so a
     fallback that needs a few items costs a few chunks instead of a mask over every item.
@@ -117,5 +131,6 @@ def _passing(items: np.ndarray, context: FilterContext, flt: ItemFilter) -> Iter
     lo, size = 0, CHUNK
     while lo < len(items):
         chunk = items[lo : lo + size]
-        yield from chunk[context.mask(chunk, flt)].tolist()
+        keep = np.flatnonzero(context.mask(chunk, flt))
+        yield from zip((keep + lo).tolist(), chunk[keep].tolist(), strict=True)
         lo, size = lo + size, size * 4
