@@ -30,9 +30,8 @@ class QueryEncoder:
         directory: a folder holding ``model.onnx``, ``tokenizer.json`` and ``encoder.json``.
         max_length: tokens kept per text; product titles and queries are far shorter.
         threads: onnxruntime intra-op threads (0 = its default: one per core). A loaded model
-            (serving) uses 1: a server parallelises over requests, and a second thread made a
-            query cost 1.75-1.97 ms of CPU instead of 1.23 ms, and was no faster while the
-            other core was busy (``docs/benchmarks/search.md``).
+            (serving) uses 1: a server parallelises over requests, and a second thread per query
+            costs more CPU without answering faster on a busy machine (docs/ARCHITECTURE.md).
         model_file: the graph's file name (``model_fp32.onnx`` selects the unquantised export).
     """
 

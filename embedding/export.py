@@ -5,11 +5,10 @@ sentence embedding itself: mean pooling over the attention mask and L2 normalisa
 the graph, so the serving side (:mod:`embedding.encoder`) runs one ``session.run`` and needs neither
 torch nor any pooling code of its own that could drift from training.
 
-Exporter: the legacy TorchScript exporter (``dynamo=False``). It is exact for this model (fp32
-cosine to sentence-transformers 1.0000), takes about 0.7 s instead of about 5 s, and does not need
-``onnxscript`` at run time; its DeprecationWarning is silenced here. The fp32 graph is then
-quantised to int8 with ``quantize_dynamic(per_channel=True)``: the per-tensor default loses too
-much (min cosine 0.92), per channel keeps it above 0.98 (docs/BENCHMARKS.md).
+Exporter: the legacy TorchScript exporter (``dynamo=False``). It is exact for this model, faster
+than the dynamo exporter and does not need ``onnxscript`` at run time; its DeprecationWarning is
+silenced here. The fp32 graph is then quantised to int8 with ``quantize_dynamic(per_channel=True)``:
+the per-tensor default loses too much accuracy, per channel keeps it (docs/ARCHITECTURE.md).
 
 Exports are cached, keyed by the sha256 of the model files and :data:`RECIPE`, in
 ``$SHELFWISE_ENCODER_CACHE`` (default ``<tmp>/shelfwise-encoder-cache``), so repeated training runs

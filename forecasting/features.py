@@ -4,7 +4,7 @@ Everything the model sees at a period ``t`` is known at ``t - 1``: lags >= 1 (ro
 are taken over lagged values), calendar fields of ``t`` itself, and the covariates of ``t``
 (price, promotion, holiday), which ``panel.future_covariates`` fills for future periods with
 values known in advance. The series keys ``item_id`` and ``store_id`` are categorical features
-(on Walmart, dropping them cost 8 % WMAE); the per-series level comes from the lags and, for
+(the model is worse without them, docs/ARCHITECTURE.md); the per-series level comes from the lags and, for
 ``l2``, the per-series standardisation.
 
 | freq | lags | rolling means (over lag 1) | seasonal | calendar |

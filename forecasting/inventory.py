@@ -116,7 +116,7 @@ def reorder_advice(
 
 @lru_cache(maxsize=256)
 def _z(probability: float) -> float:
-    """``Phi^-1(probability)``, cached: scipy's ppf costs ~30 us, a request needs two of them."""
+    """``Phi^-1(probability)``, cached: scipy's ppf is slow next to a request, which needs two."""
     return float(norm.ppf(probability))
 
 

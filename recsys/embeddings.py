@@ -2,11 +2,9 @@
 
 Encoder: all-MiniLM-L6-v2 as the search family's ONNX Runtime int8 graph
 (:func:`embedding.export.exported_encoder`, run by :class:`embedding.encoder.QueryEncoder`), not
-sentence-transformers on torch: on the medium demo store's 20,000 catalog texts it took 67 s
-against 189 s (2.8x faster on the shared 2-core machine), its vectors have a cosine of 0.994 on
-average (min 0.984) to the torch ones, and the recsys holdout NDCG@10 stayed within seed noise
-(docs/benchmarks/recsys.md). Torch is only imported the first time a machine exports the graph;
-the export is cached.
+sentence-transformers on torch: several times faster on a catalog, with vectors that rank the
+same neighbours (docs/ARCHITECTURE.md). Torch is only imported the first time a machine exports
+the graph; the export is cached.
 
 Serving never embeds: the model keeps the item-to-item neighbour table derived from these
 vectors, so the serving process needs neither torch nor onnxruntime for it.

@@ -45,7 +45,7 @@ def _blas() -> ThreadpoolController:
 def one_blas_thread() -> Iterator[None]:
     """BLAS on one thread inside the block (small per-request mat-vecs; serving parallelises over
     requests). Free when BLAS already runs one thread, as in the server (``serving.app`` limits it
-    process-wide): checking costs ~1 µs, a threadpoolctl limit and restore ~10 µs per request."""
+    process-wide): checking is far cheaper than a threadpoolctl limit and restore per request."""
     libs = [lib for lib in _blas().lib_controllers if lib.user_api == "blas"]
     if all(lib.num_threads == 1 for lib in libs):
         yield

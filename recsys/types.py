@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# What filled the top of an answer (``Recommendations.source``, the API's ``source`` field). Not
+# the candidate sources a hybrid model retrieves from (``recsys.sources.SOURCE_NAMES``).
 SOURCES = ("popular", "category", "session", "similar", "trending", "bought_together", "personalized")
 
 
