@@ -41,7 +41,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 
 from recsys.hybrid import HybridRecommender  # noqa: E402
 from recsys.popularity import PopularityRecommender  # noqa: E402
-from recsys.sources import SOURCE_NAMES  # noqa: E402
+from recsys.sources import CANDIDATE_SOURCES  # noqa: E402
 from recsys.types import ItemFilter  # noqa: E402
 from training.real_data import dataset_path  # noqa: E402
 
@@ -205,7 +205,7 @@ def run(
     started = time.perf_counter()
     stages = model.stage_rankings(users, filters=EVERYTHING, k=max(CUTS), sessions=sessions)
     seconds["pipeline predict (all stages)"] = time.perf_counter() - started
-    for name in SOURCE_NAMES:
+    for name in CANDIDATE_SOURCES:
         rankings[f"source alone: {name}"] = stages[name]
     rankings[
         "full pipeline (candidates + LambdaRank)"

@@ -15,10 +15,10 @@ import scipy.sparse as sp
 
 from models.arrays import unique_ids
 from recsys.profiles import Profiles
-from recsys.sources import SOURCE_NAMES, SourceTables
+from recsys.sources import CANDIDATE_SOURCES, SourceTables
 
 FEATURE_NAMES = (
-    *(f"{s}_{kind}" for s in SOURCE_NAMES for kind in ("score", "rank")),
+    *(f"{s}_{kind}" for s in CANDIDATE_SOURCES for kind in ("score", "rank")),
     "n_sources",
     "popularity",
     "pop_candidate_rank",
@@ -52,7 +52,7 @@ class CandidateSet:
         items: catalog positions.
         features: ``float32`` rows in ``FEATURE_NAMES`` order.
         bounds: row offsets per user.
-        best_source: per candidate, the index (in ``SOURCE_NAMES``, or ``len`` for popularity) of
+        best_source: per candidate, the index (in ``CANDIDATE_SOURCES``, or ``len`` for popularity) of
             the source that ranked it highest: the reason shown for it.
     """
 
@@ -134,7 +134,7 @@ def als_top(scores: np.ndarray, blocked: np.ndarray, n: int) -> np.ndarray:
 
 
 def _source_tops(sig: UserSignals, tables: SourceTables, n: int) -> list[np.ndarray]:
-    """Per source (``SOURCE_NAMES`` order), the user's top ``n`` items, best first."""
+    """Per source (``CANDIDATE_SOURCES`` order), the user's top ``n`` items, best first."""
     blocked = sig.blocked
     tops = [sig.als_top]
     for name in ("covisit", "copurchase", "content"):
@@ -164,16 +164,16 @@ def user_candidates(
     pops = pop_order(tables, attrs)[: n + len(no)]
     pops = (pops[~np.isin(pops, no)] if len(no) else pops)[:n]
     cand = unique_ids(np.concatenate([*per_user, pops]))
-    rank_cols = np.full((len(SOURCE_NAMES) + 1, len(cand)), float(n), np.float32)
+    rank_cols = np.full((len(CANDIDATE_SOURCES) + 1, len(cand)), float(n), np.float32)
     for j, found in enumerate([*per_user, pops]):
         rank_cols[j, np.searchsorted(cand, found)] = np.arange(len(found))
     feats = np.empty((len(cand), len(FEATURE_NAMES)), np.float32)
     feats[:, 0] = sig.als_at(cand)
-    for j, name in enumerate(SOURCE_NAMES[1:4], start=1):
+    for j, name in enumerate(CANDIDATE_SOURCES[1:4], start=1):
         feats[:, 2 * j] = _lookup(sig.rows[name], cand)
     feats[:, 8] = tables.category_score(sig.shares, 0, cand)
-    feats[:, 1 : 2 * len(SOURCE_NAMES) : 2] = rank_cols[:-1].T
-    base = 2 * len(SOURCE_NAMES)
+    feats[:, 1 : 2 * len(CANDIDATE_SOURCES) : 2] = rank_cols[:-1].T
+    base = 2 * len(CANDIDATE_SOURCES)
     feats[:, base] = (rank_cols[:-1] < n).sum(axis=0)
     feats[:, base + 1] = attrs.popularity[cand]
     feats[:, base + 2] = rank_cols[-1]

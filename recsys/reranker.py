@@ -21,7 +21,7 @@ import numpy as np
 from models.evaluation import MIN_CASES, Evaluation
 from recsys.candidates import FEATURE_NAMES, CandidateSet
 from recsys.metrics import ndcg_at_k
-from recsys.sources import SOURCE_NAMES
+from recsys.sources import CANDIDATE_SOURCES
 
 K = 10
 VALIDATION_SHARE = 0.25
@@ -51,7 +51,7 @@ def _ndcg(cands: CandidateSet, users: Sequence[int], truth: Sequence[set[int]], 
 
 def order_source(report: dict[str, float]) -> str:
     """The source ``train_reranker`` chose to order candidates (``report``'s ``order_source_<name>``)."""
-    return next((name for name in SOURCE_NAMES if report.get(f"order_source_{name}")), DEFAULT_SOURCE)
+    return next((name for name in CANDIDATE_SOURCES if report.get(f"order_source_{name}")), DEFAULT_SOURCE)
 
 
 def _fit(cands: CandidateSet, users: Sequence[int], truth: Sequence[set[int]], params: dict, seed: int):
@@ -124,7 +124,7 @@ def train_reranker(
     report["candidate_recall"] = float(np.mean(found))
     rows = {
         name: _ndcg(cands, val, truth, lambda u, rows, j=j: source_order(cands, rows, j))
-        for j, name in enumerate(SOURCE_NAMES)
+        for j, name in enumerate(CANDIDATE_SOURCES)
     }
     report |= {f"ndcg_at_{K}_{name}": float(values.mean()) for name, values in rows.items()}
     report["validation_users"] = float(len(val))
@@ -133,7 +133,9 @@ def train_reranker(
     chosen = DEFAULT_SOURCE
     if enough:  # another source orders only where it beats ALS beyond noise
         better = [
-            n for n in SOURCE_NAMES if n != DEFAULT_SOURCE and scores.difference(n, DEFAULT_SOURCE).better
+            n
+            for n in CANDIDATE_SOURCES
+            if n != DEFAULT_SOURCE and scores.difference(n, DEFAULT_SOURCE).better
         ]
         chosen = max(better, key=lambda n: report[f"ndcg_at_{K}_{n}"], default=DEFAULT_SOURCE)
     report[f"order_source_{chosen}"] = 1.0

@@ -23,7 +23,7 @@ from recsys.profiles import ProfileRow, merge_online
 from recsys.reranker import source_order, source_order_of
 from recsys.rules import Rules, check_cap, consumable_mask, pick
 from recsys.session import event_weights_of
-from recsys.sources import SOURCE_NAMES
+from recsys.sources import CANDIDATE_SOURCES
 from recsys.types import ItemFilter, Recommendations, ScoredItem
 from trees.batch import TreeScorer
 
@@ -151,12 +151,14 @@ class ShopperQueries:
         ``sessions`` gives online items per user (folded in like ``session_item_ids``).
 
         Returns:
-            ``{stage: {user: item ids}}`` for every source in ``SOURCE_NAMES`` (its own ordering of
+            ``{stage: {user: item ids}}`` for every source in ``CANDIDATE_SOURCES`` (its own ordering of
             the items it retrieved), ``"reranked"`` (the model's ordering of all candidates) and
             ``"candidates"`` (every merged candidate, unordered, not cut to ``k``).
         """
         k, ids = check_k(k), [str(u) for u in user_ids]
-        stages: dict[str, dict[str, list[str]]] = {s: {} for s in (*SOURCE_NAMES, "reranked", "candidates")}
+        stages: dict[str, dict[str, list[str]]] = {
+            s: {} for s in (*CANDIDATE_SOURCES, "reranked", "candidates")
+        }
         item_ids = self.parts.popular.item_ids_
         for lo in range(0, len(ids), BATCH):
             chunk = ids[lo : lo + BATCH]
@@ -174,7 +176,7 @@ class ShopperQueries:
                 items = cands.items[rows]
                 stages["candidates"][chunk[i]] = item_ids[items].tolist()
                 orders = {"reranked": self._order(cands, rows)}
-                for j, name in enumerate(SOURCE_NAMES):
+                for j, name in enumerate(CANDIDATE_SOURCES):
                     order = source_order(cands, rows, j)
                     orders[name] = order[
                         cands.features[rows][order, 2 * j + 1] < int(self.options.per_source)
@@ -343,14 +345,14 @@ class ShopperQueries:
             return np.zeros(0, np.int64)
         if (scorer := self.scorer()) is not None:  # the re-ranker, compiled (trees.batch)
             return np.argsort(-scorer.predict(features), kind="stable")
-        return source_order_of(features, SOURCE_NAMES.index(self.order_source))
+        return source_order_of(features, CANDIDATE_SOURCES.index(self.order_source))
 
     def _seeds(self, row: ProfileRow) -> np.ndarray:
         return row.items[-int(self.options.max_recent) :][::-1]  # newest first
 
     def _reason(self, item: int, best: int, row: ProfileRow, lookups: dict | None = None) -> str:
         titles, seeds = self.parts.popular.titles_, self._seeds(row)
-        name = SOURCE_NAMES[best] if best < len(SOURCE_NAMES) else "popular"
+        name = CANDIDATE_SOURCES[best] if best < len(CANDIDATE_SOURCES) else "popular"
         if name == "category" and self.parts.popular.categories_[item]:
             return f"Popular in {self.parts.popular.categories_[item]}"
         others = seeds[seeds != item]  # a reason never cites the recommended item itself

@@ -26,7 +26,7 @@ from models.arrays import unique_ids
 from recsys.interactions import CoPurchases, _pruned_table
 from recsys.profiles import Profiles
 
-SOURCE_NAMES = ("als", "covisit", "copurchase", "content", "category")
+CANDIDATE_SOURCES = ("als", "covisit", "copurchase", "content", "category")
 NEIGHBOURS = 100  # kept per item in the item-to-item tables (bounds artifact size and query time)
 EXACT_LIMIT = 20_000  # content neighbours are exact up to this many items, HNSW beyond
 

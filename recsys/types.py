@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# What filled the top of an answer (``Recommendations.source``, the API's ``source`` field). Not
-# the candidate sources a hybrid model retrieves from (``recsys.sources.SOURCE_NAMES``).
-SOURCES = ("popular", "category", "session", "similar", "trending", "bought_together", "personalized")
+# Answer sources: what filled the top of an answer (``Recommendations.source``, the API's
+# ``source`` field). Candidate sources are what a hybrid model retrieves from
+# (``recsys.sources.CANDIDATE_SOURCES``: ALS, co-visitation ...).
+ANSWER_SOURCES = ("popular", "category", "session", "similar", "trending", "bought_together", "personalized")
 
 
 @dataclass(frozen=True)

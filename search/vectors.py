@@ -13,10 +13,9 @@ product over the gathered subset when it is small), so a filter can never empty 
 post-filtered top-k would have.
 
 One query is searched with one OpenMP thread: serving parallelises over requests, and FAISS's
-two-thread team per query measured 35 ms instead of 6 ms for 54k vectors on the shared 2-core
-machine (spin-waiting threads). For the same reason exact products over gathered vectors use
-:func:`_dot` (numpy's own loop), not BLAS: OpenBLAS's thread team made one 4k x 384 product take
-5.9 ms instead of 0.5 ms there, and serialised concurrent requests. The base vectors are a
+thread team per query was several times slower on a busy machine (spin-waiting threads). For the
+same reason exact products over gathered vectors use :func:`_dot` (numpy's own loop), not BLAS,
+whose thread team also serialised concurrent requests (docs/ARCHITECTURE.md). The base vectors are a
 zero-copy view of FAISS's own storage.
 """
 

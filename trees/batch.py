@@ -1,11 +1,11 @@
 """LightGBM forests compiled to machine code for the request path (lleaves), LightGBM as fallback.
 
 A re-ranker scores 100-200 candidates per request. ``Booster.predict`` walks every tree through
-LightGBM's generic predictor: about 1 ms for 156 rows x 150 trees on one core of this machine,
-the largest single cost of a personalised recommendation. lleaves compiles the same model text
-with LLVM into one native function (every split an inlined comparison), which scores the batch
-5-7x faster. Both implement LightGBM's split semantics (missing values, default directions,
-categorical bitsets); the scores agree to ~1e-15 (float64 summation order), and
+LightGBM's generic predictor, the largest single cost of a personalised recommendation. lleaves
+compiles the same model text with LLVM into one native function (every split an inlined
+comparison), which scores the batch several times faster (docs/ARCHITECTURE.md). Both implement
+LightGBM's split semantics (missing values, default directions, categorical bitsets); the scores
+agree to ~1e-15 (float64 summation order), and
 ``tests/trees/test_trees_batch.py`` checks that and the resulting order on real re-rankers.
 
 Compiling takes a second or two, so it happens on first use (``predict``/``compile``), once per
@@ -14,9 +14,9 @@ models that use it, called by ``serving.model_store.smoke_check``). Nothing comp
 the artifact stays the LightGBM text file. Without lleaves (or when compiling fails) scoring
 falls back to ``Booster.predict`` with the same results, only slower.
 
-The price is memory: loading LLVM (llvmlite) and compiling a 150-tree model adds ~130 MB to the
-process's RSS (measured: 235 -> 367 MB). The recommender pays it for ~0.5 ms per request; the
-search re-ranker (100 rows, a 700 MB RSS budget) keeps LightGBM's predictor.
+The price is memory: loading LLVM (llvmlite) and compiling a model adds about a hundred MB to the
+process's RSS. The recommender pays it for its per-request time; the search re-ranker (100 rows,
+a tighter memory budget) keeps LightGBM's predictor.
 """
 
 from __future__ import annotations
