@@ -29,9 +29,9 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from models.settings import Settings  # noqa: E402
 from serving.app import create_app  # noqa: E402
-from serving.eventlog import DurableOnlineState  # noqa: E402
 from serving.model_store import ModelStore  # noqa: E402
-from serving.state import Event, InMemoryOnlineState, OnlineState  # noqa: E402
+from serving.online.eventlog import DurableOnlineState  # noqa: E402
+from serving.online.state import Event, InMemoryOnlineState, OnlineState  # noqa: E402
 
 KEY = "eventlog-bench-key-0123456789abcdefghij"
 

@@ -177,8 +177,8 @@ def build_app(model_dirs: dict[str, str], state: str = "memory", work: Path | No
 
     from models.settings import SCOPES, Settings
     from serving.app import create_app
-    from serving.eventlog import DurableOnlineState
     from serving.model_store import ModelStore
+    from serving.online.eventlog import DurableOnlineState
 
     keys: dict[str, Any] = {KEY: list(SCOPES)}
     url = f"{REDIS_URL}?namespace=fuzz-{uuid.uuid4().hex[:8]}" if state == "redis" else None

@@ -22,8 +22,8 @@ import redis
 
 from fraud.online_state import FraudState, InProcessFraudState
 from fraud.redis_state import RedisFraudState
-from serving.redis_state import RedisOnlineState
-from serving.state import Event, InMemoryOnlineState, OnlineState
+from serving.online.redis_state import RedisOnlineState
+from serving.online.state import Event, InMemoryOnlineState, OnlineState
 from storage.redis import delete_namespace
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)

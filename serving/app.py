@@ -23,7 +23,6 @@ from serving.auth import API_KEY_HEADER, ApiKeyAuth
 from serving.catalog_changes import reapply
 from serving.deps import require_scope
 from serving.errors import install_error_handlers
-from serving.eventlog import DurableOnlineState
 from serving.fraud_runtime import FraudRuntime
 from serving.heap import settle_heap
 from serving.hotswap import poll_registry
@@ -31,11 +30,12 @@ from serving.logs import REQUEST_ID_HEADER, configure_logging
 from serving.metrics import instrument
 from serving.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from serving.model_store import ModelEntry, ModelStore
+from serving.online.eventlog import DurableOnlineState
+from serving.online.redis_state import states_from_url
+from serving.online.redis_watch import RedisDataWatch
+from serving.online.state import InMemoryOnlineState, OnlineState
 from serving.ratelimit import RateLimitMiddleware
-from serving.redis_state import states_from_url
-from serving.redis_watch import RedisDataWatch
 from serving.routers import ROUTERS, console, pages
-from serving.state import InMemoryOnlineState, OnlineState
 
 logger = logging.getLogger("shelfwise.serving")
 

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from search.interface import LiveCatalog
-from serving.state import CatalogChange
+from serving.online.state import CatalogChange
 
 logger = logging.getLogger("shelfwise.serving")
 

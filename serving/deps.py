@@ -18,7 +18,7 @@ from recsys.interface import Recommender
 from search.interface import Searcher
 from serving.auth import API_KEY_HEADER, WWW_AUTHENTICATE, ApiKeyAuth, Principal
 from serving.model_store import ModelStore
-from serving.state import OnlineState
+from serving.online.state import OnlineState
 
 M = TypeVar("M")  # a family's interface (recsys.interface.Recommender ...)
 

@@ -1,6 +1,6 @@
 """Redis plumbing shared by every online state kept in Redis: the ``SHELFWISE_STATE_URL`` parser,
 a checked client, and the key prefix that keeps one shop's keys in one namespace (and one cluster
-slot). The states themselves live with what they hold: ``serving.redis_state`` (shopper events,
+slot). The states themselves live with what they hold: ``serving.online.redis_state`` (shopper events,
 fraud labels, catalog changes) and ``fraud.redis_state`` (velocity histories, answers).
 """
 

@@ -15,9 +15,9 @@ from models.errors import UnknownIdError
 from search.interface import LiveCatalog
 from serving.catalog_changes import apply
 from serving.deps import SearchDep, StateDep, require_scope
+from serving.online.state import CatalogChange, OnlineState
 from serving.schemas.catalog import CatalogBatchIn, CatalogItemIn, CatalogItemWithId, CatalogUpdateResponse
 from serving.schemas.common import Id, problem_responses
-from serving.state import CatalogChange, OnlineState
 
 router = APIRouter(
     prefix="/v1/catalog",

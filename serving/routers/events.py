@@ -7,9 +7,9 @@ from fastapi import APIRouter, Depends, status
 from models.errors import InvalidInputError
 from serving.deps import SettingsDep, StateDep, StoreDep, require_scope
 from serving.metrics import record_events
+from serving.online.state import Event
 from serving.schemas.common import problem_responses
 from serving.schemas.events import Accepted, EventBatch
-from serving.state import Event
 
 router = APIRouter(
     prefix="/v1",

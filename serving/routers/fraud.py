@@ -10,6 +10,7 @@ from models.errors import InvalidInputError
 from serving.deps import FraudDep, SettingsDep, StateDep, StoreDep, require_scope
 from serving.fraud_runtime import FraudRuntime
 from serving.metrics import record_fraud_decision
+from serving.online.state import FraudFeedback
 from serving.responses import json_response
 from serving.schemas.common import problem_responses
 from serving.schemas.events import Accepted
@@ -20,7 +21,6 @@ from serving.schemas.fraud import (
     TransactionFieldsResponse,
     TransactionIn,
 )
-from serving.state import FraudFeedback
 
 
 async def get_fraud_runtime(request: Request) -> FraudRuntime:

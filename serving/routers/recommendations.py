@@ -16,10 +16,10 @@ from recsys.session import REQUEST_EVENT_TYPE, session_context
 from recsys.types import ItemFilter, Recommendations
 from serving.deps import RecsysDep, StateDep, require_scope
 from serving.metrics import record_recommendation_source
+from serving.online.state import split_history
 from serving.responses import json_response
 from serving.schemas.common import ItemListResponse, problem_responses
 from serving.schemas.recommendations import ItemFilters, RecommendationRequest
-from serving.state import split_history
 
 router = APIRouter(
     prefix="/v1",

@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Depends
 
 from serving.deps import RecsysDep, StateDep, require_scope
+from serving.online.state import CatalogChange
 from serving.schemas.common import problem_responses
 from serving.schemas.stock import StockUpdate, StockUpdateResponse
-from serving.state import CatalogChange
 
 router = APIRouter(
     prefix="/v1",

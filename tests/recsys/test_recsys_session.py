@@ -11,7 +11,7 @@ import pandas as pd
 from recsys.interactions import DEFAULT_EVENT_WEIGHTS
 from recsys.profiles import ProfileRow, merge_online
 from recsys.session import MAX_SESSION_EVENTS, event_weights_of, session_context, sessions_of
-from serving.state import Event, InMemoryOnlineState
+from serving.online.state import Event, InMemoryOnlineState
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 KINDS = ("view", "add_to_cart", "purchase", "view", "view", "add_to_cart")

@@ -11,7 +11,7 @@ from serving_support import FAMILIES, fitted_models, make_settings
 
 from serving.app import create_app
 from serving.model_store import ModelStore
-from serving.state import InMemoryOnlineState
+from serving.online.state import InMemoryOnlineState
 
 
 @pytest.fixture(scope="session")

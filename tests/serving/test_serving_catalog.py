@@ -12,7 +12,7 @@ from serving_support import CATALOG, as_scope, make_settings
 from search.hybrid import HybridSearch
 from serving.app import create_app
 from serving.model_store import ModelStore
-from serving.state import InMemoryOnlineState
+from serving.online.state import InMemoryOnlineState
 
 WOK = {"title": "Iron Wok Deluxe", "category": "Kitchen > Cookware", "brand": "WokCo", "price": 20.0}
 
@@ -113,7 +113,7 @@ def test_search_with_a_user_id_uses_their_history(hybrid_client: TestClient) -> 
 
 def _app(dirs: dict[str, Path], log: Path) -> TestClient:
     """A server on fresh model objects and the durable log at ``log`` (a process (re)started)."""
-    from serving.eventlog import DurableOnlineState
+    from serving.online.eventlog import DurableOnlineState
 
     store = ModelStore.from_dirs(dirs, families=list(dirs))
     app = create_app(

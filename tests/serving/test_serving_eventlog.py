@@ -20,8 +20,8 @@ from serving_support import _transactions
 
 from fraud.online_state import InProcessFraudState
 from fraud.velocity_model import VelocityFraudModel
-from serving.eventlog import DurableOnlineState
-from serving.state import Event, FraudFeedback, InMemoryOnlineState
+from serving.online.eventlog import DurableOnlineState
+from serving.online.state import Event, FraudFeedback, InMemoryOnlineState
 
 KEY = "eventlog-key-0123456789abcdefghij"
 
@@ -123,8 +123,8 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
 _CRASHING_WRITER = """
 import os, signal, sys
 from datetime import datetime, timezone
-from serving.eventlog import DurableOnlineState
-from serving.state import Event
+from serving.online.eventlog import DurableOnlineState
+from serving.online.state import Event
 state = DurableOnlineState(sys.argv[1])
 t = datetime(2024, 3, 1, tzinfo=timezone.utc)
 for b in range(50):

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
 
-from serving.state import InMemoryOnlineState
+from serving.online.state import InMemoryOnlineState
 
 
 def _tx(**extra: object) -> dict[str, object]:

@@ -20,8 +20,8 @@ from serving_support import make_settings
 
 from fraud.checks import CURRENCIES
 from serving.app import create_app
-from serving.eventlog import DurableOnlineState
 from serving.model_store import ModelStore
+from serving.online.eventlog import DurableOnlineState
 
 pytestmark = pytest.mark.slow
 

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from serving_support import as_scope, make_settings
 
 from serving.app import create_app
-from serving.eventlog import DurableOnlineState
 from serving.model_store import ModelStore
+from serving.online.eventlog import DurableOnlineState
 
 ALL = {"X-API-Key": "all-key-abcdefghijklmnopqrstu"}
 
@@ -170,7 +170,7 @@ def test_rules_held_in_memory_only_come_with_a_warning(client: TestClient) -> No
 
 
 def test_the_event_log_is_trimmed_while_running_and_its_size_is_exported(tmp_path: Path) -> None:
-    from serving.state import Event
+    from serving.online.state import Event
 
     def events(user: str, n: int) -> list[Event]:
         return [Event(user, f"i{k}", "view", datetime.now(UTC)) for k in range(n)]

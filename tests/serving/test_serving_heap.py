@@ -13,7 +13,7 @@ from serving_support import make_settings
 from serving.app import create_app
 from serving.heap import resettle_heap, settle_heap
 from serving.model_store import ModelStore
-from serving.state import InMemoryOnlineState
+from serving.online.state import InMemoryOnlineState
 
 
 @pytest.fixture()

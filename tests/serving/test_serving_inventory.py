@@ -14,7 +14,7 @@ from serving_support import make_settings
 from forecasting.global_model import GlobalForecaster
 from serving.app import create_app
 from serving.model_store import ModelStore
-from serving.state import InMemoryOnlineState
+from serving.online.state import InMemoryOnlineState
 
 MAX_HORIZON = 21
 

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from serving_support import CATALOG
 
 from serving.model_store import ModelEntry
-from serving.state import InMemoryOnlineState
+from serving.online.state import InMemoryOnlineState
 
 ITEMS = CATALOG.set_index("item_id")
 IN_STOCK = set(CATALOG.loc[CATALOG["in_stock"], "item_id"])

@@ -14,7 +14,7 @@ from serving_support import CATALOG, _events, as_scope, make_settings
 from recsys.hybrid import HybridRecommender
 from serving.app import create_app
 from serving.model_store import ModelStore
-from serving.state import InMemoryOnlineState
+from serving.online.state import InMemoryOnlineState
 
 ITEMS = CATALOG.set_index("item_id")
 

@@ -21,8 +21,8 @@ from redis_support import fresh_namespace, redis_or_skip
 from fraud.online_state import EntityHistory, InProcessFraudState
 from fraud.redis_state import RedisFraudState
 from fraud.velocity import DAY, HOUR, VelocityConfig, online_vector
-from serving.redis_state import RedisOnlineState
-from serving.state import EVENT_TYPES, Event, InMemoryOnlineState
+from serving.online.redis_state import RedisOnlineState
+from serving.online.state import EVENT_TYPES, Event, InMemoryOnlineState
 
 CONFIG = VelocityConfig(
     entities=("customer_id", "terminal_id", "device_id"),

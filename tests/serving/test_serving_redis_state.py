@@ -14,8 +14,8 @@ from serving_support import make_settings
 from fraud.online_state import FraudState
 from fraud.redis_state import RedisFraudState
 from serving.app import create_app
-from serving.redis_state import RedisOnlineState
-from serving.state import Event, FraudFeedback, OnlineState
+from serving.online.redis_state import RedisOnlineState
+from serving.online.state import Event, FraudFeedback, OnlineState
 from storage.redis import connect, key_prefix
 
 T0 = datetime(2024, 4, 1, tzinfo=UTC)
@@ -180,7 +180,7 @@ def test_ready_says_when_redis_lost_the_shared_state(
 
 
 def test_catalog_changes_are_shared_through_redis(client: redis.Redis, namespace: str) -> None:
-    from serving.state import CatalogChange
+    from serving.online.state import CatalogChange
 
     one = RedisOnlineState(client, namespace=namespace)
     other = RedisOnlineState(client, namespace=namespace)  # another replica

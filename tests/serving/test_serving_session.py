@@ -11,7 +11,7 @@ from serving_support import make_settings
 from recsys.types import Recommendations
 from serving.app import create_app
 from serving.model_store import ModelEntry, ModelStore
-from serving.state import Event, InMemoryOnlineState
+from serving.online.state import Event, InMemoryOnlineState
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 

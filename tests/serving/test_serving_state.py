@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
-from serving.state import Event, InMemoryOnlineState, OnlineState
+from serving.online.state import Event, InMemoryOnlineState, OnlineState
 
 T0 = datetime(2024, 4, 1, tzinfo=UTC)
 

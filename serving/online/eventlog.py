@@ -29,7 +29,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from serving.state import MAX_CATALOG_CHANGES, CatalogChange, Event, FraudFeedback, InMemoryOnlineState
+from serving.online.state import MAX_CATALOG_CHANGES, CatalogChange, Event, FraudFeedback, InMemoryOnlineState
 from storage.sqlite import Synchronous, open_wal, transaction
 
 logger = logging.getLogger("shelfwise.serving")

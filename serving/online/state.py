@@ -1,8 +1,8 @@
 """Online state: what users did since the models were trained, and fraud feedback.
 
 The interface is deliberately small (``OnlineState``): the in-process state here, the durable
-event log (``serving.eventlog``) and the Redis state shared by replicas (``serving.redis_state``)
-all implement it, and routes only ever talk to the Protocol.
+event log (``serving.online.eventlog``) and the Redis state shared by replicas
+(``serving.online.redis_state``) all implement it, and routes only ever talk to the Protocol.
 """
 
 from __future__ import annotations

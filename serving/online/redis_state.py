@@ -23,7 +23,7 @@ from typing import cast
 import redis
 
 from fraud.redis_state import RedisFraudState
-from serving.state import MAX_CATALOG_CHANGES, CatalogChange, Event, FraudFeedback, split_history
+from serving.online.state import MAX_CATALOG_CHANGES, CatalogChange, Event, FraudFeedback, split_history
 from storage.redis import DEFAULT_NAMESPACE, connect, key_prefix, require_decoded
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
