@@ -12,7 +12,6 @@ filters, so ``set_stock`` on the hybrid model affects every query at once.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,11 +21,10 @@ import pandas as pd
 
 from models.artifact import check_is_fitted, load_npz, save_npz
 from models.base import ModelBase
-from models.errors import InvalidInputError
 from models.frames import require_columns
 from recsys import hybrid_fit as hf
 from recsys.candidates import FEATURE_NAMES, ItemAttributes
-from recsys.interactions import CoPurchases, resolve_event_weights
+from recsys.interactions import CoPurchases
 from recsys.item_pages import ItemPages
 from recsys.parts import HybridParts
 from recsys.popularity import CATALOG_COLUMNS, EVENT_COLUMNS, PopularityRecommender
@@ -42,19 +40,6 @@ RERANKER = "reranker.txt"
 BASELINE_DIR = "baseline"
 _TABLES = ("covisit", "copurchase", "content")
 _ATTRS = ("popularity", "days_since_last_event", "days_listed", "log_price", "brand")
-
-
-class _Clock:
-    """Seconds per fitting stage (reported by the training job)."""
-
-    def __init__(self) -> None:
-        self.laps: dict[str, float] = {}
-        self._last = time.perf_counter()
-
-    def lap(self, name: str) -> None:
-        now = time.perf_counter()
-        self.laps[name] = round(now - self._last, 3)
-        self._last = now
 
 
 class HybridRecommender(ModelBase):
@@ -183,7 +168,7 @@ class HybridRecommender(ModelBase):
             DataValidationError: a frame is empty or lacks a required column.
             InvalidInputError: a hyper-parameter is out of range or ``embeddings`` has the wrong shape.
         """
-        params = self._checked_params()
+        params = hf.checked_params(self)
         require_columns(catalog, CATALOG_COLUMNS, name="catalog")
         require_columns(events, EVENT_COLUMNS, name="events")
         popular = PopularityRecommender(
@@ -193,7 +178,7 @@ class HybridRecommender(ModelBase):
         ).fit(events, catalog)
         frame = hf.catalog_extras(catalog)
         n_items = len(popular.item_ids_)
-        clock = _Clock()
+        clock = hf.Clock()
         content = hf.content_table(frame, embeddings, n_items, use_content=bool(self.use_content))
         clock.lap("content")
         base = hf.catalog_base(popular, frame)
@@ -235,39 +220,6 @@ class HybridRecommender(ModelBase):
         clock.lap("reranker")
         return result
 
-    def _checked_params(self) -> dict[str, Any]:
-        checks = {
-            "factors": (self.factors, int, 1),
-            "iterations": (self.iterations, int, 1),
-            "covisit_window": (self.covisit_window, int, 1),
-            "max_recent": (self.max_recent, int, 1),
-            "per_source": (self.per_source, int, 1),
-            "rerank_max_users": (self.rerank_max_users, int, 1),
-            "rerank_rounds": (self.rerank_rounds, int, 1),
-            "precompute_users": (self.precompute_users, int, 0),
-            "precompute_items": (self.precompute_items, int, 0),
-            "regularization": (self.regularization, float, 0),
-            "alpha": (self.alpha, float, 0),
-            "recent_half_life": (self.recent_half_life, float, 1e-9),
-            "half_life_days": (self.half_life_days, float, 1e-9),
-        }
-        for name, (value, kind, low) in checks.items():
-            ok = not isinstance(value, bool) and isinstance(value, int if kind is int else int | float)
-            if not ok or value < low:
-                raise InvalidInputError(
-                    f"{name} must be a number >= {low}, got {value!r}", field=name, value=value
-                )
-        if self.rerank_split not in ("time", "last"):
-            raise InvalidInputError(
-                f"rerank_split must be 'time' or 'last', got {self.rerank_split!r}", field="rerank_split"
-            )
-        if not 0 < float(self.rerank_fraction) < 1:
-            raise InvalidInputError("rerank_fraction must lie in (0, 1)", field="rerank_fraction")
-        params = self.get_params()
-        params["event_weights"] = resolve_event_weights(self.event_weights)
-        params["label_event_types"] = tuple(self.label_event_types) if self.label_event_types else None
-        return params
-
     def _install(
         self, popular, history: History, factors, covisit, content, attrs: ItemAttributes, base
     ) -> None:
@@ -302,21 +254,21 @@ class HybridRecommender(ModelBase):
         self.pages_ = ItemPages(parts)
 
     @property
-    def ranked_(self):
+    def ranked_(self) -> RankedLists | None:
         """The fit's ranked candidates of known shoppers (``recsys.precomputed``), or None."""
         return self.shoppers_.ranked
 
     @ranked_.setter
-    def ranked_(self, value) -> None:
+    def ranked_(self, value: RankedLists | None) -> None:
         self.shoppers_.ranked = value
 
     @property
-    def similar_(self):
+    def similar_(self) -> PrefixLists | None:
         """The fit's starts of the similar-items rankings (``recsys.precomputed``), or None."""
         return self.pages_.similar
 
     @similar_.setter
-    def similar_(self, value) -> None:
+    def similar_(self, value: PrefixLists | None) -> None:
         self.pages_.similar = value
 
     # ------------------------------------------------------------------ queries

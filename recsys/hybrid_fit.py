@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -10,7 +12,14 @@ import pandas as pd
 from models.errors import InvalidInputError
 from recsys.candidates import CandidateSet, ItemAttributes, generate
 from recsys.embeddings import encode_texts, item_texts
-from recsys.interactions import CoPurchases, co_purchases, decayed_popularity, known_events, to_utc_naive
+from recsys.interactions import (
+    CoPurchases,
+    co_purchases,
+    decayed_popularity,
+    known_events,
+    resolve_event_weights,
+    to_utc_naive,
+)
 from recsys.profiles import History, ProfileRow, batch_profiles, build_history
 from recsys.sources import (
     SourceTables,
@@ -259,3 +268,51 @@ def catalog_base(popular, frame: pd.DataFrame) -> dict[str, np.ndarray]:
     with np.errstate(invalid="ignore", divide="ignore"):
         log_price = np.log1p(popular.prices_)
     return {"leaf": leaf, "top": top, "brand": brand_codes, "log_price": log_price, "listed": listed}
+
+
+class Clock:
+    """Seconds per fitting stage (reported by the training job)."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._last, 3)
+        self._last = now
+
+
+def checked_params(model: Any) -> dict[str, Any]:
+    """The model's hyper-parameters checked (``InvalidInputError`` naming the field), resolved for fitting."""
+    checks = {
+        "factors": (model.factors, int, 1),
+        "iterations": (model.iterations, int, 1),
+        "covisit_window": (model.covisit_window, int, 1),
+        "max_recent": (model.max_recent, int, 1),
+        "per_source": (model.per_source, int, 1),
+        "rerank_max_users": (model.rerank_max_users, int, 1),
+        "rerank_rounds": (model.rerank_rounds, int, 1),
+        "precompute_users": (model.precompute_users, int, 0),
+        "precompute_items": (model.precompute_items, int, 0),
+        "regularization": (model.regularization, float, 0),
+        "alpha": (model.alpha, float, 0),
+        "recent_half_life": (model.recent_half_life, float, 1e-9),
+        "half_life_days": (model.half_life_days, float, 1e-9),
+    }
+    for name, (value, kind, low) in checks.items():
+        ok = not isinstance(value, bool) and isinstance(value, int if kind is int else int | float)
+        if not ok or value < low:
+            raise InvalidInputError(
+                f"{name} must be a number >= {low}, got {value!r}", field=name, value=value
+            )
+    if model.rerank_split not in ("time", "last"):
+        raise InvalidInputError(
+            f"rerank_split must be 'time' or 'last', got {model.rerank_split!r}", field="rerank_split"
+        )
+    if not 0 < float(model.rerank_fraction) < 1:
+        raise InvalidInputError("rerank_fraction must lie in (0, 1)", field="rerank_fraction")
+    params = model.get_params()
+    params["event_weights"] = resolve_event_weights(model.event_weights)
+    params["label_event_types"] = tuple(model.label_event_types) if model.label_event_types else None
+    return params
