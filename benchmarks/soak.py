@@ -37,21 +37,11 @@ import httpx  # noqa: E402
 import numpy as np  # noqa: E402
 
 from benchmarks.loadgen import running_server  # noqa: E402
+from benchmarks.soak_state import STATE_COLUMNS, disk_mb, state_at, state_lines, state_verdict  # noqa: E402
 from benchmarks.soak_workload import MIX, Request, Sample, build_models, make_request  # noqa: E402
-from fraud.online_state import COMPACT_FACTOR, COMPACT_MIN_LINES  # noqa: E402
 
 TARGET_P99_RATIO = 1.5
 TARGET_RSS_GROWTH = 0.10
-TARGET_STATE_GROWTH = 0.10  # each state size's peak, last quarter over second quarter
-NOT_FLAT = ("users", "journal rows")  # bounded by count, not by time (see ``state_verdict``)
-STATE_COLUMNS = {  # table column -> state parts summed
-    "log rows": ("event_log_events", "event_log_labels"),
-    "users": ("users_in_memory",),
-    "fraud answers": ("fraud_answers",),
-    "fraud entities": ("fraud_entities",),
-    "journal rows": ("fraud_journal_rows",),
-    "state MB": ("disk_mb",),
-}
 
 
 @dataclass
@@ -107,14 +97,6 @@ async def server_time(client: httpx.AsyncClient) -> tuple[float, float, dict[str
             part = line.split('"', 2)[1]
             sizes[part] = float(line.rsplit(" ", 1)[1])
     return total["_sum"], total["_count"], sizes
-
-
-def disk_mb(home: Path | None) -> float:
-    """MB of the server's durable state files (event log and fraud journal, WAL files included)."""
-    if home is None:
-        return float("nan")
-    files = [p for sub in ("state", "fraud-state") for p in (home / sub).glob("*.db*") if p.is_file()]
-    return sum(p.stat().st_size for p in files) / 1e6
 
 
 async def _probe_all(client: httpx.AsyncClient, pid: int, start: float, soak: Soak) -> None:
@@ -232,52 +214,10 @@ def summarize(soak: Soak, window: float) -> list[dict[str, float]]:
                 "server_cpu_pct": float(100.0 * (last[2] - first[2]) / span),
                 "load_1m": float(last[3]),
                 "server_mean_ms": float(1000.0 * (last[4] - first[4]) / max(last[5] - first[5], 1.0)),
-                **(state_at(soak, hi) if soak.sizes else {}),
+                **(state_at(soak.sizes, hi) if soak.sizes else {}),
             }
         )
     return rows
-
-
-def state_at(soak: Soak, t: float) -> dict[str, float]:
-    """The state sizes probed last at or before ``t`` seconds (summed into ``STATE_COLUMNS``)."""
-    taken = [sizes for at, sizes in soak.sizes if at <= t + 1.0] or [soak.sizes[0][1]]
-    return {col: sum(taken[-1].get(p, 0.0) for p in parts) for col, parts in STATE_COLUMNS.items()}
-
-
-def _peak(soak: Soak, lo: float, hi: float) -> dict[str, float]:
-    inside = [state_at(soak, at) for at, _ in soak.sizes if lo < at <= hi + 1.0] or [state_at(soak, hi)]
-    return {col: max(s[col] for s in inside) for col in STATE_COLUMNS}
-
-
-def state_verdict(soak: Soak, retention_s: float | None, trim_s: float | None) -> dict[str, Any]:
-    """Each size's peak in the last quarter of the run over its peak in the second quarter.
-
-    Trimming makes the sizes a saw-tooth (they rise for a trim interval, then drop to the
-    retention), so peaks are compared, not instants. Judged only when the retention and a trim
-    interval fit in a quarter of the run: before that the state is still filling up, as it should.
-    ``users`` is shown but not judged: in memory they are capped by count (the most recently
-    active 100,000), not by time, so they grow until the workload's pool of shoppers is seen.
-    Nor is ``journal rows`` judged for flatness: the fraud journal grows until it crosses its
-    compaction line (twice the live answers plus ``COMPACT_MIN_LINES``) and is then rewritten as a
-    snapshot, so it is checked against that line instead.
-    """
-    duration = soak.duration
-    second, last = _peak(soak, duration / 4, duration / 2), _peak(soak, 3 * duration / 4, duration)
-    growth = {c: (last[c] - second[c]) / second[c] if second[c] else 0.0 for c in STATE_COLUMNS}
-    judged = retention_s is not None and retention_s + (trim_s or 0.0) <= duration / 4
-    worst = max(g for c, g in growth.items() if c not in NOT_FLAT)
-    # The fraud journal grows until it crosses its compaction line, then drops to a snapshot.
-    line = COMPACT_FACTOR * max(last["fraud answers"], 1) + COMPACT_MIN_LINES
-    journal_ok = last["journal rows"] <= line
-    return {
-        "second_quarter": second,
-        "end": last,
-        "growth": growth,
-        "judged": judged,
-        "worst": worst,
-        "journal_line": line,
-        "journal_ok": journal_ok,
-    }
 
 
 def verdict(soak: Soak, windows: list[dict[str, float]]) -> dict[str, Any]:
@@ -357,20 +297,7 @@ def report(windows: list[dict[str, float]], result: dict[str, Any], window: floa
         f"{100 * result['rss_growth']:+.1f} % -> {mark[ok['rss_growth']]} (target < 10 %)",
     ]
     if state := result.get("state"):
-        growth = ", ".join(f"{c} {100 * g:+.1f} %" for c, g in state["growth"].items())
-        verdict_text = (
-            f"-> {mark[state['worst'] <= TARGET_STATE_GROWTH]} (target <= {100 * TARGET_STATE_GROWTH:.0f} %)"
-            if state["judged"]
-            else "-> not judged (needs --retention-s plus --trim-s within a quarter of the run)"
-        )
-        lines.append(
-            f"- state sizes, peak of the last quarter over the second quarter's: {growth} {verdict_text}"
-            " (users: capped by count, not judged)"
-        )
-        lines.append(
-            f"- fraud journal: {state['end']['journal rows']:.0f} rows, compaction line "
-            f"{state['journal_line']:.0f} -> {mark[state['journal_ok']]} (never above the line)"
-        )
+        lines += state_lines(state, mark)
     lines += [f"- failure sample: {k}: {v}" for k, v in list(result["failures"].items())[:10]]
     return "\n".join(lines)
 
@@ -408,7 +335,7 @@ def run_soak(
             asyncio.run(drive(url, key, served.pid, sample, soak, seed=seed))
     windows = summarize(soak, window)
     result = verdict(soak, windows)
-    result["state"] = state_verdict(soak, retention_s, trim_s)
+    result["state"] = state_verdict(soak.sizes, soak.duration, retention_s, trim_s)
     return windows, result
 
 

@@ -9,6 +9,7 @@ depth an integer code per item (so "is this item under X" is one vectorised comp
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 SEPARATOR = " > "
 
@@ -79,3 +80,10 @@ class CategoryIndex:
     def contains(self, category: int, items: np.ndarray) -> np.ndarray:
         """Boolean mask: which ``items`` lie in ``category`` (at any depth below it)."""
         return self.codes[self.depths[category], items] == category
+
+
+def category_codes(categories: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of each item's leaf category path and top-level category (-1 when none)."""
+    leaf = pd.factorize(pd.Series(categories).replace("", None))[0]
+    top = pd.factorize(pd.Series([c.split(" > ")[0] if c else None for c in categories]))[0]
+    return leaf.astype(np.int64), top.astype(np.int64)

@@ -23,13 +23,11 @@ from models.artifact import check_is_fitted, load_npz, save_npz
 from models.base import ModelBase
 from models.frames import require_columns
 from recsys import hybrid_fit as hf
-from recsys.candidates import FEATURE_NAMES, ItemAttributes
-from recsys.interactions import CoPurchases
+from recsys.candidates import FEATURE_NAMES
 from recsys.item_pages import ItemPages
 from recsys.parts import HybridParts
 from recsys.popularity import CATALOG_COLUMNS, EVENT_COLUMNS, PopularityRecommender
 from recsys.precomputed import PrefixLists, RankedLists
-from recsys.profiles import History
 from recsys.reranker import load_booster, order_source, train_reranker
 from recsys.shopper_queries import QueryOptions, ShopperQueries
 from recsys.types import ItemFilter, Recommendations
@@ -38,8 +36,6 @@ from trees.batch import TreeScorer
 PAYLOAD = "hybrid.npz"
 RERANKER = "reranker.txt"
 BASELINE_DIR = "baseline"
-_TABLES = ("covisit", "copurchase", "content")
-_ATTRS = ("popularity", "days_since_last_event", "days_listed", "log_price", "brand")
 
 
 class HybridRecommender(ModelBase):
@@ -189,7 +185,17 @@ class HybridRecommender(ModelBase):
         best = order_source(report)
         self.booster_, self.order_source_, self.report_ = booster, best, report
         self._install(
-            popular, fitted.history, fitted.item_factors, fitted.covisit, content, fitted.attrs, base
+            HybridParts.build(
+                popular,
+                fitted.history,
+                fitted.item_factors,
+                fitted.covisit,
+                content,
+                fitted.attrs,
+                base,
+                regularization=float(self.regularization),
+                alpha=float(self.alpha),
+            )
         )
         self.ranked_ = self.shoppers_.precompute(int(self.precompute_users))
         self.similar_ = self.pages_.precompute_similar(int(self.precompute_items))
@@ -220,22 +226,9 @@ class HybridRecommender(ModelBase):
         clock.lap("reranker")
         return result
 
-    def _install(
-        self, popular, history: History, factors, covisit, content, attrs: ItemAttributes, base
-    ) -> None:
+    def _install(self, parts: HybridParts) -> None:
         """Set the learned state and the query parts over it (shared by ``fit`` and ``load``;
         ``booster_`` and ``order_source_`` are set first)."""
-        parts = HybridParts.build(
-            popular,
-            history,
-            factors,
-            covisit,
-            content,
-            attrs,
-            base,
-            regularization=float(self.regularization),
-            alpha=float(self.alpha),
-        )
         self.parts_ = parts
         # The learned arrays under their scikit-learn style names (inspection, save, tests).
         self.popular_, self.history_, self.attrs_ = parts.popular, parts.history, parts.attrs
@@ -381,17 +374,7 @@ class HybridRecommender(ModelBase):
             },
         )
         self.popular_.save(path / BASELINE_DIR)
-        arrays = {**self.history_.arrays(), "item_factors": self.item_factors_}
-        for name, table in (("covisit", self.covisit_), ("content", self.content_)):
-            arrays.update(
-                {
-                    f"{name}_indptr": table.indptr,
-                    f"{name}_indices": table.indices,
-                    f"{name}_scores": table.scores,
-                }
-            )
-        arrays.update({f"attr_{n}": getattr(self.attrs_, n) for n in _ATTRS})
-        arrays.update({f"base_{n}": v for n, v in self.base_.items()})
+        arrays = self.parts_.arrays()
         arrays.update(self.ranked_.arrays() if self.ranked_ is not None else {})
         arrays.update(self.similar_.arrays() if self.similar_ is not None else {})
         save_npz(path / PAYLOAD, **arrays)
@@ -410,24 +393,14 @@ class HybridRecommender(ModelBase):
         arrays = load_npz(path / PAYLOAD)
         model = cls(**{k: v for k, v in meta.get("params", {}).items() if k in cls._PARAMS})
         popular = PopularityRecommender.load(path / BASELINE_DIR)
-        tables = {
-            n: CoPurchases(arrays[f"{n}_indptr"], arrays[f"{n}_indices"], arrays[f"{n}_scores"])
-            for n in ("covisit", "content")
-        }
-        attrs = ItemAttributes(*(arrays[f"attr_{n}"] for n in _ATTRS))
-        base = {n[5:]: v for n, v in arrays.items() if n.startswith("base_")}
         text = (path / RERANKER).read_text(encoding="utf-8") if (path / RERANKER).exists() else None
         model.booster_ = load_booster(text) if text else None
         extra = meta.get("extra", meta)
         model.order_source_ = str(extra.get("order_source", "als"))
         model._install(
-            popular,
-            History.from_arrays(arrays),
-            arrays["item_factors"],
-            tables["covisit"],
-            tables["content"],
-            attrs,
-            base,
+            HybridParts.from_arrays(
+                popular, arrays, regularization=float(model.regularization), alpha=float(model.alpha)
+            )
         )
         model.ranked_ = RankedLists.from_arrays(arrays)
         model.similar_ = PrefixLists.from_arrays(arrays)

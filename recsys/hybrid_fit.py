@@ -11,6 +11,7 @@ import pandas as pd
 
 from models.errors import InvalidInputError
 from recsys.candidates import CandidateSet, ItemAttributes, generate
+from recsys.categories import category_codes
 from recsys.embeddings import encode_texts, item_texts
 from recsys.interactions import (
     CoPurchases,
@@ -23,7 +24,6 @@ from recsys.interactions import (
 from recsys.profiles import History, ProfileRow, batch_profiles, build_history
 from recsys.sources import (
     SourceTables,
-    category_codes,
     content_neighbours,
     covisitation,
     fit_als,
@@ -256,11 +256,7 @@ def content_table(
 def catalog_base(popular, frame: pd.DataFrame) -> dict[str, np.ndarray]:
     """Per-item codes and values the sources and features read: leaf/top category, brand, price, listing."""
     leaf, top = category_codes(popular.categories_)
-    brand_codes = np.full(len(frame), -1, np.int64)
-    if "brand" in frame.columns:
-        brand = frame["brand"].astype(object)
-        names = brand.where(brand.isna(), brand.astype(str).str.strip().str.casefold())
-        brand_codes = pd.factorize(names.replace("", None))[0].astype(np.int64)
+    brand_codes = popular.brand_codes_  # the catalog's brands, normalised and coded by the baseline
     listed = np.zeros(len(frame), np.int64)
     if "created_at" in frame.columns:
         created = pd.to_datetime(frame["created_at"], utc=True, errors="coerce").dt.tz_localize(None)

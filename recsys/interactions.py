@@ -204,6 +204,11 @@ def catalog_arrays(catalog: pd.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
+def brand_codes(brands: np.ndarray) -> np.ndarray:
+    """Integer code per item of its normalised brand (``catalog_arrays``'s ``brands``), -1 when none."""
+    return pd.factorize(pd.Series(brands).replace("", None))[0].astype(np.int64)
+
+
 def known_events(events: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
     """Events of catalog items that have a timestamp, with the item's catalog position in ``item``.
 

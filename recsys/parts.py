@@ -19,6 +19,9 @@ from recsys.popularity import PopularityRecommender
 from recsys.profiles import History
 from recsys.sources import SourceTables, als_from_factors, table_matrix
 
+_ATTRS = ("popularity", "days_since_last_event", "days_listed", "log_price", "brand")
+_TABLES = ("covisit", "content")
+
 
 @dataclass(frozen=True)
 class HybridParts:
@@ -78,4 +81,45 @@ class HybridParts:
         user_index = {u: i for i, u in enumerate(history.user_ids.tolist())}
         return cls(
             popular, history, attrs, factors, covisit, content, base, tables, AlsRetriever(als), user_index
+        )
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The learned arrays the artifact keeps (the baseline is saved beside them; the source
+        tables and the ALS retriever are rebuilt from these by ``from_arrays``)."""
+        out = {**self.history.arrays(), "item_factors": self.item_factors}
+        for name, table in zip(_TABLES, (self.covisit, self.content), strict=True):
+            out.update(
+                {
+                    f"{name}_indptr": table.indptr,
+                    f"{name}_indices": table.indices,
+                    f"{name}_scores": table.scores,
+                }
+            )
+        out.update({f"attr_{n}": getattr(self.attrs, n) for n in _ATTRS})
+        out.update({f"base_{n}": v for n, v in self.base.items()})
+        return out
+
+    @classmethod
+    def from_arrays(
+        cls,
+        popular: PopularityRecommender,
+        arrays: dict[str, np.ndarray],
+        *,
+        regularization: float,
+        alpha: float,
+    ) -> HybridParts:
+        """The parts ``arrays()`` wrote, with ``popular`` loaded beside them."""
+        covisit, content = (
+            CoPurchases(arrays[f"{n}_indptr"], arrays[f"{n}_indices"], arrays[f"{n}_scores"]) for n in _TABLES
+        )
+        return cls.build(
+            popular,
+            History.from_arrays(arrays),
+            arrays["item_factors"],
+            covisit,
+            content,
+            ItemAttributes(*(arrays[f"attr_{n}"] for n in _ATTRS)),
+            {n[5:]: v for n, v in arrays.items() if n.startswith("base_")},
+            regularization=regularization,
+            alpha=alpha,
         )

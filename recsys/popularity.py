@@ -24,10 +24,11 @@ from models.artifact import check_is_fitted, load_npz, save_npz
 from models.base import ModelBase
 from models.errors import ArtifactError, InvalidInputError, UnknownIdError
 from models.frames import require_columns
-from recsys.categories import normalise_path
+from recsys.categories import category_codes, normalise_path
 from recsys.filters import check_filter, check_k, positions
 from recsys.interactions import (
     CoPurchases,
+    brand_codes,
     catalog_arrays,
     co_purchases,
     decayed_popularity,
@@ -69,6 +70,8 @@ class PopularityRecommender(ModelBase):
     prices_: np.ndarray
     in_stock_: np.ndarray
     brands_: np.ndarray
+    leaf_codes_: np.ndarray  # derived from categories_ and brands_ (not saved)
+    brand_codes_: np.ndarray
     scores_: np.ndarray
     pairs_: CoPurchases
     index_: dict[str, int]
@@ -162,8 +165,8 @@ class PopularityRecommender(ModelBase):
         self.index_ = {item: pos for pos, item in enumerate(item_ids.tolist())}
         self.ranking_ = RankingIndex(item_ids, categories, prices, in_stock, scores)
         # Integer codes for the diversity caps (-1: no category / no brand, never capped).
-        self._leaf_codes = pd.factorize(pd.Series(categories).replace("", None))[0].astype(np.int64)
-        self._brand_codes = pd.factorize(pd.Series(self.brands_).replace("", None))[0].astype(np.int64)
+        self.leaf_codes_, _ = category_codes(categories)
+        self.brand_codes_ = brand_codes(self.brands_)
 
     # ------------------------------------------------------------------ queries
     def recommend(
@@ -213,7 +216,7 @@ class PopularityRecommender(ModelBase):
         tiers: Iterable[Tier] = [self.ranking_.popular_tier("Popular right now")]
         if session:
             tiers = chain(self.ranking_.category_tiers(session, "Popular in {}"), tiers)
-        caps = (self._leaf_codes, self._brand_codes, max_per_category, max_per_brand)
+        caps = (self.leaf_codes_, self.brand_codes_, max_per_category, max_per_brand)
         skip = excluded if recommend_viewed else excluded | set(session)
         return Recommendations(
             self.ranking_.take(tiers, flt, skip, k, caps), "session" if session else "popular"

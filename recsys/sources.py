@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController, threadpool_limits
 
@@ -278,10 +277,3 @@ def _members(codes: np.ndarray, popularity: np.ndarray) -> list[np.ndarray]:
     by_code = np.argsort(ranked, kind="stable")
     bounds = np.searchsorted(ranked[by_code], np.arange(int(codes.max(initial=-1)) + 2))
     return [order[by_code[bounds[c] : bounds[c + 1]]] for c in range(len(bounds) - 1)]
-
-
-def category_codes(categories: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes of each item's leaf category path and top-level category (-1 when none)."""
-    leaf = pd.factorize(pd.Series(categories).replace("", None))[0]
-    top = pd.factorize(pd.Series([c.split(" > ")[0] if c else None for c in categories]))[0]
-    return leaf.astype(np.int64), top.astype(np.int64)

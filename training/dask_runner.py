@@ -40,7 +40,6 @@ from training.pipeline import (
     FamilyRun,
     champion_ref,
     fit_family,
-    missing_inputs,
     register_run,
     skip_reason,
 )
@@ -114,7 +113,7 @@ def train_on_dask(
     """
     outcomes: dict[str, FamilyRun] = {}
     for family in families:
-        missing = missing_inputs(family, store)
+        missing = store.missing_for(family)
         if missing:
             outcomes[family] = FamilyRun(family, "skipped", skip_reason(missing))
             if on_outcome:

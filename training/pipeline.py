@@ -89,11 +89,6 @@ def inputs_of(families: list[str]) -> list[str]:
     return sorted({name for f in families for name in (*TABLE[f].needs, *TABLE[f].uses)})
 
 
-def missing_inputs(family: str, store: StoreData) -> list[str]:
-    """The files (and required columns) ``family`` needs that the store folder lacks."""
-    return store.missing_for(family)
-
-
 @dataclass(frozen=True)
 class ChampionRef:
     """Where the family's current champion lies, for the job to re-score it (small, picklable)."""
@@ -248,7 +243,7 @@ def train_family(
     budget_s: float | None = None,
 ) -> FamilyRun:
     """Train, evaluate, save and (when ``register``) log + register one family."""
-    missing = missing_inputs(family, store)
+    missing = store.missing_for(family)
     if missing:
         return FamilyRun(family, "skipped", skip_reason(missing))
     start = time.perf_counter()
