@@ -17,6 +17,7 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from models.errors import ArtifactError
+from storage.lru import LruCache
 
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
@@ -33,13 +34,23 @@ class QueryEncoder:
             (serving) uses 1: a server parallelises over requests, and a second thread per query
             costs more CPU without answering faster on a busy machine (docs/ARCHITECTURE.md).
         model_file: the graph's file name (``model_fp32.onnx`` selects the unquantised export).
+        cache_mb: memory for :meth:`encode_one`'s vectors of recent texts (least recently used
+            first out; 0: none). A query vector is 1.5 KB at 384 dimensions, so 8 MB holds about
+            5,000 queries. Shoppers repeat queries, and a hit skips the whole ONNX run.
     """
 
     def __init__(
-        self, directory: str | Path, *, max_length: int = 128, threads: int = 0, model_file: str = MODEL_FILE
+        self,
+        directory: str | Path,
+        *,
+        max_length: int = 128,
+        threads: int = 0,
+        model_file: str = MODEL_FILE,
+        cache_mb: float = 0.0,
     ) -> None:
         self.directory = Path(directory)
         self.max_length = max_length
+        self.cache: LruCache[np.ndarray] = LruCache(int(cache_mb * 2**20))
         for name in (model_file, TOKENIZER_FILE, CONFIG_FILE):
             if not (self.directory / name).exists():
                 raise ArtifactError(f"Missing encoder file {self.directory / name}")
@@ -77,8 +88,15 @@ class QueryEncoder:
         return out
 
     def encode_one(self, text: str) -> np.ndarray:
-        """Embed one query: a ``(dim,)`` float32 unit vector."""
-        return self._run([text])[0]
+        """Embed one query: a ``(dim,)`` float32 unit vector (read-only: it may be the cached one)."""
+        if not self.cache.max_bytes:
+            return self._run([text])[0]
+        vector = self.cache.get(text)
+        if vector is None:
+            vector = self._run([text])[0]
+            vector.flags.writeable = False
+            self.cache.put(text, vector, vector.nbytes + len(text))
+        return vector
 
     def _run(self, texts: list[str]) -> np.ndarray:
         encodings = self._tokenizer.encode_batch(texts)

@@ -125,6 +125,12 @@ class Settings(BaseSettings):
         default=None,
         description="When set (e.g. admin), GET /metrics needs an API key with this scope; default open.",
     )
+    search_cache_mb: float = Field(
+        default=32.0,
+        ge=0,
+        description="Memory for whole search answers of repeated questions (same query, k, filters and "
+        "shopper history; a catalog change or a new model version starts afresh); 0 disables it.",
+    )
     rate_limit_per_minute: int = Field(
         default=60_000,
         ge=0,

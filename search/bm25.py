@@ -28,7 +28,7 @@ from models.frames import require_columns
 from search.items import ItemTable, check_filters
 from search.suggest import Suggester, build_vocabulary
 from search.text import tokenize
-from search.types import CatalogItem, SearchFilters, SearchResult
+from search.types import CatalogItem, SearchFilters, SearchResult, new_catalog_version
 
 INDEX_DIR = "bm25s"
 ITEMS_FILE = "items.parquet"
@@ -84,6 +84,7 @@ class BM25Search(ModelBase):
         self.items_: ItemTable | None = None
         self.suggester_: Suggester | None = None
         self.data_window_: dict[str, Any] | None = None
+        self.catalog_version = 0  # a fresh number at fit and load (search.interface.Searcher)
 
     # ------------------------------------------------------------------ fit
     def fit(self, catalog: pd.DataFrame) -> BM25Search:
@@ -109,6 +110,7 @@ class BM25Search(ModelBase):
         items = self.items_
         self.suggester_ = Suggester(*build_vocabulary(items.titles, items.brands, items.categories))
         self.data_window_ = _data_window(catalog)
+        self.catalog_version = new_catalog_version()
         return self
 
     def _documents(self, catalog: pd.DataFrame, fields: list[str]) -> list[list[str]]:
@@ -248,6 +250,7 @@ class BM25Search(ModelBase):
         suggest = json.loads((path / SUGGEST_FILE).read_text())
         model.suggester_ = Suggester(suggest["terms"], np.asarray(suggest["weights"], dtype=np.int64))
         model.data_window_ = meta.get("data_window") or {}
+        model.catalog_version = new_catalog_version()
         return model
 
 

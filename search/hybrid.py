@@ -38,7 +38,7 @@ from search.keyword import KeywordIndex
 from search.metrics import ndcg_at_k
 from search.rerank import Reranker, fit_reranker
 from search.text import tokenize
-from search.types import CatalogItem, SearchFilters, SearchResult
+from search.types import CatalogItem, SearchFilters, SearchResult, new_catalog_version
 from search.vectors import VectorIndex
 
 ENCODER_DIR = "encoder"
@@ -47,6 +47,7 @@ FUSIONS = ("auto", "score", "rrf")
 # Above this many deleted positions an unfiltered query masks them exactly instead of asking
 # FAISS for extra neighbours to drop.
 _MAX_DEAD_OVERFETCH = 1000
+QUERY_CACHE_MB = 8.0  # a loaded (serving) model's cache of query vectors (embedding.encoder)
 
 
 class HybridSearch(ModelBase):
@@ -130,6 +131,7 @@ class HybridSearch(ModelBase):
         self.coverage_weight_: float = 0.0
         self.tuning_: dict[str, Any] | None = None
         self.data_window_: dict[str, Any] | None = None
+        self._catalog_version = 0
         self._write_lock = threading.Lock()
 
     def _config(self) -> cat.IndexConfig:
@@ -166,7 +168,7 @@ class HybridSearch(ModelBase):
 
             encoder_dir = exported_encoder()
         self.encoder_ = QueryEncoder(encoder_dir, max_length=self.max_length)
-        self.state_ = cat.build_state(catalog, self.encoder_, self._config(), vectors)
+        self._set_state(cat.build_state(catalog, self.encoder_, self._config(), vectors))
         self.data_window_ = _data_window(catalog)
         return self._fit_fusion(judgments)  # the fusion of a fresh index (a variant's too)
 
@@ -327,13 +329,14 @@ class HybridSearch(ModelBase):
         self._fitted()
         assert self.encoder_ is not None
         with self._write_lock:  # writers queue; readers keep the state they started with
-            self.state_ = cat.upserted(self._fitted(), items, self.encoder_, self._config())
+            self._set_state(cat.upserted(self._fitted(), items, self.encoder_, self._config()))
         return len(items)
 
     def delete_items(self, item_ids: Sequence[str]) -> list[str]:
         """Remove items for good; returns the ids that were in the catalog (others are ignored)."""
         with self._write_lock:
-            self.state_, removed = cat.deleted(self._fitted(), item_ids)
+            state, removed = cat.deleted(self._fitted(), item_ids)
+            self._set_state(state)
         return removed
 
     @property
@@ -353,8 +356,18 @@ class HybridSearch(ModelBase):
     def compact(self) -> HybridSearch:
         """Rebuild both indexes over the live items (drops deleted positions, refreshes statistics)."""
         with self._write_lock:
-            self.state_ = cat.rebuilt(self._fitted(), self._config())
+            self._set_state(cat.rebuilt(self._fitted(), self._config()))
         return self
+
+    def _set_state(self, state: cat.CatalogState) -> None:
+        """Serve ``state`` from the next query on; a new state is a new catalog version."""
+        if state is not self.state_:
+            self.state_, self._catalog_version = state, new_catalog_version()
+
+    @property
+    def catalog_version(self) -> int:
+        """A new number at fit, load and every catalog change (``search.interface.Searcher``)."""
+        return self._catalog_version
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | Path) -> Path:
@@ -394,8 +407,11 @@ class HybridSearch(ModelBase):
         model = cls(**meta["params"])
         config = model._config()
         vectors = VectorIndex.load(path, ef_search=config.ef_search)
-        model.state_ = cat.read_state(path, config, vectors, KeywordIndex.load(path))
-        model.encoder_ = QueryEncoder(path / ENCODER_DIR, max_length=model.max_length, threads=1)  # serving
+        model._set_state(cat.read_state(path, config, vectors, KeywordIndex.load(path)))
+        # A loaded model serves: one thread per query, and recent queries' vectors cached.
+        model.encoder_ = QueryEncoder(
+            path / ENCODER_DIR, max_length=model.max_length, threads=1, cache_mb=QUERY_CACHE_MB
+        )
         extra = meta["extra"]
         model.fusion_, model.semantic_weight_ = extra["fusion"], extra["semantic_weight"]
         model.coverage_weight_ = float(extra.get("coverage_weight", 0.0))

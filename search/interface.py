@@ -38,6 +38,12 @@ class Searcher(Protocol):
         """Whether the item is in the served catalog."""
         ...
 
+    @property
+    def catalog_version(self) -> int:
+        """Changes whenever an answer may change (fit, load, a catalog change); unique within the
+        process (``search.types.new_catalog_version``), so it keys cached answers."""
+        ...
+
 
 @runtime_checkable
 class LiveCatalog(Searcher, Protocol):

@@ -5,7 +5,16 @@ Serving converts these to and from its pydantic schemas; domain code never sees 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
+
+_VERSIONS = itertools.count(1)
+
+
+def new_catalog_version() -> int:
+    """A number no other catalog state of this process has had: a searcher takes a new one at
+    fit, load and every catalog change, so an answer cached under it is never served stale."""
+    return next(_VERSIONS)
 
 
 @dataclass(frozen=True)

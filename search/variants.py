@@ -78,7 +78,7 @@ def variant(model: HybridSearch, *, encoder: QueryEncoder | None = None, **param
     if (config.k1, config.b, config.field_weights) != (old.k1, old.b, old.field_weights):
         bags = token_bags(state.texts, config.field_weights)
         keyword = KeywordIndex.build(bags, k1=config.k1, b=config.b)
-    new.state_ = replace(state, keyword=keyword)
+    new._set_state(replace(state, keyword=keyword))
     new.encoder_ = encoder or model.encoder_
     new.data_window_ = model.data_window_
     return new._fit_fusion(None)

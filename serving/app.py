@@ -36,6 +36,7 @@ from serving.online.redis_watch import RedisDataWatch
 from serving.online.state import InMemoryOnlineState, OnlineState
 from serving.ratelimit import RateLimitMiddleware
 from serving.routers import ROUTERS, console, pages
+from serving.search_cache import SearchAnswerCache
 
 logger = logging.getLogger("shelfwise.serving")
 
@@ -92,6 +93,7 @@ def create_app(
         fsync=settings.state_synchronous == "FULL",
         retention_s=settings.state_retention_days * 86400.0,
     )
+    app.state.search_cache = SearchAnswerCache(settings.search_cache_mb)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

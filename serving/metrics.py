@@ -134,6 +134,25 @@ class StateCollector(Collector):
         yield gauge
 
 
+class SearchCacheCollector(Collector):
+    """``shelfwise_search_cache{stat}``: the answer cache's hits, misses, evictions, entries, bytes."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        gauge = GaugeMetricFamily(
+            "shelfwise_search_cache",
+            "Search answer cache (SHELFWISE_SEARCH_CACHE_MB): hits, misses and evictions since start, "
+            "entries and bytes now.",
+            labels=["stat"],
+        )
+        stats = self.app.state.search_cache.stats()
+        for stat in ("hits", "misses", "evictions", "entries", "bytes"):
+            gauge.add_metric([stat], float(getattr(stats, stat)))
+        yield gauge
+
+
 class _Forward(Collector):
     """Expose another registry's metrics (the process-wide domain counters) in an app's registry."""
 
@@ -157,6 +176,7 @@ def instrument(app: FastAPI, dependencies: Sequence[Any] = ()) -> CollectorRegis
     PlatformCollector(registry=registry)
     registry.register(ModelCollector(app))
     registry.register(StateCollector(app))
+    registry.register(SearchCacheCollector(app))
     registry.register(_Forward(DOMAIN_REGISTRY))
     Instrumentator(registry=registry, excluded_handlers=["/metrics"]).instrument(app).expose(
         app, include_in_schema=False, dependencies=list(dependencies)

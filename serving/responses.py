@@ -17,10 +17,9 @@ import orjson
 from starlette.responses import Response
 
 _OPTIONS = orjson.OPT_SERIALIZE_NUMPY
+JSON = "application/json"
 
 
 def json_response(payload: dict[str, Any], status_code: int = 200) -> Response:
     """``payload`` as compact JSON. NaN and infinities become ``null``, as pydantic writes them."""
-    return Response(
-        orjson.dumps(payload, option=_OPTIONS), status_code=status_code, media_type="application/json"
-    )
+    return Response(orjson.dumps(payload, option=_OPTIONS), status_code=status_code, media_type=JSON)

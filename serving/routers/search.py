@@ -2,14 +2,17 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from search.interface import Searcher
 from search.types import SearchFilters as DomainSearchFilters
 from serving.deps import SearchDep, StateDep, require_scope
-from serving.responses import json_response
+from serving.responses import JSON, json_response
 from serving.schemas.common import problem_responses
 from serving.schemas.search import SearchRequest, SearchResponse, SuggestResponse
+from serving.search_cache import SearchAnswerCache
 
 MAX_HISTORY = 50  # recent items that shape a shopper's taste; older ones say little
 router = APIRouter(
@@ -21,18 +24,34 @@ router = APIRouter(
 
 
 @router.post("", response_model=SearchResponse)
-def search(body: SearchRequest, searcher: SearchDep, online: StateDep) -> Response:
+async def search(body: SearchRequest, searcher: SearchDep, online: StateDep, request: Request) -> Response:
     """Ranked matches for a query, with facet counts over every filtered match.
 
     With ``user_id`` a hybrid model mildly boosts the shopper's categories and brands, read from
     the recommendation online state (their recent views/carts, then purchases).
+    ``async`` so that a repeated question is answered from the answer cache
+    (``serving.search_cache``) without a thread-pool hop; a new one is searched in the pool.
     """
     model, version = searcher.get()
     filters = DomainSearchFilters(**body.filters.model_dump())
     history: list[str] = []
     if body.user_id:
-        purchased, recent = online.user_history(body.user_id)
+        read, user = online.user_history, body.user_id
+        purchased, recent = await run_in_threadpool(read, user) if online.reads_block else read(user)
         history = (recent + purchased)[:MAX_HISTORY]
+    cache: SearchAnswerCache = request.app.state.search_cache
+    key = cache.key(version, model.catalog_version, body.query, body.k, filters, history)
+    if cache.enabled and (stored := cache.get(key)) is not None:
+        return Response(stored, media_type=JSON)
+    response = await run_in_threadpool(_answer, model, version, body, filters, history)
+    if cache.enabled:
+        cache.put(key, bytes(response.body))
+    return response
+
+
+def _answer(
+    model: Searcher, version: str, body: SearchRequest, filters: DomainSearchFilters, history: list[str]
+) -> Response:
     result = model.search(body.query, k=body.k, filters=filters, history=history)
     return json_response(  # SearchResponse's shape, encoded with orjson (serving.responses)
         {

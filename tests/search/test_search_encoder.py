@@ -75,3 +75,15 @@ def test_demo_store_typos_find_the_clean_top_item(tmp_path) -> None:
         got = model.search(typo, k=1)
         assert got.corrected_query == clean
         assert got.hits[0].item_id == model.search(clean, k=1).hits[0].item_id
+
+
+def test_a_cached_query_vector_equals_a_fresh_one_and_cannot_be_changed() -> None:
+    cached = QueryEncoder(exported_encoder(), cache_mb=1.0)
+    fresh = QueryEncoder(exported_encoder())
+    first = cached.encode_one("cordless drill")
+    again = cached.encode_one("cordless drill")
+    assert again is first and cached.cache.stats().hits == 1
+    np.testing.assert_array_equal(first, fresh.encode_one("cordless drill"))
+    with pytest.raises(ValueError, match="read-only"):
+        first[0] = 1.0
+    assert fresh.cache.stats().entries == 0  # no cache unless asked for
