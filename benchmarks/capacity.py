@@ -210,10 +210,10 @@ async def _once(app, pairs, call) -> float:
     return (time.perf_counter() - start) / len(pairs) * 1e6
 
 
-def snapshot(ref: str, into: Path) -> Path:
+def snapshot(repo: Path, ref: str, into: Path) -> Path:
     """``git archive`` of ``ref`` with this checkout's benchmark scripts copied in."""
     into.mkdir(parents=True, exist_ok=True)
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref], check=True, capture_output=True).stdout
+    archive = subprocess.run(["git", "-C", str(repo), "archive", ref], check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
     for name in ("capacity.py", "route_cpu.py"):
         shutil.copyfile(ROOT / "benchmarks" / name, into / "benchmarks" / name)
@@ -233,7 +233,8 @@ def run_child(code: Path, work: Path, requests: int) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("datasets", nargs="?", default=None)
-    parser.add_argument("--baseline-ref", default="HEAD", help="the older code (a git ref of this checkout)")
+    parser.add_argument("--baseline-ref", default="HEAD", help="the older code (a git ref of --repo)")
+    parser.add_argument("--repo", default=str(ROOT), help="the git repository holding --baseline-ref")
     parser.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "shelfwise-capacity"))
     parser.add_argument("--requests", type=int, default=1500)
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
@@ -246,7 +247,7 @@ def main(argv: list[str] | None = None) -> None:
     work.mkdir(parents=True, exist_ok=True)
     build(work, args.datasets)
     with tempfile.TemporaryDirectory(prefix="shelfwise-baseline-") as tmp:
-        old = run_child(snapshot(args.baseline_ref, Path(tmp) / "code"), work, args.requests)
+        old = run_child(snapshot(Path(args.repo), args.baseline_ref, Path(tmp) / "code"), work, args.requests)
     new = run_child(ROOT, work, args.requests)
     print(f"\n**server time per request in process (µs); old = {args.baseline_ref}, new = this checkout**\n")
     print("| route | old µs | new µs | new / old | /health ÷ route, old | new |")
