@@ -190,6 +190,14 @@ async def _time_routes(cold, cached, queries, ids, fraud_bodies, requests, call,
         best[f"search, query log replay ({len(replay):,} in file order, answer cache)"] = await _once(
             cached, replay, call
         )
+        cache = getattr(cached.state, "search_cache", None)  # older code has none
+        if cache is not None:
+            stats = cache.stats()
+            print(
+                f"answer cache after the replay: hit rate {stats.hit_rate:.3f}, {stats.entries:,} answers, "
+                f"{stats.bytes / 2**20:.1f} MB ({stats.bytes / max(stats.entries, 1):,.0f} bytes each)",
+                file=sys.stderr,
+            )
     return best
 
 
@@ -224,10 +232,21 @@ def snapshot(repo: Path, ref: str, into: Path) -> Path:
 def run_child(code: Path, work: Path, requests: int) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(code), "OPENBLAS_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     out = subprocess.run(
-        [sys.executable, str(code / "benchmarks" / "capacity.py"), "--measure", "--work", str(work),
-         "--requests", str(requests)],
-        check=True, capture_output=True, text=True, env=env, cwd=code,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(code / "benchmarks" / "capacity.py"),
+            "--measure",
+            "--work",
+            str(work),
+            "--requests",
+            str(requests),
+        ],
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=code,
+    )  # fmt: skip  (the child's notes and warnings pass through on stderr)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -243,9 +243,10 @@ def online_vector(
         config: the model's feature config.
     """
     out: list[float] = []
+    seen: dict[str, History | None] = {}  # each entity's history read once (the pairs reuse it)
     for e in config.entities:
         value = entities.get(e)
-        hist = source.history(e, value) if value is not None else None
+        hist = seen[e] = source.history(e, value) if value is not None else None
         block = _online_block(time, amount, hist, config)
         out += [math.nan] * len(block) if value is None else block
     for a, b in config.pairs:
@@ -253,7 +254,7 @@ def online_vector(
         if va is None or vb is None:
             out.append(math.nan)
             continue
-        hist = source.history(a, va)
+        hist = seen[a] if a in seen else source.history(a, va)
         out.append(0.0 if hist is not None and vb in hist.partners.get(b, ()) else 1.0)
     return np.asarray(out, dtype=float)
 

@@ -189,9 +189,10 @@ def test_served_process_persists_fraud_state_under_home_by_default(
 class _StalledJournal(InProcessFraudState):
     """A journaled fraud state whose commit hangs until the test releases it (a stalled disk)."""
 
+    writes_block = True  # type: ignore[assignment]  # as a disk flush or a network would
+
     def __init__(self) -> None:
         super().__init__()
-        self.writes_block = True
         self.entered, self.release = threading.Event(), threading.Event()
 
     def record(self, *args: object, **kwargs: object) -> None:
