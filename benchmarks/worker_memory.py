@@ -9,7 +9,8 @@ For each code version (``REF`` as a ``git archive`` snapshot, then this checkout
 uvicorn with one worker, then with two (``benchmarks/loadgen.py``; the shared state in Redis,
 ``--state-url``), sends 400 searches so every worker has answered, and reads each worker's
 ``/proc/<pid>/smaps_rollup``: RSS, PSS (shared pages split between the processes that map them)
-and private memory. "Second worker adds" is the PSS of two workers minus the PSS of one, over
+and private dirty memory (never shareable). "Second worker adds" is the PSS of two workers minus
+the PSS of one, over
 one worker's RSS: what a second process costs the machine.
 """
 
@@ -32,13 +33,13 @@ def smaps(pid: int) -> dict[str, float]:
     for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
         name, value = line.split(":", 1)
         out[name] = int(value.split()[0]) / 1024
-    return {"rss": out["Rss"], "pss": out["Pss"], "private": out["Private_Clean"] + out["Private_Dirty"]}
+    return {"rss": out["Rss"], "pss": out["Pss"], "private_dirty": out["Private_Dirty"]}
 
 
 def workers_of(pid: int) -> list[int]:
-    """The uvicorn worker processes (children of the supervisor), or the server itself."""
+    """The uvicorn worker processes (spawned children of the supervisor), or the server itself."""
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    kids = [int(c) for c in children if "multiprocessing" not in Path(f"/proc/{c}/cmdline").read_text()]
+    kids = [int(c) for c in children if "spawn_main" in Path(f"/proc/{c}/cmdline").read_text()]
     return kids or [pid]
 
 
@@ -55,11 +56,12 @@ def measure(work: Path, state_url: str) -> dict[str, dict[str, float]]:
         with running_server(
             {"search": str(work / "search")}, env=env, workers=n, ready_timeout=300
         ) as served:
-            with httpx.Client(headers={"X-API-Key": served.key}, timeout=30) as client:
+            url, key = served
+            with httpx.Client(headers={"X-API-Key": key}, timeout=30) as client:
                 for q in queries:
-                    client.post(f"{served.url}/v1/search", json={"query": q})
+                    assert client.post(f"{url}/v1/search", json={"query": q}).status_code == 200
             procs = [smaps(p) for p in workers_of(served.pid)]
-        result[f"{n} worker(s)"] = {k: sum(p[k] for p in procs) for k in ("rss", "pss", "private")}
+        result[f"{n} worker(s)"] = {k: sum(p[k] for p in procs) for k in ("rss", "pss", "private_dirty")}
         result[f"{n} worker(s)"]["processes"] = len(procs)
     return result
 

@@ -126,36 +126,26 @@ def neighbours_by_score(table, seeds: np.ndarray) -> np.ndarray:
     return np.asarray(list(dict.fromkeys(items.tolist())), np.int64)
 
 
-def best_seed(
-    table, seeds: np.ndarray, item: int, lookups: dict[int, SeedLookup] | None = None
-) -> int | None:
-    """The seed with the highest ``table[seed, item]``, never ``item`` itself (None: no other seed
-    lists the item); ``lookups`` keeps each table's gathered rows between calls for the same seeds
-    (one response)."""
-    if not len(seeds):
-        return None
-    lookups = {} if lookups is None else lookups
-    lookup = lookups.get(id(table)) or lookups.setdefault(id(table), SeedLookup(table, seeds))
-    values = lookup.values(item)
-    values[seeds == item] = 0  # a reason never cites the recommended item itself
-    return int(seeds[int(np.argmax(values))]) if values.max() > 0 else None
-
-
 class SeedLookup:
     """``table[seeds, item]`` for many items against the same seeds: the seeds' rows are gathered
-    once (a response's ten reasons ask the same rows ten times)."""
+    once for a response's reasons."""
 
     def __init__(self, table, seeds: np.ndarray) -> None:
         pos, lengths = _gather(table, seeds)
         self.n, self.cols, self.data = len(seeds), table.indices[pos], table.data[pos]
         self.owner = np.repeat(np.arange(len(seeds)), lengths)
 
-    def values(self, item: int) -> np.ndarray:
-        """``table[seeds, item]`` as a dense float32 vector."""
-        hit = self.cols == item
-        values = np.zeros(self.n, np.float32)
-        values[self.owner[hit]] = self.data[hit]
-        return values
+    def best_of_many(self, seeds: np.ndarray, items: np.ndarray) -> list[int | None]:
+        """Per item, the seed with the highest ``table[seed, item]``, never the item itself (the
+        first such seed on ties; None: no other seed lists the item). ``seeds`` are the ones the
+        lookup was built with."""
+        values = np.zeros((len(items), self.n), np.float32)
+        hit_item, hit_col = np.nonzero(self.cols[None, :] == items[:, None])
+        values[hit_item, self.owner[hit_col]] = self.data[hit_col]
+        values[seeds[None, :] == items[:, None]] = 0  # a reason never cites the recommended item itself
+        best = np.argmax(values, axis=1) if self.n else np.zeros(len(items), np.int64)
+        found = values.max(axis=1) > 0 if self.n else np.zeros(len(items), bool)
+        return [int(seeds[b]) if f else None for b, f in zip(best.tolist(), found.tolist(), strict=True)]
 
 
 def _spread(table, seeds: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -9,6 +9,7 @@ The popularity baseline's scored lists (``recsys.ranking.RankingIndex.take``) se
 from __future__ import annotations
 
 import itertools
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -51,6 +52,18 @@ class Rules:
     max_per_brand: int | None = None
 
 
+class BatchReason(ABC):
+    """A tier's reasons for all its picked items in one call, for reasons that cost more one by
+    one (they read the shopper's profile rows once for all the items, not once per item)."""
+
+    @abstractmethod
+    def many(self, items: list[int], positions: list[int]) -> list[str]:
+        """The reason of each item (at ``positions`` in its tier), in order."""
+
+
+Reason = Callable[[int], str] | BatchReason
+
+
 def consumable_mask(items: np.ndarray, categories: CategoryIndex, prefixes: Iterable[str]) -> np.ndarray:
     """Which ``items`` lie under any of the category path ``prefixes`` (may be bought again)."""
     mask = np.zeros(len(items), dtype=bool)
@@ -62,7 +75,7 @@ def consumable_mask(items: np.ndarray, categories: CategoryIndex, prefixes: Iter
 
 
 def pick(
-    tiers: Iterable[tuple[np.ndarray, Callable[[int], str]]],
+    tiers: Iterable[tuple[np.ndarray, Reason]],
     rules: Rules,
     context: FilterContext,
     leaf: np.ndarray,
@@ -77,26 +90,32 @@ def pick(
 
 
 def pick_positions(
-    tiers: Iterable[tuple[np.ndarray, Callable[[int], str]]],
+    tiers: Iterable[tuple[np.ndarray, Reason]],
     rules: Rules,
     context: FilterContext,
     leaf: np.ndarray,
     brand: np.ndarray,
     k: int,
 ) -> list[tuple[int, str, int, int]]:
-    """``pick``, with each item's position in its tier as a fourth element (to read its score)."""
-    picked: list[tuple[int, str, int, int]] = []
+    """``pick``, with each item's position in its tier as a fourth element (to read its score).
+
+    Reasons are asked for after the picking, once per tier (a ``BatchReason`` gets all of its
+    tier's items in one call).
+    """
+    chosen: list[tuple[int, int, int]] = []  # (item, tier, position)
+    reasons: list[Reason] = []
     taken = set(rules.excluded)
     per_leaf: Counter[int] = Counter()
     per_brand: Counter[int] = Counter()
     tiers = iter(tiers)
     for t in itertools.count():
-        if len(picked) >= k:  # before asking for the next tier: a lazy tier is never built
+        if len(chosen) >= k:  # before asking for the next tier: a lazy tier is never built
             break
         tier = next(tiers, None)
         if tier is None:
             break
         items, reason = tier
+        reasons.append(reason)
         for position, item in _passing(np.asarray(items, dtype=np.int64), context, rules.flt):
             if item in taken:
                 continue
@@ -112,13 +131,22 @@ def pick_positions(
                 and per_brand[brand[item]] >= rules.max_per_brand
             ):
                 continue
-            picked.append((item, reason(item), t, position))
+            chosen.append((item, t, position))
             taken.add(item)
             per_leaf[leaf[item]] += 1
             per_brand[brand[item]] += 1
-            if len(picked) >= k:
+            if len(chosen) >= k:
                 break
-    return picked
+    said: dict[tuple[int, int], str] = {}
+    for t, reason in enumerate(reasons):
+        mine = [item for item, tier, _ in chosen if tier == t]
+        if mine:
+            if isinstance(reason, BatchReason):
+                texts = reason.many(mine, [p for _, tier, p in chosen if tier == t])
+            else:
+                texts = [reason(i) for i in mine]
+            said.update(zip(((t, i) for i in mine), texts, strict=True))
+    return [(item, said[(t, item)], t, position) for item, t, position in chosen]
 
 
 def _passing(items: np.ndarray, context: FilterContext, flt: ItemFilter) -> Iterator[tuple[int, int]]:

@@ -10,18 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from recsys.candidates import CandidateSet, assemble
-from recsys.candidates_request import best_seed, candidates_one, neighbours_by_score
+from recsys.candidates_request import SeedLookup, candidates_one, neighbours_by_score
 from recsys.filters import check_filter, check_k, positions
 from recsys.parts import HybridParts
 from recsys.precomputed import RankedLists, chosen_users, rank_users
 from recsys.profiles import ProfileRow, merge_online
 from recsys.reranker import source_order, source_order_of
-from recsys.rules import Rules, check_cap, consumable_mask, pick
+from recsys.rules import BatchReason, Reason, Rules, check_cap, consumable_mask, pick
 from recsys.session import event_weights_of
 from recsys.sources import CANDIDATE_SOURCES
 from recsys.types import ItemFilter, Recommendations, ScoredItem
@@ -311,9 +310,7 @@ class ShopperQueries:
             source,
         )
 
-    def _tiers(
-        self, query: _Query, cands: CandidateSet, u: int
-    ) -> Iterator[tuple[np.ndarray, Callable[[int], str]]]:
+    def _tiers(self, query: _Query, cands: CandidateSet, u: int) -> Iterator[tuple[np.ndarray, Reason]]:
         """Ranked candidates, then similar items, then trending; built only when ``pick`` gets to them."""
         rows = cands.user(u)
         items = cands.items[rows]
@@ -330,9 +327,8 @@ class ShopperQueries:
 
     def _ranked_tiers(
         self, query: _Query, items: np.ndarray, best: np.ndarray
-    ) -> Iterator[tuple[np.ndarray, Callable[[int], str]]]:
-        best_of, lookups = dict(zip(items.tolist(), best.tolist(), strict=True)), dict[int, Any]()
-        yield items, lambda item: self._reason(item, best_of[item], query.row, lookups)
+    ) -> Iterator[tuple[np.ndarray, Reason]]:
+        yield items, _RankedReasons(self, best, query.row)
         yield self._similar_tier(query.row)
         yield self._trending_tier(query.rules.flt)
 
@@ -350,37 +346,51 @@ class ShopperQueries:
     def _seeds(self, row: ProfileRow) -> np.ndarray:
         return row.items[-int(self.options.max_recent) :][::-1]  # newest first
 
-    def _reason(self, item: int, best: int, row: ProfileRow, lookups: dict | None = None) -> str:
-        titles, seeds = self.parts.popular.titles_, self._seeds(row)
-        name = CANDIDATE_SOURCES[best] if best < len(CANDIDATE_SOURCES) else "popular"
-        if name == "category" and self.parts.popular.categories_[item]:
-            return f"Popular in {self.parts.popular.categories_[item]}"
-        others = seeds[seeds != item]  # a reason never cites the recommended item itself
-        if name == "als" and len(others) and self.parts.item_factors.shape[1]:
-            top = int(others[int(np.argmax(self.parts.item_factors[others] @ self.parts.item_factors[item]))])
-            verb = "bought" if top in set(row.items[row.bought].tolist()) else "viewed"
-            return f"Because you {verb} {titles[top]}"
-        table, template, pool = {
-            "covisit": (self.parts.tables.covisit, "Because you viewed {}", seeds),
-            "copurchase": (self.parts.tables.copurchase, "Often bought with {}", row.items[row.bought]),
-            "content": (self.parts.tables.content, "Similar to {}", seeds),
-        }.get(name, (None, "", seeds))
-        seed: int | None = best_seed(table, pool, item, lookups) if table is not None else None
-        return template.format(titles[seed]) if seed is not None else "Trending now"
+    def reasons(self, items: np.ndarray, best: np.ndarray, row: ProfileRow) -> list[str]:
+        """Why each item was retrieved (``best``: its best source), citing the shopper's own items.
 
-    def _similar_tier(self, row: ProfileRow) -> tuple[np.ndarray, Callable[[int], str]]:
+        The profile rows are gathered once for all the items (``SeedLookup``), not once per item.
+        """
+        titles, categories = self.parts.popular.titles_, self.parts.popular.categories_
+        seeds, bought = self._seeds(row), row.items[row.bought]
+        out = ["Trending now"] * len(items)
+        tables = {
+            "covisit": (self.parts.tables.covisit, "Because you viewed {}", seeds),
+            "copurchase": (self.parts.tables.copurchase, "Often bought with {}", bought),
+            "content": (self.parts.tables.content, "Similar to {}", seeds),
+        }
+        for code in np.unique(best).tolist():
+            where = np.flatnonzero(best == code)
+            group = items[where]
+            name = CANDIDATE_SOURCES[code] if code < len(CANDIDATE_SOURCES) else "popular"
+            if name == "category":
+                for i, item in zip(where.tolist(), group.tolist(), strict=True):
+                    if categories[item]:
+                        out[i] = f"Popular in {categories[item]}"
+            elif name == "als" and len(seeds) and self.parts.item_factors.shape[1]:
+                factors, bought_set = self.parts.item_factors, set(bought.tolist())
+                scores = factors[seeds] @ factors[group].T  # (seed, item)
+                itself = seeds[:, None] == group[None, :]  # a reason never cites the item itself
+                scores[itself] = -np.inf
+                tops = seeds[np.argmax(scores, axis=0)].tolist()
+                for i, top, alone in zip(where.tolist(), tops, itself.all(axis=0).tolist(), strict=True):
+                    if not alone:
+                        out[i] = f"Because you {'bought' if top in bought_set else 'viewed'} {titles[top]}"
+            elif name in tables:
+                table, template, pool = tables[name]
+                if len(pool):
+                    found = SeedLookup(table, pool).best_of_many(pool, group)
+                    for i, seed in zip(where.tolist(), found, strict=True):
+                        if seed is not None:
+                            out[i] = template.format(titles[seed])
+        return out
+
+    def _similar_tier(self, row: ProfileRow) -> tuple[np.ndarray, Reason]:
         """Fallback: content neighbours of the newest profile items."""
         seeds = self._seeds(row)[:3]
-        items = neighbours_by_score(self.parts.tables.content, seeds)
-        titles, table, lookups = self.parts.popular.titles_, self.parts.tables.content, dict[int, Any]()
+        return neighbours_by_score(self.parts.tables.content, seeds), _SimilarReasons(self, seeds)
 
-        def reason(item: int) -> str:
-            seed = best_seed(table, seeds, item, lookups)
-            return f"Similar to {titles[seed]}" if seed is not None else "Trending now"
-
-        return items, reason
-
-    def _trending_tier(self, flt: ItemFilter) -> tuple[np.ndarray, Callable[[int], str]]:
+    def _trending_tier(self, flt: ItemFilter) -> tuple[np.ndarray, Reason]:
         """Fallback: time-decayed popularity, within the filter's category when there is one."""
         ranking = self.parts.popular.ranking_
         found = ranking.categories.find(flt.category) if flt.category and flt.category.strip() else None
@@ -388,3 +398,32 @@ class ShopperQueries:
             name = ranking.categories.names[found]
             return ranking.categories.members[found], lambda _: f"Trending in {name}"
         return ranking.order, lambda _: "Trending now"
+
+
+@dataclass(frozen=True)
+class _RankedReasons(BatchReason):
+    """The ranked tier's reasons: ``ShopperQueries.reasons`` of the picked candidates."""
+
+    queries: ShopperQueries
+    best: np.ndarray  # each candidate's best source, in the tier's order
+    row: ProfileRow
+
+    def many(self, items: list[int], positions: list[int]) -> list[str]:
+        return self.queries.reasons(np.asarray(items, np.int64), self.best[positions], self.row)
+
+
+@dataclass(frozen=True)
+class _SimilarReasons(BatchReason):
+    """The similar-items fallback's reasons: the seed each item is most similar to."""
+
+    queries: ShopperQueries
+    seeds: np.ndarray
+
+    def many(self, items: list[int], positions: list[int]) -> list[str]:
+        if not len(self.seeds):
+            return ["Trending now"] * len(items)
+        titles = self.queries.parts.popular.titles_
+        found = SeedLookup(self.queries.parts.tables.content, self.seeds).best_of_many(
+            self.seeds, np.asarray(items, np.int64)
+        )
+        return [f"Similar to {titles[s]}" if s is not None else "Trending now" for s in found]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.candidates_request import SeedLookup, best_seed
+from recsys.candidates_request import SeedLookup
 
 
 def _table(seed: int = 0) -> sp.csr_matrix:
@@ -14,23 +14,21 @@ def _table(seed: int = 0) -> sp.csr_matrix:
     return sp.csr_matrix(dense.astype(np.float32))
 
 
-def test_values_equal_the_dense_columns() -> None:
-    table = _table()
-    seeds = np.array([3, 17, 3, 42, 0], np.int64)  # a repeated seed too
-    lookup = SeedLookup(table, seeds)
-    dense = table.toarray()
-    for item in range(60):
-        np.testing.assert_array_equal(lookup.values(item), dense[seeds, item])
+def _expected(dense: np.ndarray, seeds: np.ndarray, item: int) -> int | None:
+    values = np.where(seeds == item, 0.0, dense[seeds, item])  # never the item itself
+    return int(seeds[np.argmax(values)]) if values.max() > 0 else None
 
 
-def test_cached_and_uncached_best_seed_agree() -> None:
-    table, seeds = _table(1), np.array([5, 9, 31, 44], np.int64)
-    cache: dict = {}
-    dense = table.toarray()
-    for item in range(60):
-        values = np.where(seeds == item, 0.0, dense[seeds, item])  # never the item itself
-        expected = int(seeds[np.argmax(values)]) if values.max() > 0 else None
-        assert best_seed(table, seeds, item) == expected
-        assert best_seed(table, seeds, item, cache) == expected
-    assert len(cache) == 1  # one gather for the whole response
-    assert best_seed(table, np.zeros(0, np.int64), 3) is None
+def test_the_best_seed_of_every_item_follows_the_dense_table() -> None:
+    for seed, seeds in ((0, np.array([3, 17, 3, 42, 0], np.int64)), (1, np.array([5, 9, 31, 44], np.int64))):
+        table = _table(seed)  # the first seed list repeats a seed
+        dense = table.toarray()
+        items = np.arange(60)
+        found = SeedLookup(table, seeds).best_of_many(seeds, items)
+        assert found == [_expected(dense, seeds, item) for item in range(60)]
+        assert any(f is not None for f in found) and any(f is None for f in found)
+
+
+def test_no_seeds_cite_nothing() -> None:
+    empty = np.zeros(0, np.int64)
+    assert SeedLookup(_table(), empty).best_of_many(empty, np.array([1, 2])) == [None, None]
