@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from embedding.encoder import QueryEncoder
+from embedding.vector_store import default_store, encode_cached
 from models.errors import DataValidationError
 from models.evaluation import Evaluation, holdout_key
 from search.bm25 import BM25Search
@@ -168,7 +169,9 @@ def embed_catalog(catalog: pd.DataFrame, *, max_length: int) -> tuple[np.ndarray
     if key not in _VECTORS:
         while len(_VECTORS) >= 2:
             _VECTORS.pop(next(iter(_VECTORS)))
-        _VECTORS[key] = QueryEncoder(encoder_dir, max_length=max_length).encode(texts)
+        # Texts an earlier run encoded come from the on-disk store (embedding.vector_store).
+        encoder = QueryEncoder(encoder_dir, max_length=max_length)
+        _VECTORS[key] = encode_cached(encoder, texts, default_store())
     return _VECTORS[key], encoder_dir
 
 
