@@ -219,6 +219,45 @@ async def _once(app, pairs, call) -> float:
     return (time.perf_counter() - start) / len(pairs) * 1e6
 
 
+def serve_measure(work: Path, duration: float) -> list[dict[str, Any]]:
+    """The same routes over a real uvicorn loaded by wrk (``benchmarks/loadgen.py``), c=8."""
+    from dataclasses import asdict
+
+    from benchmarks.loadgen import SEQ, Scenario, measure_all, running_server
+
+    queries = json.loads((work / "search_queries.json").read_text())["test"][:256]
+    ids = json.loads((work / "recsys_ids.json").read_text())
+    users, items = ids["users"], ids["items"]
+    bodies = json.loads((work / "fraud_bodies.json").read_text())[:256]
+    scenarios = [
+        Scenario(
+            "recs, known shopper", "POST", "/v1/recommendations", body=lambda i: {"user_id": users[i % 500]}
+        ),
+        Scenario(
+            "recs, anonymous session",
+            "POST",
+            "/v1/recommendations",
+            body=lambda i: {"session_item_ids": items[i % 50 : i % 50 + 3]},
+        ),
+        Scenario(
+            "fraud, new transaction",
+            "POST",
+            "/v1/fraud/score",
+            body=lambda i: bodies[i % 256] | {"transaction_id": f"wrk-{i}-{SEQ}"},
+        ),
+        Scenario(
+            "search, 256 queries cycled", "POST", "/v1/search", body=lambda i: {"query": queries[i % 256]}
+        ),
+    ]
+    with tempfile.TemporaryDirectory(prefix="shelfwise-capacity-") as tmp:
+        shutil.copytree(work / "fraud-state", Path(tmp) / "fraud-state")
+        env = {"SHELFWISE_FRAUD_STATE_DIR": str(Path(tmp) / "fraud-state")}
+        dirs = {f: str(work / f) for f in ("search", "recsys", "fraud")}
+        with running_server(dirs, env=env, ready_timeout=600) as (url, key):
+            rows = measure_all(url, key, scenarios, concurrency=8, duration=duration)
+    return [asdict(r) for r in rows]
+
+
 def snapshot(repo: Path, ref: str, into: Path) -> Path:
     """``git archive`` of ``ref`` with this checkout's benchmark scripts copied in."""
     into.mkdir(parents=True, exist_ok=True)
@@ -257,18 +296,32 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repo", default=str(ROOT), help="the git repository holding --baseline-ref")
     parser.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "shelfwise-capacity"))
     parser.add_argument("--requests", type=int, default=1500)
+    parser.add_argument("--wrk", action="store_true", help="also load a real uvicorn with wrk (c=8)")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per route under wrk")
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     work = Path(args.work)
-    if args.measure:
+    if args.measure or args.serve_measure:
         sys.path.insert(0, os.environ.get("PYTHONPATH", str(ROOT)))
-        print(json.dumps(measure(work, args.requests)))
+        result = measure(work, args.requests) if args.measure else serve_measure(work, args.duration)
+        print(json.dumps(result))
         return
     work.mkdir(parents=True, exist_ok=True)
     build(work, args.datasets)
     with tempfile.TemporaryDirectory(prefix="shelfwise-baseline-") as tmp:
-        old = run_child(snapshot(Path(args.repo), args.baseline_ref, Path(tmp) / "code"), work, args.requests)
-    new = run_child(ROOT, work, args.requests)
+        old_code = snapshot(Path(args.repo), args.baseline_ref, Path(tmp) / "code")
+        old = run_child(old_code, work, args.requests)
+        new = run_child(ROOT, work, args.requests)
+        if args.wrk:
+            served = {
+                "old": run_child(old_code, work, args.requests, "--serve-measure"),
+                "new, answer cache off": run_child(
+                    ROOT, work, args.requests, "--serve-measure", SHELFWISE_SEARCH_CACHE_MB="0"
+                ),
+                "new": run_child(ROOT, work, args.requests, "--serve-measure"),
+            }
+            print_served(served, args.duration)
     print(f"\n**server time per request in process (µs); old = {args.baseline_ref}, new = this checkout**\n")
     print("| route | old µs | new µs | new / old | /health ÷ route, old | new |")
     print("|---|---:|---:|---:|---:|---:|")
@@ -278,6 +331,20 @@ def main(argv: list[str] | None = None) -> None:
             f"| {name} | {before:,.0f} | {new[name]:,.0f} | {new[name] / before:.2f} | "
             f"{old['GET /health'] / before:.2f} | {new['GET /health'] / new[name]:.2f} |"
         )
+
+
+def print_served(served: dict[str, list[dict[str, Any]]], duration: float) -> None:
+    print(f"\n**over a real uvicorn, wrk, 8 connections, {duration:.0f} s per route**\n")
+    print("| route | code | req/s | vs /health | p50 ms | p99 ms |\n|---|---|---:|---:|---:|---:|")
+    names = [r["name"] for r in next(iter(served.values()))]
+    for name in names:
+        for label, rows in served.items():
+            row = next(r for r in rows if r["name"] == name)
+            health = next(r for r in rows if r["name"] == "health")["rps"]
+            print(
+                f"| {name} | {label} | {row['rps']:,.0f} | {row['rps'] / health:.2f} | "
+                f"{row['p50_ms']:.2f} | {row['p99_ms']:.2f} |"
+            )
 
 
 if __name__ == "__main__":

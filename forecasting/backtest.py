@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from forecasting.blend import statsforecast_jobs
 from forecasting.features import season_length
 from forecasting.panel import Panel, build_panel, freq_family, series_scale
 
@@ -180,7 +181,8 @@ def baseline_forecasts(
     pct = round(level * 100)
     # A series too short for a model (statsforecast refuses "tiny datasets") gets a naive forecast.
     chosen = [{"SeasonalNaive": SeasonalNaive(season), "AutoETS": ets}[m] for m in models]
-    forecaster = StatsForecast(models=chosen, freq=history.freq, n_jobs=1, fallback_model=Naive())
+    jobs = statsforecast_jobs(frame["unique_id"].nunique())
+    forecaster = StatsForecast(models=chosen, freq=history.freq, n_jobs=jobs, fallback_model=Naive())
     out = forecaster.forecast(df=frame, h=horizon, level=[pct])
     ids = out["unique_id"].to_numpy(int)
     result = {}

@@ -147,6 +147,25 @@ def candidates(available: Sequence[str], step: float = 0.25) -> list[dict[str, f
     return sorted(found.values(), key=lambda w: (len(w), [-w.get(c, 0.0) for c in names]))
 
 
+PARALLEL_MIN_SERIES = 100
+
+
+def statsforecast_jobs(n_series: int) -> int:
+    """Processes for statsforecast's per-series fits: one per usable core, or 1 for fewer than
+    :data:`PARALLEL_MIN_SERIES` series (starting processes would cost more) or inside a daemonic
+    process (a multiprocessing or Dask worker may not start children).
+
+    Every series is fitted on its own, so the forecasts are the same whatever the count; two
+    processes halve AutoETS on 2 cores (300 series, one origin: 17.7 s -> 9.2 s).
+    """
+    import multiprocessing
+    import os
+
+    if n_series < PARALLEL_MIN_SERIES or multiprocessing.current_process().daemon:
+        return 1
+    return max(1, len(os.sched_getaffinity(0)))
+
+
 def ets_forecast(panel: Panel, horizon: int, rows: np.ndarray | None = None) -> np.ndarray:
     """(series, horizon) AutoETS point forecasts of ``rows`` (default all); other rows NaN."""
     from statsforecast import StatsForecast  # lazy: a training-only dependency
@@ -163,7 +182,9 @@ def ets_forecast(panel: Panel, horizon: int, rows: np.ndarray | None = None) -> 
     if freq_family(panel.freq) == "D":  # ETS states adapt to recent data; two years of days cost 2x
         frame = frame[frame["ds"] > panel.end - pd.Timedelta(days=DAILY_ETS_DAYS)]
     model = AutoETS(season_length=season if season <= 24 else 1)
-    forecaster = StatsForecast(models=[model], freq=panel.freq, n_jobs=1, fallback_model=Naive())
+    forecaster = StatsForecast(
+        models=[model], freq=panel.freq, n_jobs=statsforecast_jobs(len(rows)), fallback_model=Naive()
+    )
     result = forecaster.forecast(df=frame, h=horizon)
     ids = result["unique_id"].to_numpy(int)
     steps = result.groupby("unique_id").cumcount().to_numpy()

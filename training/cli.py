@@ -179,6 +179,14 @@ def promote(
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default SHELFWISE_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default SHELFWISE_PORT).")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes; above 1 they share the online state through SHELFWISE_STATE_URL "
+            "(required) and the search vectors through the page cache.",
+        ),
+    ] = 1,
 ) -> None:
     """Start the API server on the registered champions.
 
@@ -189,6 +197,13 @@ def serve(
     from training.commands import check_port_free, fallback_keys_file
 
     settings = get_settings()
+    if workers > 1 and not settings.state_url:
+        _fail(
+            ShelfwiseError(
+                f"--workers {workers} needs SHELFWISE_STATE_URL (a Redis the workers share): without it "
+                "each worker would keep its own shoppers' events and fraud histories"
+            )
+        )
     if (keys_file := fallback_keys_file(settings)) is not None:
         os.environ["SHELFWISE_API_KEYS"] = f"@{keys_file}"
         console.print(f"Using the API keys in {keys_file} (set SHELFWISE_API_KEYS to use others)")
@@ -203,6 +218,7 @@ def serve(
         port=port or settings.port,
         log_level=settings.log_level,
         timeout_graceful_shutdown=5,
+        workers=workers,
     )
 
 

@@ -189,3 +189,11 @@ def test_meta_is_written_once_with_the_runs_metrics_and_data_window(tmp_path: Pa
     assert meta["metrics"] == pytest.approx(run.metrics) and run.primary_metric in meta["metrics"]
     assert meta["data_window"]["fingerprint"] == run.fingerprint == store.fingerprint()
     assert run.status == "trained" and run.registration is None and run.version is None
+
+
+def test_several_workers_need_a_shared_state(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SHELFWISE_STATE_URL", raising=False)
+    result = runner.invoke(app, ["serve", "--workers", "2"])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "needs SHELFWISE_STATE_URL" in text, result.output
+    assert runner.invoke(app, ["serve", "--workers", "0"]).exit_code == 2  # at least one
