@@ -268,24 +268,19 @@ def snapshot(repo: Path, ref: str, into: Path) -> Path:
     return into
 
 
-def run_child(code: Path, work: Path, requests: int) -> dict[str, float]:
-    env = {**os.environ, "PYTHONPATH": str(code), "OPENBLAS_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
-    out = subprocess.run(
-        [
-            sys.executable,
-            str(code / "benchmarks" / "capacity.py"),
-            "--measure",
-            "--work",
-            str(work),
-            "--requests",
-            str(requests),
-        ],
-        check=True,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=code,
-    )  # fmt: skip  (the child's notes and warnings pass through on stderr)
+def run_child(code: Path, work: Path, requests: int, mode: str = "--measure", **env_extra: str) -> Any:
+    """Run this script's ``mode`` (``--measure`` or ``--serve-measure``) on ``code``; its JSON."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(code),
+        "OPENBLAS_NUM_THREADS": "1",
+        "HF_HUB_OFFLINE": "1",
+        **env_extra,
+    }
+    script = str(code / "benchmarks" / "capacity.py")
+    cmd = [sys.executable, script, mode, "--work", str(work), "--requests", str(requests)]
+    # The child's notes and warnings pass through on stderr.
+    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True, env=env, cwd=code)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -313,6 +308,7 @@ def main(argv: list[str] | None = None) -> None:
         old_code = snapshot(Path(args.repo), args.baseline_ref, Path(tmp) / "code")
         old = run_child(old_code, work, args.requests)
         new = run_child(ROOT, work, args.requests)
+        print_in_process(old, new, args.baseline_ref)
         if args.wrk:
             served = {
                 "old": run_child(old_code, work, args.requests, "--serve-measure"),
@@ -322,15 +318,19 @@ def main(argv: list[str] | None = None) -> None:
                 "new": run_child(ROOT, work, args.requests, "--serve-measure"),
             }
             print_served(served, args.duration)
-    print(f"\n**server time per request in process (µs); old = {args.baseline_ref}, new = this checkout**\n")
+
+
+def print_in_process(old: dict[str, float], new: dict[str, float], ref: str) -> None:
+    print(f"\n**server time per request in process (µs); old = {ref}, new = this checkout**\n")
     print("| route | old µs | new µs | new / old | /health ÷ route, old | new |")
     print("|---|---:|---:|---:|---:|---:|")
     for name in new:
-        before = old.get(name, old.get(name.split(" (")[0], float("nan")))
+        before = old[name]
         print(
             f"| {name} | {before:,.0f} | {new[name]:,.0f} | {new[name] / before:.2f} | "
             f"{old['GET /health'] / before:.2f} | {new['GET /health'] / new[name]:.2f} |"
         )
+    sys.stdout.flush()
 
 
 def print_served(served: dict[str, list[dict[str, Any]]], duration: float) -> None:
