@@ -184,18 +184,14 @@ class VectorIndex:
         faiss.write_index(self.index, str(path / INDEX_FILE))
 
     @classmethod
-    def load(cls, path: Path, *, ef_search: int = 128, mmap: bool = True) -> VectorIndex:
+    def load(cls, path: Path, *, ef_search: int = 128) -> VectorIndex:
         """Read the index and take the vectors back out of it (flat and HNSW storage both keep them).
 
-        With ``mmap`` (the default) the vectors stay in the file, mapped read-only
-        (``IO_FLAG_MMAP_IFC``): the operating system pages them in on use and shares them between
-        every process serving the same artifact (``--workers N``), and only the HNSW graph is
-        read into each process (at 54k items: 84 of the file's 99 MB stay shared). The file
-        must stay where it is while the index is used (deleting it is safe on Linux, replacing
-        it in place is not); artifacts are written once and never rewritten.
+        Read into memory, not mapped: FAISS's ``IO_FLAG_MMAP_IFC`` would let worker processes
+        share the vectors, but reads from its mapping were 9x (HNSW walk) to 150x (gathering
+        candidate vectors) slower than from memory here (docs/BENCHMARKS.md, "Capacity per core").
         """
-        flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY if mmap else 0
-        index = faiss.read_index(str(path / INDEX_FILE), flags)
+        index = faiss.read_index(str(path / INDEX_FILE))
         return cls(index, storage_view(index), np.empty((0, index.d), dtype=np.float32), ef_search)
 
 

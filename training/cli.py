@@ -184,7 +184,7 @@ def serve(
         typer.Option(
             min=1,
             help="Server processes; above 1 they share the online state through SHELFWISE_STATE_URL "
-            "(required) and the search vectors through the page cache.",
+            "(required). Each holds its own copy of the models.",
         ),
     ] = 1,
 ) -> None:

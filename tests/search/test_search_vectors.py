@@ -83,21 +83,3 @@ def test_a_graph_walk_that_finds_too_few_falls_back_to_the_exact_scan(
     query, allowed = base[0], np.ones(len(base), bool)
     rows, _ = hnsw.top(query, 10, allowed)
     assert rows.tolist() == np.argsort(-(base @ query), kind="stable")[:10].tolist()
-
-
-@pytest.mark.parametrize("hnsw_min_items", [1, 10_000])  # HNSW and flat storage
-def test_a_mapped_index_answers_like_one_read_into_memory(tmp_path, hnsw_min_items: int) -> None:
-    rng = np.random.default_rng(4)
-    base = _unit(rng, 400)
-    VectorIndex.build(base, hnsw_min_items=hnsw_min_items).save(tmp_path)
-    mapped, read = VectorIndex.load(tmp_path), VectorIndex.load(tmp_path, mmap=False)
-    assert not mapped.base.flags.writeable
-    np.testing.assert_array_equal(mapped.base, base)
-    for _ in range(5):
-        query, allowed = _unit(rng, 1)[0], rng.random(len(base)) < 0.7
-        for mask in (None, allowed):
-            got, want = mapped.top(query, 10, mask), read.top(query, 10, mask)
-            assert got[0].tolist() == want[0].tolist()
-            np.testing.assert_array_equal(got[1], want[1])
-    grown = mapped.with_vectors(_unit(rng, 3))  # live additions go to the tail, never the file
-    assert len(grown) == len(base) + 3 and len(mapped) == len(base)
