@@ -89,7 +89,7 @@ class QueryEncoder:
 
     def encode_one(self, text: str) -> np.ndarray:
         """Embed one query: a ``(dim,)`` float32 unit vector (read-only: it may be the cached one)."""
-        if not self.cache.max_bytes:
+        if not self.cache.enabled:
             return self._run([text])[0]
         vector = self.cache.get(text)
         if vector is None:

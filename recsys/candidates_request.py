@@ -132,13 +132,13 @@ class SeedLookup:
 
     def __init__(self, table, seeds: np.ndarray) -> None:
         pos, lengths = _gather(table, seeds)
-        self.n, self.cols, self.data = len(seeds), table.indices[pos], table.data[pos]
+        self.seeds, self.n, self.cols, self.data = seeds, len(seeds), table.indices[pos], table.data[pos]
         self.owner = np.repeat(np.arange(len(seeds)), lengths)
 
-    def best_of_many(self, seeds: np.ndarray, items: np.ndarray) -> list[int | None]:
+    def best_of_many(self, items: np.ndarray) -> list[int | None]:
         """Per item, the seed with the highest ``table[seed, item]``, never the item itself (the
-        first such seed on ties; None: no other seed lists the item). ``seeds`` are the ones the
-        lookup was built with."""
+        first such seed on ties; None: no other seed lists the item)."""
+        seeds = self.seeds
         values = np.zeros((len(items), self.n), np.float32)
         hit_item, hit_col = np.nonzero(self.cols[None, :] == items[:, None])
         values[hit_item, self.owner[hit_col]] = self.data[hit_col]

@@ -137,16 +137,25 @@ def pick_positions(
             per_brand[brand[item]] += 1
             if len(chosen) >= k:
                 break
-    said: dict[tuple[int, int], str] = {}
-    for t, reason in enumerate(reasons):
-        mine = [item for item, tier, _ in chosen if tier == t]
-        if mine:
-            if isinstance(reason, BatchReason):
-                texts = reason.many(mine, [p for _, tier, p in chosen if tier == t])
-            else:
-                texts = [reason(i) for i in mine]
-            said.update(zip(((t, i) for i in mine), texts, strict=True))
-    return [(item, said[(t, item)], t, position) for item, t, position in chosen]
+    said = _explain(chosen, reasons)
+    return [(item, said[n], t, position) for n, (item, t, position) in enumerate(chosen)]
+
+
+def _explain(chosen: list[tuple[int, int, int]], reasons: list[Reason]) -> list[str]:
+    """The reason of each ``(item, tier, position)``, asking each tier once for all its items."""
+    by_tier: dict[int, list[int]] = {}  # tier -> indices into chosen
+    for n, (_, t, _) in enumerate(chosen):
+        by_tier.setdefault(t, []).append(n)
+    said = [""] * len(chosen)
+    for t, ns in by_tier.items():
+        reason, items = reasons[t], [chosen[n][0] for n in ns]
+        if isinstance(reason, BatchReason):
+            texts = reason.many(items, [chosen[n][2] for n in ns])
+        else:
+            texts = [reason(item) for item in items]
+        for n, text in zip(ns, texts, strict=True):
+            said[n] = text
+    return said
 
 
 def _passing(items: np.ndarray, context: FilterContext, flt: ItemFilter) -> Iterator[tuple[int, int]]:

@@ -379,7 +379,7 @@ class ShopperQueries:
             elif name in tables:
                 table, template, pool = tables[name]
                 if len(pool):
-                    found = SeedLookup(table, pool).best_of_many(pool, group)
+                    found = SeedLookup(table, pool).best_of_many(group)
                     for i, seed in zip(where.tolist(), found, strict=True):
                         if seed is not None:
                             out[i] = template.format(titles[seed])
@@ -424,6 +424,6 @@ class _SimilarReasons(BatchReason):
             return ["Trending now"] * len(items)
         titles = self.queries.parts.popular.titles_
         found = SeedLookup(self.queries.parts.tables.content, self.seeds).best_of_many(
-            self.seeds, np.asarray(items, np.int64)
+            np.asarray(items, np.int64)
         )
         return [f"Similar to {titles[s]}" if s is not None else "Trending now" for s in found]

@@ -9,8 +9,8 @@ Exact flat inner product (vectors are unit length, so it is cosine) is the defau
 ``hnsw_min_items`` vectors an HNSW graph answers unfiltered queries, and filtered ones whose
 filter allows at least :data:`BROAD_FILTER_SHARE` of the positions: the graph walk skips the
 disallowed ones (FAISS's ``IDSelectorBitmap`` in the HNSW search), as accurate as an unfiltered
-query when most of the graph is allowed, and a fraction of an exact scan's cost (0.9 ms against
-8.6 ms at 54k items: docs/BENCHMARKS.md). A narrower filter scores the allowed positions exactly
+query when most of the graph is allowed, and a fraction of an exact scan's cost
+(docs/BENCHMARKS.md, "Capacity per core"). A narrower filter scores the allowed positions exactly
 (a flat scan restricted by the bitmap -- over the HNSW graph's own flat storage when there is a
 graph -- or a product over the gathered subset when it is small), and a graph walk that finds
 fewer than ``k`` allowed neighbours falls back to that exact scan, so a filter can never empty a

@@ -19,6 +19,7 @@ from search.interface import Searcher
 from serving.auth import API_KEY_HEADER, WWW_AUTHENTICATE, ApiKeyAuth, Principal
 from serving.model_store import ModelStore
 from serving.online.state import OnlineState
+from serving.search_cache import SearchAnswerCache
 
 M = TypeVar("M")  # a family's interface (recsys.interface.Recommender ...)
 
@@ -43,9 +44,15 @@ async def get_online_state(request: Request) -> OnlineState:
     return request.app.state.online
 
 
+async def get_search_cache(request: Request) -> SearchAnswerCache:
+    """The app's cache of whole search answers (``serving.search_cache``)."""
+    return request.app.state.search_cache
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[ModelStore, Depends(get_model_store)]
 StateDep = Annotated[OnlineState, Depends(get_online_state)]
+SearchCacheDep = Annotated[SearchAnswerCache, Depends(get_search_cache)]
 
 
 def _authenticate(request: Request, api_key: str | None) -> Principal:

@@ -12,10 +12,28 @@ personalises the ranking). ``SHELFWISE_SEARCH_CACHE_MB`` sizes it; 0 turns it of
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from search.types import SearchFilters
 from storage.lru import CacheStats, LruCache
+
+
+@dataclass(frozen=True)
+class AnswerKey:
+    """Everything an answer depends on."""
+
+    version: str
+    catalog_version: int
+    query: str
+    k: int
+    filters: SearchFilters
+    history: tuple[str, ...]
+
+    @property
+    def size(self) -> int:
+        """Bytes the key itself holds, roughly: the query and the history's ids."""
+        return len(self.query) + 64 * (1 + len(self.history))
 
 
 class SearchAnswerCache:
@@ -27,7 +45,7 @@ class SearchAnswerCache:
     @property
     def enabled(self) -> bool:
         """Whether anything is kept (a budget above 0)."""
-        return self._lru.max_bytes > 0
+        return self._lru.enabled
 
     @staticmethod
     def key(
@@ -37,17 +55,17 @@ class SearchAnswerCache:
         k: int,
         filters: SearchFilters,
         history: Sequence[str],
-    ) -> Hashable:
-        """Everything the answer depends on."""
-        return (version, catalog_version, query, k, filters, tuple(history))
+    ) -> AnswerKey:
+        """The key of this question."""
+        return AnswerKey(version, catalog_version, query, k, filters, tuple(history))
 
-    def get(self, key: Hashable) -> bytes | None:
+    def get(self, key: AnswerKey) -> bytes | None:
         """The stored body, or ``None``."""
         return self._lru.get(key)
 
-    def put(self, key: Hashable, body: bytes) -> None:
+    def put(self, key: AnswerKey, body: bytes) -> None:
         """Keep ``body`` (the key's query and history count towards its size)."""
-        self._lru.put(key, body, len(body) + 64 * (1 + len(key[-1])) + len(key[2]))  # type: ignore[index]
+        self._lru.put(key, body, len(body) + key.size)
 
     def stats(self) -> CacheStats:
         """Hits, misses, evictions and size."""

@@ -52,6 +52,11 @@ class LruCache(Generic[V]):
         self._hits = self._misses = self._evictions = 0
         self._lock = threading.Lock()
 
+    @property
+    def enabled(self) -> bool:
+        """Whether anything is kept (a budget above 0)."""
+        return self.max_bytes > 0
+
     def get(self, key: Hashable) -> V | None:
         """The value stored under ``key`` (now the most recently used), or ``None``."""
         with self._lock:

@@ -2,17 +2,16 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from search.interface import Searcher
 from search.types import SearchFilters as DomainSearchFilters
-from serving.deps import SearchDep, StateDep, require_scope
+from serving.deps import SearchCacheDep, SearchDep, StateDep, require_scope
 from serving.responses import JSON, json_response
 from serving.schemas.common import problem_responses
 from serving.schemas.search import SearchRequest, SearchResponse, SuggestResponse
-from serving.search_cache import SearchAnswerCache
 
 MAX_HISTORY = 50  # recent items that shape a shopper's taste; older ones say little
 router = APIRouter(
@@ -24,7 +23,9 @@ router = APIRouter(
 
 
 @router.post("", response_model=SearchResponse)
-async def search(body: SearchRequest, searcher: SearchDep, online: StateDep, request: Request) -> Response:
+async def search(
+    body: SearchRequest, searcher: SearchDep, online: StateDep, cache: SearchCacheDep
+) -> Response:
     """Ranked matches for a query, with facet counts over every filtered match.
 
     With ``user_id`` a hybrid model mildly boosts the shopper's categories and brands, read from
@@ -39,7 +40,6 @@ async def search(body: SearchRequest, searcher: SearchDep, online: StateDep, req
         read, user = online.user_history, body.user_id
         purchased, recent = await run_in_threadpool(read, user) if online.reads_block else read(user)
         history = (recent + purchased)[:MAX_HISTORY]
-    cache: SearchAnswerCache = request.app.state.search_cache
     key = cache.key(version, model.catalog_version, body.query, body.k, filters, history)
     if cache.enabled and (stored := cache.get(key)) is not None:
         return Response(stored, media_type=JSON)

@@ -24,11 +24,11 @@ def test_the_best_seed_of_every_item_follows_the_dense_table() -> None:
         table = _table(seed)  # the first seed list repeats a seed
         dense = table.toarray()
         items = np.arange(60)
-        found = SeedLookup(table, seeds).best_of_many(seeds, items)
+        found = SeedLookup(table, seeds).best_of_many(items)
         assert found == [_expected(dense, seeds, item) for item in range(60)]
         assert any(f is not None for f in found) and any(f is None for f in found)
 
 
 def test_no_seeds_cite_nothing() -> None:
     empty = np.zeros(0, np.int64)
-    assert SeedLookup(_table(), empty).best_of_many(empty, np.array([1, 2])) == [None, None]
+    assert SeedLookup(_table(), empty).best_of_many(np.array([1, 2])) == [None, None]
